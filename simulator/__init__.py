@@ -1,0 +1,12 @@
+"""Camera field-of-view and privacy-zone simulator.
+
+Notebook API: ``load_scenario`` -> ``build_scene`` -> ``analyse`` -> ``Result.exposures_gdf()``.
+"""
+
+from .errors import InputError, SimulatorError
+from .pipeline import Result, analyse
+from .scenario import Scenario, load_scenario
+from .scene import Scene, build_scene
+
+__all__ = ["InputError", "Result", "Scenario", "Scene", "SimulatorError", "analyse", "build_scene", "load_scenario"]
+__version__ = "0.1.0"

@@ -1,0 +1,143 @@
+"""Exposures: for one camera, which targets it sees, what fraction of each, and at what pixel density.
+
+A sample P is visible from camera C when: it is within the camera's reach (PTZ: pan and tilt limits
+widened by half the wide-end field of view, since the image extends beyond where the lens points;
+fixed: inside the view frustum), within range, its surface faces C, and the segment C -> P hits
+nothing (``visibility.RayEngine``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from .camera.model import Camera
+from .frames import azimuth_elevation, direction_vectors, in_angular_range
+from .scene.targets import Targets
+from .visibility import RayEngine
+
+F64 = NDArray[np.float64]
+DORI_CLASSES = ("identify", "recognise", "observe", "detect")
+
+
+def dori_class(px_per_m: F64, thresholds: dict[str, float]) -> NDArray[np.object_]:
+    """IEC 62676-4 class of each density [px/m]: the highest class reached, ``"none"`` below detect."""
+    px = np.asarray(px_per_m, float)
+    out = np.full(px.shape, "none", dtype=object)
+    for name in reversed(DORI_CLASSES):  # detect first, identify last wins
+        out[px >= thresholds[name]] = name
+    return out
+
+
+def in_reach(camera: Camera, vectors: F64) -> NDArray[np.bool_]:
+    """Whether directions (n, 3) from the camera [scene frame] fall in its reach (see module docstring)."""
+    if len(vectors) == 0:
+        return np.zeros(0, bool)
+    if camera.kind == "fixed" and camera.direction_deg is not None:
+        return _in_frustum(camera, vectors)
+    az_grid, el = azimuth_elevation(vectors)
+    az_true = (az_grid - camera.grid_north_offset_deg) % 360.0
+    h_half, v_half = camera.hfov_deg[0] / 2, camera.vfov_deg[0] / 2
+    lo, hi = camera.pan_limits_deg
+    if hi - lo >= 360.0:
+        pan_ok = np.ones(len(vectors), bool)
+    else:
+        pan_ok = in_angular_range(az_true, lo - h_half, hi + h_half) if hi - lo + 2 * h_half < 360.0 else \
+            np.ones(len(vectors), bool)
+    if camera.kind == "fixed":  # direction unknown: any pan, tilt fixed
+        tilt = camera.tilt_deg if camera.tilt_deg is not None else -15.0
+        t_lo, t_hi = tilt, tilt
+    else:
+        t_lo, t_hi = camera.tilt_limits_deg
+    tilt_ok = (el >= t_lo - v_half - 1e-9) & (el <= t_hi + v_half + 1e-9)
+    return pan_ok & tilt_ok
+
+
+def camera_axes(camera: Camera) -> tuple[F64, F64, F64]:
+    """Forward, right and up unit vectors (scene frame) of a fixed camera's optical axis."""
+    assert camera.direction_deg is not None
+    az_grid = camera.direction_deg + camera.grid_north_offset_deg
+    f = direction_vectors(az_grid, camera.tilt_deg or 0.0)[0]
+    right = np.cross(f, [0.0, 0.0, 1.0])
+    if np.linalg.norm(right) < 1e-9:  # looking straight down/up: image right is east
+        right = np.array([1.0, 0.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, f)
+    return f, right, up
+
+
+def _in_frustum(camera: Camera, vectors: F64) -> NDArray[np.bool_]:
+    f, right, up = camera_axes(camera)
+    z = vectors @ f
+    x = vectors @ right
+    y = vectors @ up
+    th = math.tan(math.radians(camera.hfov_deg[0]) / 2)
+    tv = math.tan(math.radians(camera.vfov_deg[0]) / 2)
+    return (z > 0) & (np.abs(x) <= th * z + 1e-12) & (np.abs(y) <= tv * z + 1e-12)
+
+
+def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
+                     dori_thresholds: dict[str, float], target_radius: F64) -> pd.DataFrame:
+    """One row per target with at least one visible sample.
+
+    Columns: ``target`` (index into ``targets``), ``visible_samples``, ``samples``, ``visible_fraction``,
+    ``visible_area_m2``, ``distance_m`` (nearest visible sample), ``max_px_per_m``, ``dori``,
+    ``incidence_deg`` (angle between the surface normal and the line of sight at that sample).
+    """
+    cam = np.array(camera.position)
+    rng = camera.range_m
+    # candidate targets: near enough, and (for planar ones) facing the camera somewhere
+    dc = np.linalg.norm(targets.centroid - cam, axis=1)
+    cand = np.flatnonzero(dc <= rng + target_radius)
+    if len(cand) == 0:
+        return _empty()
+    counts = np.diff(targets.offsets)[cand]
+    starts = targets.offsets[cand]
+    idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    tid = np.repeat(cand, counts)
+    pts = targets.samples[idx]
+    vec = pts - cam
+    dist = np.linalg.norm(vec, axis=1)
+    normals = targets.planes.N[tid]
+    ok = (dist <= rng) & (dist > 0) & (np.einsum("ij,ij->i", normals, vec) < 0)
+    ok[ok] = in_reach(camera, vec[ok])
+    sel = np.flatnonzero(ok)
+    if len(sel) == 0:
+        return _empty()
+    # coherent order: sort rays by direction
+    az, el = azimuth_elevation(vec[sel])
+    order = np.lexsort((az, np.floor(el)))
+    sel = sel[order]
+    clear = engine.segment_clear(cam, pts[sel])
+    vis = sel[clear]
+    if len(vis) == 0:
+        return _empty()
+    vt = tid[vis]
+    vd = dist[vis]
+    order = np.lexsort((vd, vt))
+    vt, vd, vis = vt[order], vd[order], vis[order]
+    first = np.r_[True, vt[1:] != vt[:-1]]
+    targets_seen = vt[first]
+    nearest = vd[first]
+    nearest_idx = vis[first]
+    n_visible = np.bincount(vt, minlength=len(targets))[targets_seen]
+    n_total = np.diff(targets.offsets)[targets_seen]
+    cosang = -np.einsum("ij,ij->i", normals[nearest_idx], vec[nearest_idx]) / nearest
+    px = camera.resolution_px[0] / (2.0 * nearest * math.tan(math.radians(camera.hfov_deg[1]) / 2.0))
+    frac = n_visible / n_total
+    return pd.DataFrame({
+        "target": targets_seen, "visible_samples": n_visible, "samples": n_total, "visible_fraction": frac,
+        "visible_area_m2": frac * targets.area[targets_seen], "distance_m": nearest, "max_px_per_m": px,
+        "dori": dori_class(px, dori_thresholds),
+        "incidence_deg": np.degrees(np.arccos(np.clip(cosang, -1, 1))),
+    })
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+        ("target", "int64"), ("visible_samples", "int64"), ("samples", "int64"), ("visible_fraction", "float64"),
+        ("visible_area_m2", "float64"), ("distance_m", "float64"), ("max_px_per_m", "float64"),
+        ("dori", "object"), ("incidence_deg", "float64"))})

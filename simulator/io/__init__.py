@@ -1,0 +1,1 @@
+"""Readers and writers: the only modules (with ``export``) that touch disk."""

@@ -1,0 +1,93 @@
+"""Vector files through pyogrio: GeoJSON, GeoPackage, Shapefile, FlatGeobuf, in any CRS."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from ..errors import InputError
+from ..frames import parse_crs
+
+
+def read_vector(
+    path: Path,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    label: str | None = None,
+    allow_empty: bool = False,
+    repair: bool = True,
+) -> gpd.GeoDataFrame:
+    """Read a vector layer; the result keeps the file's CRS (or ``crs`` when the file has none).
+
+    Errors (one line, naming the file): missing file, unreadable or truncated file, no CRS and none
+    given, no features, empty or invalid geometries (3D layers such as openings pass ``repair=False``:
+    a vertical polygon has no 2D area) (invalid polygons are repaired with
+    ``make_valid`` only when the repair keeps their area; otherwise the feature is named).
+    """
+    name = label or str(path)
+    if not Path(path).is_file():
+        raise InputError("file not found", file=name)
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore")
+    except Exception as exc:  # GDAL/pyogrio error families are many
+        raise InputError(f"cannot read as a vector file ({str(exc).splitlines()[0]})", file=name) from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
+        raise InputError("no geometry column", file=name)
+    if gdf.crs is None:
+        if crs is None:
+            raise InputError("the file has no CRS; state it with 'crs:' in the scenario", file=name, field="crs")
+        gdf = gdf.set_crs(parse_crs(crs, file=name))
+    elif crs is not None and CRS.from_user_input(crs) != gdf.crs:
+        gdf = gdf.set_crs(parse_crs(crs, file=name), allow_override=True)
+    if len(gdf) == 0 and not allow_empty:
+        raise InputError("no features", file=name)
+    geom = gdf.geometry.values
+    missing = shapely.is_missing(geom) | shapely.is_empty(geom)
+    if missing.all() and len(gdf) and not allow_empty:
+        raise InputError("every geometry is empty", file=name, field="geometry")
+    gdf = gdf[~missing].copy()
+    return repair_polygons(gdf, label=name) if repair else gdf
+
+
+def repair_polygons(gdf: gpd.GeoDataFrame, *, label: str) -> gpd.GeoDataFrame:
+    """Repair invalid polygons with ``make_valid`` (keeping polygonal parts); name the first that cannot be."""
+    geom = gdf.geometry.values
+    poly = np.isin(shapely.get_type_id(geom), (3, 6))
+    bad = poly & ~shapely.is_valid(geom)
+    if bad.any():
+        fixed = shapely.make_valid(geom[bad])
+        fixed = np.array([_polygonal(g) for g in fixed], dtype=object)
+        unfixable = shapely.is_empty(fixed) | (shapely.area(fixed) <= 0)
+        if unfixable.any():
+            idx = gdf.index[np.flatnonzero(bad)[np.flatnonzero(unfixable)[0]]]
+            reason = shapely.is_valid_reason(geom[bad][np.flatnonzero(unfixable)[0]])
+            raise InputError(f"feature {idx}: invalid polygon that cannot be repaired ({reason})",
+                             file=label, field="geometry")
+        geom = geom.copy()
+        geom[bad] = fixed
+        gdf = gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
+    return gdf
+
+
+def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
+    if g.geom_type in ("Polygon", "MultiPolygon"):
+        return g
+    parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def check_lonlat_order(gdf: gpd.GeoDataFrame, *, label: str) -> None:
+    """In a geographic CRS, reject coordinates that are out of range (the usual sign of swapped lon/lat)."""
+    if gdf.crs is None or not gdf.crs.is_geographic or len(gdf) == 0:
+        return
+    x0, y0, x1, y1 = gdf.total_bounds
+    if y0 < -90 or y1 > 90 or x0 < -180 or x1 > 180:
+        raise InputError(
+            f"coordinates out of range for {gdf.crs.to_string()} (y {y0:.3f}..{y1:.3f}); lon/lat swapped?",
+            file=label, field="geometry")

@@ -1,0 +1,113 @@
+"""Atomic output writing: every file goes to a temporary name in the output folder first and is
+renamed into place only when complete, so a failed run leaves nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ..pipeline import EXPOSURE_COLUMNS, Result, targets_frame
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        tmp_path.unlink()
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    except BaseException:
+        if tmp_path.is_dir():
+            shutil.rmtree(tmp_path, ignore_errors=True)
+        else:
+            tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_outputs(result: Result, out: Path) -> list[Path]:
+    """Write summary.json, exposures.csv and results.gpkg into ``out``; returns the paths written.
+
+    Everything is written to a staging folder first and moved into ``out`` only when all files exist.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        summary = result.summary()
+        (stage / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
+        ex = result.exposures
+        csv = ex[EXPOSURE_COLUMNS].copy() if len(ex) else pd.DataFrame(columns=EXPOSURE_COLUMNS)
+        if len(csv):
+            csv["visible_fraction"] = csv["visible_fraction"].astype(float).round(4)
+            csv["max_px_per_m"] = csv["max_px_per_m"].astype(float).round(2)
+            csv["distance_m"] = csv["distance_m"].astype(float).round(2)
+        csv.to_csv(stage / "exposures.csv", index=False)
+        _write_gpkg(result, stage / "results.gpkg")
+        written = []
+        for f in sorted(stage.iterdir()):
+            os.replace(f, out / f.name)
+            written.append(out / f.name)
+        return written
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def _write_gpkg(result: Result, path: Path) -> None:
+    scene = result.scene
+    crs = scene.frame.crs
+    b = scene.buildings
+    cols = ["id", "height", "height_source", "levels", "use", "private", "source", "ground_z", "roof_z"]
+    bl = gpd.GeoDataFrame(b[[c for c in cols if c in b.columns]], geometry=b.geometry.values, crs=crs)
+    exposed = result.exposures.groupby("building_id").size() if len(result.exposures) else pd.Series(dtype=int)
+    bl["exposed_targets"] = bl["id"].map(exposed).fillna(0).astype(int)
+    bl.to_file(path, layer="buildings", driver="GPKG")
+    targets_frame(scene).to_file(path, layer="targets", driver="GPKG")
+    ex = result.exposures_gdf()
+    if len(ex):
+        ex = ex.drop(columns=["target"])
+        ex.to_file(path, layer="exposures", driver="GPKG")
+    else:
+        gpd.GeoDataFrame({c: pd.Series(dtype=str) for c in EXPOSURE_COLUMNS}, geometry=[], crs=crs).to_file(
+            path, layer="exposures", driver="GPKG")
+    cams = result.cameras
+    cg = gpd.GeoDataFrame({
+        "id": [c.id for c in cams], "model": [c.model or "" for c in cams], "kind": [c.kind for c in cams],
+        "z": [c.z for c in cams], "mount_height_m": [c.mount_height_m for c in cams],
+        "pan_from_deg": [c.pan_limits_deg[0] for c in cams], "pan_to_deg": [c.pan_limits_deg[1] for c in cams],
+        "tilt_min_deg": [c.tilt_limits_deg[0] for c in cams], "tilt_max_deg": [c.tilt_limits_deg[1] for c in cams],
+        "direction_deg": [np.nan if c.direction_deg is None else c.direction_deg for c in cams],
+        "range_m": [c.range_m for c in cams], "defaults": ["; ".join(c.defaults) for c in cams],
+    }, geometry=shapely.points([[c.x, c.y] for c in cams]) if cams else [], crs=crs)
+    cg.to_file(path, layer="cameras", driver="GPKG")
+    # coverage: reach discs of the cameras (public-space coverage by DORI class comes with the report issue)
+    cov = gpd.GeoDataFrame({"camera_id": [c.id for c in cams], "range_m": [c.range_m for c in cams]},
+                           geometry=shapely.buffer(shapely.points([[c.x, c.y] for c in cams]),
+                                                   [c.range_m for c in cams]) if cams else [], crs=crs)
+    cov.to_file(path, layer="coverage", driver="GPKG")
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, dict):
+        return {k: _jsonable(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.generic):
+        return o.item()
+    return o

@@ -1,0 +1,266 @@
+"""Scenario files: the YAML schema (pydantic) and loading.
+
+Paths in a scenario are relative to the scenario file. Unknown keys are an error that names them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Layer(_Strict):
+    """A data file: GeoJSON, GeoPackage, Shapefile, FlatGeobuf, or an OSM PBF where noted."""
+
+    path: str
+    layer: str | None = None
+    crs: str | None = None
+
+
+class GenerateFromStreets(_Strict):
+    """Perimeter-block buildings generated from the street network's blocks (labelled ``generated``)."""
+
+    setback_m: float = Field(6.0, gt=0)
+    depth_m: float = Field(12.0, gt=0)
+    min_block_area_m2: float = Field(600.0, gt=0)
+    max_block_area_m2: float = Field(60000.0, gt=0)
+    levels: tuple[int, int] = (3, 8)
+    seed: int = 0
+
+
+class BuildingsLayer(_Strict):
+    path: str | None = None
+    layer: str | None = None
+    crs: str | None = None
+    id_field: str = "id"
+    height_field: str | None = "height"
+    levels_field: str | None = "building:levels"
+    use_field: str | None = "building"
+    default_height_m: float = Field(9.0, gt=0)
+    unknown_use: Literal["residential", "non_residential"] = "residential"
+    generate_from_streets: GenerateFromStreets | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BuildingsLayer:
+        if (self.path is None) == (self.generate_from_streets is None):
+            raise ValueError("give exactly one of 'path' or 'generate_from_streets'")
+        return self
+
+
+class OpeningsLayer(Layer):
+    id_field: str = "id"
+    kind_field: str = "kind"
+    building_field: str = "building_id"
+
+
+class PrivateAreasLayer(Layer):
+    id_field: str = "id"
+    kind_field: str | None = "kind"
+    default_kind: Literal["backyard", "terrace", "balcony", "courtyard"] = "backyard"
+    z_field: str | None = "z"
+
+
+class WindowLayout(_Strict):
+    synthesize: bool = True
+    width_m: float = Field(1.2, gt=0)
+    height_m: float = Field(1.4, gt=0)
+    spacing_m: float = Field(3.0, gt=0)
+    sill_m: float = Field(0.9, ge=0)
+    doors: bool = True
+    door_width_m: float = Field(1.0, gt=0)
+    door_height_m: float = Field(2.1, gt=0)
+
+
+class DoriThresholds(_Strict):
+    detect: float = 25.0
+    observe: float = 62.5
+    recognise: float = 125.0
+    identify: float = 250.0
+
+    @model_validator(mode="after")
+    def _increasing(self) -> DoriThresholds:
+        if not (0 < self.detect < self.observe < self.recognise < self.identify):
+            raise ValueError("thresholds must increase: 0 < detect < observe < recognise < identify")
+        return self
+
+
+class Analysis(_Strict):
+    max_range_m: float = Field(400.0, gt=0)
+    sample_spacing_m: float = Field(0.25, gt=0)
+    surface_sample_spacing_m: float = Field(1.0, gt=0)
+    max_samples_per_target: int = Field(400, ge=1)
+    street_sample_spacing_m: float = Field(5.0, gt=0)
+    dori_px_per_m: DoriThresholds = DoriThresholds()
+    threads: int | None = Field(None, ge=1)
+
+
+class MaskLimitsSpec(_Strict):
+    max_masks: int | None = Field(None, ge=0)
+    max_vertices: int | None = Field(None, ge=3)
+    rectangle_only: bool | None = None
+
+
+Angle = Annotated[float, Field(ge=-360, le=720)]
+
+
+class CameraSpec(_Strict):
+    id: str
+    model: str | None = None
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    x: float | None = None
+    y: float | None = None
+    mount_height_m: float | None = Field(None, gt=0)
+    kind: Literal["ptz", "fixed"] | None = None
+    resolution_px: tuple[int, int] | None = None
+    hfov_deg: tuple[float, float] | None = None
+    pan_limits_deg: tuple[Angle, Angle] | None = None
+    tilt_limits_deg: tuple[float, float] | None = None
+    direction_deg: float | None = None
+    tilt_deg: float | None = Field(None, ge=-90, le=90)
+    range_m: float | None = Field(None, gt=0)
+    mask_limits: MaskLimitsSpec | None = None
+
+    @model_validator(mode="after")
+    def _position(self) -> CameraSpec:
+        has_ll = self.lon is not None and self.lat is not None
+        has_xy = self.x is not None and self.y is not None
+        if has_ll == has_xy:
+            raise ValueError("give either lon and lat, or x and y")
+        if self.tilt_limits_deg and not (-90 <= self.tilt_limits_deg[0] <= self.tilt_limits_deg[1] <= 90):
+            raise ValueError(f"tilt_limits_deg must be [min, max] within -90..90, got {list(self.tilt_limits_deg)}")
+        if self.hfov_deg and not all(0 < h < 180 for h in self.hfov_deg):
+            raise ValueError(f"hfov_deg must be within (0, 180), got {list(self.hfov_deg)}")
+        if self.resolution_px and min(self.resolution_px) <= 0:
+            raise ValueError(f"resolution_px must be positive, got {list(self.resolution_px)}")
+        return self
+
+
+class CameraDefaults(_Strict):
+    """Defaults for cameras read from files (OSM tags, GeoJSON) where a value is missing."""
+
+    fixed_model: str = "generic-bullet-2.8mm"
+    ptz_model: str = "axis-q6075-e"
+    mount_height_m: float = Field(5.0, gt=0)
+    tilt_deg: float = Field(-15.0, ge=-90, le=90)
+
+
+class CamerasFromFile(_Strict):
+    path: str | None = None
+    osm: str | None = None
+    layer: str | None = None
+    crs: str | None = None
+    defaults: CameraDefaults = CameraDefaults()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CamerasFromFile:
+        if (self.path is None) == (self.osm is None):
+            raise ValueError("give exactly one of 'path' or 'osm'")
+        return self
+
+
+class CamerasAtIntersections(_Strict):
+    """Cameras placed deterministically at the intersections of the busiest streets."""
+
+    count: int = Field(ge=1)
+    model: str
+    mount_height_m: float = Field(8.0, gt=0)
+    highways: tuple[str, ...] = ("trunk", "primary", "secondary", "tertiary")
+    min_separation_m: float = Field(120.0, ge=0)
+    id_prefix: str = "cam-"
+
+
+class CamerasGenerated(_Strict):
+    at_intersections: CamerasAtIntersections
+
+
+CameraEntry = CameraSpec | CamerasFromFile | CamerasGenerated
+
+
+class Scenario(_Strict):
+    name: str
+    crs: str | None = None
+    extent: tuple[float, float, float, float] | None = None
+    buildings: BuildingsLayer | None = None
+    storey_height_m: float = Field(3.0, gt=0)
+    openings: OpeningsLayer | None = None
+    windows: WindowLayout = WindowLayout()
+    streets: Layer | None = None
+    terrain: Layer | None = None
+    models: tuple[Layer, ...] = ()
+    private_areas: PrivateAreasLayer | None = None
+    analysis: Analysis = Analysis()
+    cameras: tuple[CameraEntry, ...] | CamerasFromFile | CamerasGenerated = ()
+
+    # where the file was read from; not part of the YAML
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    source: str = Field(default="<scenario>", exclude=True)
+
+    @field_validator("extent")
+    @classmethod
+    def _extent(cls, v: tuple[float, float, float, float] | None) -> tuple[float, float, float, float] | None:
+        if v is not None:
+            lon0, lat0, lon1, lat1 = v
+            if not (-180 <= lon0 < lon1 <= 180 and -90 <= lat0 < lat1 <= 90):
+                raise ValueError("extent must be [lon_min, lat_min, lon_max, lat_max] in degrees")
+        return v
+
+    @property
+    def camera_entries(self) -> tuple[CameraEntry, ...]:
+        return self.cameras if isinstance(self.cameras, tuple) else (self.cameras,)
+
+    def resolve(self, path: str) -> Path:
+        """A scenario path made absolute against the scenario file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    # pydantic adds union-member names (e.g. 'CameraSpec') to locations; keep only real field names
+    names = [str(p) for p in loc if not (isinstance(p, str) and (p[:1].isupper() or "[" in p))]
+    return ".".join(names) or "<root>"
+
+
+def scenario_from_dict(data: Any, *, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Validate a parsed scenario mapping; errors name the file and the field path."""
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping of scenario keys, got {type(data).__name__}", file=source)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        errs = exc.errors()
+        # for union-typed entries pydantic reports every member; prefer the most specific error
+        err = max(errs, key=lambda e: (e["type"] != "extra_forbidden" or True, len(e["loc"])))
+        extra = [e for e in errs if e["type"] == "extra_forbidden"]
+        if extra and all(e["type"] in ("extra_forbidden", "missing") for e in errs):
+            err = extra[0]
+        loc = _format_loc(err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise InputError("unknown key (not part of the scenario format)", file=source, field=loc) from None
+        raise InputError(f"{err['msg']}, got {err.get('input')!r}", file=source, field=loc) from None
+    return scenario.model_copy(update={"base_dir": base_dir or Path("."), "source": source})
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario YAML file."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("scenario file not found", file=str(p))
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "?"
+        raise InputError(f"not valid YAML ({where}): {getattr(exc, 'problem', exc)}", file=str(p)) from None
+    except UnicodeDecodeError:
+        raise InputError("not a UTF-8 text file", file=str(p)) from None
+    return scenario_from_dict(data, source=str(p), base_dir=p.resolve().parent)

@@ -1,0 +1,290 @@
+"""Private targets and their sample points.
+
+Every target is a planar polygon given in its own frame: ``origin`` (3,), in-plane axes ``U`` and ``V``
+and outward unit normal ``N`` (all (T, 3) [m]), and a 2D polygon in (u, v) [m]. Ground targets
+(courtyards, backyards) are *draped*: their polygon is in scene (x, y) and each sample takes the
+terrain height. Kinds: window, door, balcony, terrace, courtyard, backyard, facade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from .terrain import Terrain
+
+F64 = NDArray[np.float64]
+SURFACE_OFFSET_M = 0.05  # samples sit this far in front of their surface
+DRAPED_OFFSET_M = 0.10  # ground samples this far above the terrain
+
+
+@dataclass
+class PlanarSet:
+    """A batch of planar polygons with frames (see module docstring); ``rect`` marks axis-aligned
+    rectangles in (u, v), whose grid samples need no containment test."""
+
+    origin: F64
+    U: F64
+    V: F64
+    N: F64
+    poly2d: NDArray[np.object_]
+    building_id: NDArray[np.object_]
+    rect: NDArray[np.bool_]
+    draped: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+
+    def __post_init__(self) -> None:
+        if len(self.draped) != len(self.poly2d):
+            self.draped = np.zeros(len(self.poly2d), bool)
+
+    def __len__(self) -> int:
+        return len(self.poly2d)
+
+    def take(self, idx: NDArray[np.intp] | NDArray[np.bool_]) -> PlanarSet:
+        return PlanarSet(self.origin[idx], self.U[idx], self.V[idx], self.N[idx], self.poly2d[idx],
+                         self.building_id[idx], self.rect[idx], self.draped[idx])
+
+    @staticmethod
+    def concat(sets: list[PlanarSet]) -> PlanarSet:
+        sets = [s for s in sets if len(s)]
+        if not sets:
+            return PlanarSet(*(np.empty((0, 3)) for _ in range(4)), np.empty(0, object),  # type: ignore[call-arg]
+                             np.empty(0, object), np.empty(0, bool), np.empty(0, bool))
+        return PlanarSet(*(np.concatenate([getattr(s, f) for s in sets]) for f in
+                           ("origin", "U", "V", "N", "poly2d", "building_id", "rect", "draped")))
+
+
+def frame_for_normals(normals: F64) -> tuple[F64, F64]:
+    """In-plane axes (U, V) for unit normals (n, 3): U horizontal (``Z x N``), V = N x U (up on walls).
+    Horizontal polygons (N = +-Z) get U = +X."""
+    n = np.asarray(normals, float)
+    u = np.stack([-n[:, 1], n[:, 0], np.zeros(len(n))], axis=1)
+    norm = np.linalg.norm(u, axis=1)
+    flat = norm < 1e-6
+    u[flat] = (1.0, 0.0, 0.0)
+    u[~flat] /= norm[~flat, None]
+    v = np.cross(n, u)
+    return u, v
+
+
+@dataclass
+class Targets:
+    """All private targets of a scene and their samples (CSR: samples of target t are
+    ``samples[offsets[t]:offsets[t+1]]``)."""
+
+    id: NDArray[np.object_]
+    kind: NDArray[np.object_]
+    source: NDArray[np.object_]
+    planes: PlanarSet
+    area: F64
+    samples: F64
+    offsets: NDArray[np.int64]
+    centroid: F64
+
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @property
+    def sample_target(self) -> NDArray[np.int64]:
+        return np.repeat(np.arange(len(self)), np.diff(self.offsets))
+
+    def polygons3d(self, terrain: Terrain) -> NDArray[np.object_]:
+        """Exterior rings as 3D shapely polygons in the scene CRS (z [m])."""
+        p = self.planes
+        ext = shapely.get_exterior_ring(p.poly2d)
+        coords, idx = shapely.get_coordinates(ext, return_index=True)
+        if len(coords) == 0:
+            return np.empty(0, object)
+        xyz = p.origin[idx] + coords[:, :1] * p.U[idx] + coords[:, 1:2] * p.V[idx]
+        dr = p.draped[idx]
+        xyz[dr, 0], xyz[dr, 1] = coords[dr, 0], coords[dr, 1]
+        xyz[dr, 2] = terrain.height_at(coords[dr, 0], coords[dr, 1])
+        rings = shapely.linearrings(xyz, indices=idx)
+        return np.asarray(shapely.polygons(rings), dtype=object)
+
+
+def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
+                  terrain: Terrain) -> tuple[F64, NDArray[np.int64]]:
+    """Cell-centred grid samples of every polygon at its spacing [m] (coarsened to at most
+    ``max_samples`` per target); a polygon too small for any grid point gets one interior point.
+
+    Returns (S, 3) sample points [m] offset in front of their surface, and CSR offsets (T + 1,).
+    """
+    t_count = len(planes)
+    if t_count == 0:
+        return np.empty((0, 3)), np.zeros(1, np.int64)
+    b = shapely.bounds(planes.poly2d)
+    w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    s = np.maximum(spacing, np.sqrt(np.maximum(w * h, 1e-12) / max_samples))
+    nu = np.maximum(np.ceil(w / s - 1e-9).astype(np.int64), 1)
+    nv = np.maximum(np.ceil(h / s - 1e-9).astype(np.int64), 1)
+    count = nu * nv
+    t = np.repeat(np.arange(t_count), count)
+    k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    iu, iv = k % nu[t], k // nu[t]
+    u = b[t, 0] + (w[t] - (nu[t] - 1) * s[t]) / 2 + iu * s[t]
+    v = b[t, 1] + (h[t] - (nv[t] - 1) * s[t]) / 2 + iv * s[t]
+    inside = np.ones(len(t), bool)
+    general = ~planes.rect[t]
+    if general.any():
+        shapely.prepare(planes.poly2d)
+        inside[general] = shapely.contains_xy(planes.poly2d[t[general]], u[general], v[general])
+    t, u, v = t[inside], u[inside], v[inside]
+    empty = np.bincount(t, minlength=t_count) == 0
+    if empty.any():
+        rp = shapely.get_coordinates(shapely.point_on_surface(planes.poly2d[empty]))
+        t = np.concatenate([t, np.flatnonzero(empty)])
+        u = np.concatenate([u, rp[:, 0]])
+        v = np.concatenate([v, rp[:, 1]])
+        order = np.argsort(t, kind="stable")
+        t, u, v = t[order], u[order], v[order]
+    p = planes
+    pts = p.origin[t] + u[:, None] * p.U[t] + v[:, None] * p.V[t] + SURFACE_OFFSET_M * p.N[t]
+    dr = p.draped[t]
+    if dr.any():
+        pts[dr, 0], pts[dr, 1] = u[dr], v[dr]
+        pts[dr, 2] = terrain.height_at(u[dr], v[dr]) + DRAPED_OFFSET_M
+    offsets = np.zeros(t_count + 1, np.int64)
+    offsets[1:] = np.cumsum(np.bincount(t, minlength=t_count))
+    return pts, offsets
+
+
+def footprint_walls(footprints: NDArray[np.object_], building_ids: NDArray[np.object_],
+                    base_z: F64, top_z: F64, *, min_length_m: float = 0.0) -> PlanarSet:
+    """Vertical wall rectangles along every ring edge of (multi)polygon footprints, outward normals.
+
+    Wall j spans u in [0, edge length], v in [0, top_z - base_z] from ``origin = (x0, y0, base_z)``.
+    """
+    parts, pidx = shapely.get_parts(footprints, return_index=True)
+    parts = shapely.orient_polygons(parts, exterior_cw=False)
+    rings, ridx = shapely.get_rings(parts, return_index=True)
+    coords, cidx = shapely.get_coordinates(rings, return_index=True)
+    same = cidx[:-1] == cidx[1:]
+    p0, p1 = coords[:-1][same], coords[1:][same]
+    bidx = pidx[ridx[cidx[:-1][same]]]
+    d = p1 - p0
+    length = np.hypot(d[:, 0], d[:, 1])
+    keep = length > max(min_length_m, 1e-6)
+    p0, d, length, bidx = p0[keep], d[keep], length[keep], bidx[keep]
+    d = d / length[:, None]
+    n = len(p0)
+    origin = np.column_stack([p0, base_z[bidx]])
+    U = np.column_stack([d, np.zeros(n)])
+    N = np.column_stack([d[:, 1], -d[:, 0], np.zeros(n)])
+    V = np.tile([0.0, 0.0, 1.0], (n, 1))
+    poly = shapely.box(0.0, 0.0, length, (top_z - base_z)[bidx])
+    return PlanarSet(origin, U, V, N, np.asarray(poly, object), building_ids[bidx], np.ones(n, bool))
+
+
+def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int64], *, width: float,
+                        height: float, spacing: float, sill: float, storey_height: float,
+                        door_wall: NDArray[np.bool_] | None, door_width: float,
+                        door_height: float) -> tuple[PlanarSet, NDArray[np.object_], NDArray[np.object_]]:
+    """Windows on a regular layout per wall and storey (and one door on each wall flagged in ``door_wall``).
+
+    ``ground_v`` [m] is the ground's v on each wall; ``storeys`` the storeys per wall. Slots are centred
+    on the wall, ``spacing`` apart; a window must lie inside its wall polygon.
+    Returns the openings, their kinds and their ids (``<building>/w<wall>-s<storey>-<slot>``).
+    """
+    b = shapely.bounds(walls.poly2d)
+    umin, length, vmax = b[:, 0], b[:, 2] - b[:, 0], b[:, 3]
+    slots = np.where(length >= width + 0.3, np.maximum(np.floor((length - 0.3) / spacing), 1), 0).astype(np.int64)
+    fits = np.floor((vmax - ground_v - sill - height) / storey_height).astype(np.int64) + 1
+    nst = np.clip(np.minimum(storeys, fits), 0, None)
+    count = slots * nst
+    w = np.repeat(np.arange(len(walls)), count)
+    k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    slot, storey = k % slots[w], k // slots[w]
+    uc = umin[w] + length[w] / 2 + (slot - (slots[w] - 1) / 2) * spacing
+    v0 = ground_v[w] + storey * storey_height + sill
+    is_door = np.zeros(len(w), bool)
+    if door_wall is not None:
+        is_door = door_wall[w] & (storey == 0) & (slot == slots[w] // 2)
+    half = np.where(is_door, door_width / 2, width / 2)
+    v0 = np.where(is_door, ground_v[w], v0)
+    v1 = v0 + np.where(is_door, door_height, height)
+    boxes = shapely.box(uc - half, v0, uc + half, v1)
+    ok = (v1 <= vmax[w] + 1e-9)
+    general = ~walls.rect[w]
+    if general.any():
+        shapely.prepare(walls.poly2d)
+        ok[general] &= shapely.contains(walls.poly2d[w[general]], boxes[general])
+    w, boxes, is_door, storey, slot = w[ok], boxes[ok], is_door[ok], storey[ok], slot[ok]
+    out = PlanarSet(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], np.asarray(boxes, object),
+                    walls.building_id[w], np.ones(len(w), bool))
+    kinds = np.where(is_door, "door", "window").astype(object)
+    ids = np.array([f"{bid}/w{wi}-s{st}-{sl}" for bid, wi, st, sl in
+                    zip(walls.building_id[w], w, storey, slot, strict=True)], dtype=object)
+    return out, kinds, ids
+
+
+def planar_from_polygons3d(rings_list: list[list[F64]], building_ids: list[str],
+                           outward_hint: list[F64 | None], *, hull: bool) -> PlanarSet:
+    """Frames for 3D polygons (each a list of rings; several polygons of one opening may be passed
+    concatenated). With ``hull`` the polygon is the convex hull of all parts in their plane (openings
+    modelled as frame + panes), else the projected first polygon with its holes. Normals follow Newell's method and are flipped to agree with
+    ``outward_hint`` where one is given."""
+    origins, Us, Vs, Ns, polys, rect = [], [], [], [], [], []
+    for rings, hint in zip(rings_list, outward_hint, strict=True):
+        pts = np.concatenate(rings)
+        n = np.zeros(3)
+        for r in rings:
+            q = np.roll(r, -1, axis=0)
+            n += np.array([np.sum((r[:, 1] - q[:, 1]) * (r[:, 2] + q[:, 2])),
+                           np.sum((r[:, 2] - q[:, 2]) * (r[:, 0] + q[:, 0])),
+                           np.sum((r[:, 0] - q[:, 0]) * (r[:, 1] + q[:, 1]))])
+        if np.linalg.norm(n) < 1e-12:  # degenerate: fit by SVD
+            _, _, vt = np.linalg.svd(pts - pts.mean(axis=0))
+            n = vt[2]
+        n = n / np.linalg.norm(n)
+        if hint is not None and np.dot(n, hint) < 0:
+            n = -n
+        elif hint is None and n[2] < -0.9:  # horizontal (balcony, terrace): faces up
+            n = -n
+        U, V = frame_for_normals(n[None])
+        o = pts.mean(axis=0)
+        # the opening's plane passes through its outermost point along n (frames can be recessed)
+        o = o + n * (np.max((pts - o) @ n))
+        uv = np.column_stack([(pts - o) @ U[0], (pts - o) @ V[0]])
+        if hull:
+            poly = shapely.MultiPoint(uv).convex_hull
+        else:
+            ends = np.cumsum([len(r) for r in rings])[:-1]
+            parts = np.split(uv, ends)
+            poly = shapely.make_valid(shapely.Polygon(parts[0], parts[1:]))
+            if poly.geom_type == "MultiPolygon":
+                poly = max(poly.geoms, key=lambda g: g.area)
+        if poly.geom_type != "Polygon" or poly.area <= 1e-6:
+            poly = shapely.MultiPoint(uv).convex_hull
+        if poly.geom_type != "Polygon" or poly.area <= 1e-6:
+            raise ValueError("degenerate polygon")
+        origins.append(o)
+        Us.append(U[0])
+        Vs.append(V[0])
+        Ns.append(n)
+        polys.append(poly)
+        rect.append(False)
+    keep_ids = np.asarray(building_ids, object)
+    return PlanarSet(np.array(origins).reshape(-1, 3), np.array(Us).reshape(-1, 3), np.array(Vs).reshape(-1, 3),
+                     np.array(Ns).reshape(-1, 3), np.asarray(polys + [None], object)[:-1], keep_ids,
+                     np.asarray(rect, bool))
+
+
+def draped_areas(polys: NDArray[np.object_], building_ids: NDArray[np.object_]) -> PlanarSet:
+    """Ground areas draped on the terrain, normal up."""
+    n = len(polys)
+    up = np.tile([0.0, 0.0, 1.0], (n, 1))
+    return PlanarSet(np.zeros((n, 3)), np.tile([1.0, 0, 0], (n, 1)), np.tile([0, 1.0, 0], (n, 1)), up,
+                     np.asarray(polys, object), np.asarray(building_ids, object), np.zeros(n, bool),
+                     np.ones(n, bool))
+
+
+def horizontal_areas(polys: NDArray[np.object_], z: F64, building_ids: NDArray[np.object_]) -> PlanarSet:
+    """Horizontal areas at height z [m] (terraces, balconies given with a z), normal up."""
+    n = len(polys)
+    origin = np.column_stack([np.zeros(n), np.zeros(n), z])
+    return PlanarSet(origin, np.tile([1.0, 0, 0], (n, 1)), np.tile([0, 1.0, 0], (n, 1)),
+                     np.tile([0.0, 0.0, 1.0], (n, 1)), np.asarray(polys, object),
+                     np.asarray(building_ids, object), np.zeros(n, bool))
