@@ -1,0 +1,170 @@
+"""Hand-derived geometry: windows in view, hidden, half hidden, facing away, out of range, outside pan
+limits; a courtyard seen partly from a mast; pixel density against the formula."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.exposure import dori_class
+
+from .scenes import PTZ, building, window_south, write_scenario
+
+# B1: a residential block x -10..10, y 20..30, 10 m high; window W on its south face (y = 20),
+# x -0.5..0.5, z 1..2 -> 4 x 4 samples at 0.25 m spacing, cell-centred at +-0.125, +-0.375 (x) and
+# 1.125 .. 1.875 (z), 0.05 m in front of the wall (y = 19.95).
+B1 = building("B1", -10, 20, 10, 30, 10)
+W = window_south("W", "B1", 20.0, -0.5, 0.5, 1.0, 2.0)
+CAM = {"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 1.5}
+
+
+def window_row(tmp_path, *, buildings, cameras, openings=(W,), **kw):
+    res = simulator.analyse(write_scenario(tmp_path, buildings=buildings, openings=list(openings),
+                                           cameras=cameras, **kw))
+    ex = res.exposures
+    return ex[ex["target_id"] == "W"], res
+
+
+def test_window_in_plain_view(tmp_path):
+    row, _ = window_row(tmp_path, buildings=[B1], cameras=[CAM])
+    assert len(row) == 1
+    r = row.iloc[0]
+    assert r.visible_fraction == 1.0
+    # nearest sample: x = +-0.125, z = 1.375 or 1.625 (0.125 from the lens height), y = 19.95
+    d = math.sqrt(0.125**2 + 19.95**2 + 0.125**2)
+    assert r.distance_m == pytest.approx(d, abs=1e-6)
+    # pixel density at the tele end: W / (2 d tan(hfov_tele / 2))
+    assert r.max_px_per_m == pytest.approx(1920 / (2 * d * math.tan(math.radians(1.0))), rel=1e-9)
+    assert r.dori == "identify"  # ~2750 px/m
+    assert r.target_kind == "window" and r.building_id == "B1"
+
+
+def test_window_fully_hidden_by_another_building(tmp_path):
+    # B2 x -3..3, y 8..10, 10 m high: every sight line to W (|x| <= 0.2 at y <= 10, z <= 2) crosses it
+    row, _ = window_row(tmp_path, buildings=[B1, building("B2", -3, 8, 3, 10, 10, "office")], cameras=[CAM])
+    assert row.empty
+
+
+def test_window_half_hidden(tmp_path):
+    # B2 x -5..0: a sight line to a sample at x = s crosses y = 8..10 at x = s * y / 19.95; samples with
+    # s < 0 pass through B2 (hidden), s > 0 pass east of it: 8 of 16 samples visible.
+    row, _ = window_row(tmp_path, buildings=[B1, building("B2", -5, 8, 0, 10, 10, "office")], cameras=[CAM])
+    assert row.iloc[0].visible_fraction == 0.5
+    # nearest visible sample is now on the east side (x = +0.125): same distance as before
+    assert row.iloc[0].distance_m == pytest.approx(math.sqrt(0.125**2 + 19.95**2 + 0.125**2), abs=1e-6)
+
+
+def test_window_facing_away(tmp_path):
+    # the same window on B1's north face (y = 30) faces north, away from the camera in the south
+    w = window_south("W", "B1", 30.0, -0.5, 0.5, 1.0, 2.0)
+    row, res = window_row(tmp_path, buildings=[B1], cameras=[CAM], openings=[w])
+    assert row.empty
+    t = res.scene.targets
+    assert t.planes.N[list(t.id).index("W")] == pytest.approx([0, 1, 0])
+
+
+def test_window_facing_away_without_occluder_is_backface_culled(tmp_path):
+    # a window whose building is elsewhere: only the back-face rule can hide it. Its normal is set by
+    # the footprint of its building B1 (x -10..10, y 20..30): a window at y = 20 belongs to the south face.
+    cam_north = {**CAM, "y": 40.0}  # north of B1: B1 itself stands between, and the window faces south
+    row, res = window_row(tmp_path, buildings=[B1], cameras=[cam_north])
+    assert row.empty
+    # only B1's north facade (20 x 10 m, 1 m samples) faces the camera: 200 rays; the window's 16 samples
+    # and the other three facades are culled by the back-face rule before any ray is cast
+    assert res.stats["rays"] == 200
+
+
+@pytest.mark.parametrize(("range_m", "seen"), [(19.9, False), (20.5, True)])
+def test_window_out_of_range(tmp_path, range_m, seen):
+    # farthest sample is sqrt(0.375^2 + 19.95^2 + 0.375^2) = 19.957 m, nearest 19.951 m
+    row, _ = window_row(tmp_path, buildings=[B1], cameras=[{**CAM, "range_m": range_m}])
+    assert (len(row) == 1) is seen
+
+
+@pytest.mark.parametrize(("pan", "seen"), [
+    ((90.0, 180.0), False),   # reach widened by half the wide HFOV (30 deg): 60..210, north excluded
+    ((40.0, 90.0), False),    # 10..120: the window lies at azimuth -1.1..1.1 deg
+    ((20.0, 90.0), True),     # -10..120 includes it
+    ((330.0, 30.0), True),    # wraps through north
+])
+def test_window_pan_limits(tmp_path, pan, seen):
+    row, _ = window_row(tmp_path, buildings=[B1], cameras=[{**CAM, "pan_limits_deg": list(pan)}])
+    assert (len(row) == 1) is seen
+
+
+@pytest.mark.parametrize(("tilt_max", "fraction"), [(-40.0, 0.0), (-18.0, 0.5), (-15.0, 1.0)])
+def test_tilt_limits(tmp_path, tilt_max, fraction):
+    # Sample rows sit at z = 1.125, 1.375, 1.625, 1.875 for a lens at 1.5 m, ~19.95 m away: elevations
+    # -1.08, -0.36, +0.36, +1.08 deg. The reach tops out at tilt_max + half the wide VFOV, where
+    # VFOV/2 = atan(tan(30 deg) * 1080 / 1920) = 17.99 deg: -40 -> -22.0 (none), -18 -> -0.008
+    # (the two lower rows: 0.5), -15 -> +2.99 (all).
+    vfov_half = math.degrees(math.atan(math.tan(math.radians(30)) * 1080 / 1920))
+    assert vfov_half == pytest.approx(17.99, abs=0.01)
+    row, _ = window_row(tmp_path, buildings=[B1], cameras=[{**CAM, "tilt_limits_deg": [-90, tilt_max]}])
+    if fraction == 0.0:
+        assert row.empty
+    else:
+        assert row.iloc[0].visible_fraction == fraction
+
+
+def test_fixed_camera_frustum(tmp_path):
+    # a fixed 100 deg camera looking east does not see a window due north; looking north it does
+    fixed = {"id": "f", "kind": "fixed", "resolution_px": [1920, 1080], "hfov_deg": [100.0, 100.0],
+             "x": 0.0, "y": 0.0, "mount_height_m": 1.5, "tilt_deg": 0.0}
+    row, _ = window_row(tmp_path, buildings=[B1], cameras=[{**fixed, "direction_deg": 90.0}])
+    assert row.empty
+    row, _ = window_row(tmp_path, buildings=[B1], cameras=[{**fixed, "direction_deg": 0.0}])
+    r = row.iloc[0]
+    assert r.visible_fraction == 1.0
+    d = math.sqrt(0.125**2 + 19.95**2 + 0.125**2)
+    assert r.max_px_per_m == pytest.approx(1920 / (2 * d * math.tan(math.radians(50.0))), rel=1e-9)
+    # 1920 / (2 * 19.95 * 1.19) = 40.4 px/m: detect class
+    assert r.dori == "detect"
+
+
+def test_courtyard_seen_partly_from_mast(tmp_path):
+    # A 40 x 40 m residential block (x 0..40, y 0..40), 10 m high, with a 20 x 20 m courtyard hole
+    # (x 10..30, y 10..30). A mast at (-30, 20), 50 m high. A courtyard sample at (x, y, 0.1) is seen iff
+    # the sight line clears the inner west wall's top (x = 10, z = 10): it crosses x = 10 at fraction
+    # 40 / (x + 30) of its length, at height 50 - 49.9 * 40 / (x + 30) >= 10  <=>  x >= 19.9.
+    # Samples every 1 m, cell-centred: x = 10.5 .. 29.5 (20 columns); x >= 19.9 keeps 10: fraction 0.5.
+    blk = building("K", 0, 0, 40, 40, 10, holes=[(10, 10, 30, 30)])
+    path = write_scenario(tmp_path, buildings=[blk], cameras=[{"id": "mast", **PTZ, "x": -30.0, "y": 20.0,
+                                                               "mount_height_m": 50.0}])
+    res = simulator.analyse(path)
+    ex = res.exposures
+    court = ex[ex["target_kind"] == "courtyard"]
+    assert len(court) == 1
+    assert court.iloc[0].visible_fraction == pytest.approx(0.5)
+    assert court.iloc[0].building_id == "K"
+    t = res.scene.targets
+    ci = list(t.kind).index("courtyard")
+    assert t.area[ci] == pytest.approx(400.0)
+    assert np.diff(t.offsets)[ci] == 400
+
+
+def test_non_residential_building_has_no_targets(tmp_path):
+    path = write_scenario(tmp_path, buildings=[building("O", -10, 20, 10, 30, 10, "office")],
+                          cameras=[CAM], windows={"synthesize": True})
+    res = simulator.analyse(path)
+    assert len(res.scene.targets) == 0
+    assert res.exposures.empty
+
+
+def test_unknown_use_counts_as_residential_unless_told(tmp_path):
+    b = building("U", -10, 20, 10, 30, 10, "yes")
+    res = simulator.analyse(write_scenario(tmp_path / "a", buildings=[b], cameras=[CAM]))
+    assert (res.scene.targets.kind == "facade").sum() == 4
+    res = simulator.analyse(write_scenario(tmp_path / "b", buildings=[{**b}], cameras=[CAM],
+                                           building_opts={"unknown_use": "non_residential"}))
+    assert len(res.scene.targets) == 0
+
+
+def test_dori_classes():
+    th = {"detect": 25, "observe": 62.5, "recognise": 125, "identify": 250}
+    got = dori_class(np.array([10, 25, 62.4, 62.5, 124.9, 125, 249.99, 250, 1e4]), th)
+    assert list(got) == ["none", "detect", "detect", "observe", "observe", "recognise", "recognise",
+                         "identify", "identify"]
