@@ -15,7 +15,7 @@ def _run(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from .io.writers import write_outputs
-    from .pipeline import analyse
+    from .pipeline import analyse, select_cameras
     from .scenario import load_scenario
     from .scene import build_scene
 
@@ -23,6 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     with err.status("building the scene…"):
         scene = build_scene(scenario, progress=lambda m: err.log(m) if args.verbose else None)
+    select_cameras(scene, args.camera)
     err.print(f"scene: {len(scene.buildings)} buildings, {len(scene.targets)} private targets, "
               f"{len(scene.triangles)} triangles, {len(scene.cameras)} cameras ({scene.frame.crs.to_string()})")
     for note in scene.notes:

@@ -67,14 +67,7 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     t0 = time.perf_counter()
     scene = scenario if isinstance(scenario, Scene) else build_scene(
         scenario if isinstance(scenario, Scenario) else load_scenario(scenario))
-    selected = scene.cameras
-    if cameras:
-        known = {c.id for c in scene.cameras}
-        unknown = [c for c in cameras if c not in known]
-        if unknown:
-            raise InputError(f"unknown camera id {unknown[0]!r}; valid: {', '.join(sorted(known)[:20])}",
-                             field="--camera")
-        selected = [c for c in scene.cameras if c.id in set(cameras)]
+    selected = select_cameras(scene, cameras)
     engine = scene.engine
     rays0, rs0 = engine.rays_cast, engine.ray_seconds
     thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
@@ -101,6 +94,18 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
              "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
              "buildings": int(len(scene.buildings)), "camera_ids": [c.id for c in selected]}
     return Result(scene=scene, exposures=exposures, stats=stats)
+
+
+def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Any]:
+    """The scene's cameras named in ``ids`` (all when None); an unknown id is an input error."""
+    if not ids:
+        return list(scene.cameras)
+    known = {c.id for c in scene.cameras}
+    unknown = [c for c in ids if c not in known]
+    if unknown:
+        raise InputError(f"unknown camera id {unknown[0]!r}; valid: {', '.join(sorted(known)[:20])}",
+                         field="--camera")
+    return [c for c in scene.cameras if c.id in set(ids)]
 
 
 def targets_frame(scene: Scene) -> gpd.GeoDataFrame:
