@@ -33,6 +33,7 @@ class Result:
     scene: Scene
     exposures: pd.DataFrame  # EXPOSURE_COLUMNS + target (index), visible_area_m2, incidence_deg, samples...
     stats: dict[str, Any] = field(default_factory=dict)
+    camera_ids: list[str] | None = None  # the cameras analysed (None: all)
 
     def exposures_gdf(self) -> gpd.GeoDataFrame:
         """Exposures with each target's 3D polygon (scene CRS)."""
@@ -57,7 +58,7 @@ class Result:
 
     @property
     def cameras(self) -> list[Any]:
-        ids = self.stats.get("camera_ids")
+        ids = None if self.camera_ids is None else set(self.camera_ids)
         return [c for c in self.scene.cameras if ids is None or c.id in ids]
 
 
@@ -92,8 +93,8 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     stats = {"rays": int(engine.rays_cast - rays0), "ray_seconds": round(engine.ray_seconds - rs0, 4),
              "seconds": round(time.perf_counter() - t0, 3), "targets": int(len(t)),
              "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
-             "buildings": int(len(scene.buildings)), "camera_ids": [c.id for c in selected]}
-    return Result(scene=scene, exposures=exposures, stats=stats)
+             "buildings": int(len(scene.buildings))}
+    return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[c.id for c in selected])
 
 
 def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Any]:

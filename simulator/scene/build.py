@@ -452,20 +452,22 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
             raise InputError(f"kind {kind[bad][0]!r} not one of window, door, balcony, terrace",
                              file=oc.path, field=oc.kind_field)
         oid = op[oc.id_field].astype(str).to_numpy(object)[polys[1]]
-        ps = planar_from_polygons3d(rings_list, list(obid), [None] * len(rings_list), hull=True)
+        ps, kept = planar_from_polygons3d(rings_list, list(obid), [None] * len(rings_list), hull=True)
+        if len(kept) < len(rings_list):
+            raw.notes.append(f"{oc.path}: {len(rings_list) - len(kept)} openings without area were skipped")
         _orient_outward(ps, footprint_by_id)
-        add(ps, kind, oid, "data")
+        add(ps, kind[kept], oid[kept], "data")
         has_data_openings |= set(obid)
 
     # openings from 3D models
     if model_openings:
         rings_list = [[r for p in o.polygons for r in p.rings[:1]] for o in model_openings]
-        ps = planar_from_polygons3d(rings_list, [o.building_id for o in model_openings],
-                                    [o.wall_normal for o in model_openings], hull=True)
+        ps, kept = planar_from_polygons3d(rings_list, [o.building_id for o in model_openings],
+                                          [o.wall_normal for o in model_openings], hull=True)
         _orient_outward(ps, footprint_by_id)
         keep = np.isin(ps.building_id, bids[private])
-        add(ps.take(keep), np.array([o.kind for o in model_openings], object)[keep],
-            np.array([o.id for o in model_openings], object)[keep], "data")
+        add(ps.take(keep), np.array([o.kind for o in model_openings], object)[kept][keep],
+            np.array([o.id for o in model_openings], object)[kept][keep], "data")
         has_data_openings |= {o.building_id for o in model_openings}
 
     # facades of extruded buildings, with synthesized windows
@@ -480,8 +482,8 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
     # facades of 3D model buildings
     mwalls = [(bid, p) for bid, k, p in model_surfaces if k == "wall" and bid in set(bids[private])]
     if mwalls:
-        ps = planar_from_polygons3d([p.rings for _, p in mwalls], [bid for bid, _ in mwalls],
-                                    [None] * len(mwalls), hull=False)
+        ps, _ = planar_from_polygons3d([p.rings for _, p in mwalls], [bid for bid, _ in mwalls],
+                                       [None] * len(mwalls), hull=False)
         _orient_outward(ps, footprint_by_id)
         big = shapely.area(ps.poly2d) >= 1.0
         ps = ps.take(big)

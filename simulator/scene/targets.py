@@ -221,13 +221,14 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
 
 
 def planar_from_polygons3d(rings_list: list[list[F64]], building_ids: list[str],
-                           outward_hint: list[F64 | None], *, hull: bool) -> PlanarSet:
+                           outward_hint: list[F64 | None], *, hull: bool) -> tuple[PlanarSet, NDArray[np.intp]]:
     """Frames for 3D polygons (each a list of rings; several polygons of one opening may be passed
     concatenated). With ``hull`` the polygon is the convex hull of all parts in their plane (openings
     modelled as frame + panes), else the projected first polygon with its holes. Normals follow Newell's method and are flipped to agree with
-    ``outward_hint`` where one is given."""
-    origins, Us, Vs, Ns, polys, rect = [], [], [], [], [], []
-    for rings, hint in zip(rings_list, outward_hint, strict=True):
+    ``outward_hint`` where one is given. Degenerate polygons (no area) are dropped: the second value
+    lists the indices of the polygons kept."""
+    origins, Us, Vs, Ns, polys, rect, kept = [], [], [], [], [], [], []
+    for i, (rings, hint) in enumerate(zip(rings_list, outward_hint, strict=True)):
         pts = np.concatenate(rings)
         n = np.zeros(3)
         for r in rings:
@@ -259,17 +260,18 @@ def planar_from_polygons3d(rings_list: list[list[F64]], building_ids: list[str],
         if poly.geom_type != "Polygon" or poly.area <= 1e-6:
             poly = shapely.MultiPoint(uv).convex_hull
         if poly.geom_type != "Polygon" or poly.area <= 1e-6:
-            raise ValueError("degenerate polygon")
+            continue
+        kept.append(i)
         origins.append(o)
         Us.append(U[0])
         Vs.append(V[0])
         Ns.append(n)
         polys.append(poly)
         rect.append(False)
-    keep_ids = np.asarray(building_ids, object)
+    keep_ids = np.asarray(building_ids, object)[kept]
     return PlanarSet(np.array(origins).reshape(-1, 3), np.array(Us).reshape(-1, 3), np.array(Vs).reshape(-1, 3),
                      np.array(Ns).reshape(-1, 3), np.asarray(polys + [None], object)[:-1], keep_ids,
-                     np.asarray(rect, bool))
+                     np.asarray(rect, bool)), np.asarray(kept, np.intp)
 
 
 def draped_areas(polys: NDArray[np.object_], building_ids: NDArray[np.object_]) -> PlanarSet:
