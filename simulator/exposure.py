@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy.spatial import cKDTree
 
 from .camera.model import Camera
 from .frames import azimuth_elevation, direction_vectors, in_angular_range
@@ -80,28 +81,38 @@ def _in_frustum(camera: Camera, vectors: F64) -> NDArray[np.bool_]:
 
 
 def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
-                     dori_thresholds: dict[str, float], target_radius: F64) -> pd.DataFrame:
+                     dori_thresholds: dict[str, float], target_radius: F64,
+                     target_index: cKDTree | None = None) -> pd.DataFrame:
     """One row per target with at least one visible sample.
 
     Columns: ``target`` (index into ``targets``), ``visible_samples``, ``samples``, ``visible_fraction``,
     ``visible_area_m2``, ``distance_m`` (nearest visible sample), ``max_px_per_m``, ``dori``,
     ``incidence_deg`` (angle between the surface normal and the line of sight at that sample).
+    ``target_index`` (a KD-tree of target centroids) narrows the search to targets near the camera.
     """
     cam = np.array(camera.position)
     rng = camera.range_m
     # candidate targets: near enough, and (for planar ones) facing the camera somewhere
-    dc = np.linalg.norm(targets.centroid - cam, axis=1)
-    cand = np.flatnonzero(dc <= rng + target_radius)
+    if target_index is not None:
+        near = np.asarray(target_index.query_ball_point(cam, rng + float(target_radius.max(initial=0.0))),
+                          dtype=np.intp)
+    else:
+        near = np.arange(len(targets))
+    planes = targets.planes
+    dc = np.linalg.norm(targets.centroid[near] - cam, axis=1)
+    # a planar target faces the camera everywhere or nowhere: n . (C - P) is constant over its plane
+    facing = planes.draped[near] | (np.einsum("ij,ij->i", planes.N[near], cam - planes.origin[near]) > 0)
+    cand = near[(dc <= rng + target_radius[near]) & facing]
     if len(cand) == 0:
         return _empty()
-    counts = np.diff(targets.offsets)[cand]
+    counts = targets.offsets[cand + 1] - targets.offsets[cand]
     starts = targets.offsets[cand]
     idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
     tid = np.repeat(cand, counts)
     pts = targets.samples[idx]
     vec = pts - cam
     dist = np.linalg.norm(vec, axis=1)
-    normals = targets.planes.N[tid]
+    normals = planes.N[tid]
     ok = (dist <= rng) & (dist > 0) & (np.einsum("ij,ij->i", normals, vec) < 0)
     ok[ok] = in_reach(camera, vec[ok])
     sel = np.flatnonzero(ok)
@@ -123,8 +134,8 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     targets_seen = vt[first]
     nearest = vd[first]
     nearest_idx = vis[first]
-    n_visible = np.bincount(vt, minlength=len(targets))[targets_seen]
-    n_total = np.diff(targets.offsets)[targets_seen]
+    n_visible = np.diff(np.r_[np.flatnonzero(first), len(vt)])
+    n_total = targets.offsets[targets_seen + 1] - targets.offsets[targets_seen]
     cosang = -np.einsum("ij,ij->i", normals[nearest_idx], vec[nearest_idx]) / nearest
     px = camera.resolution_px[0] / (2.0 * nearest * math.tan(math.radians(camera.hfov_deg[1]) / 2.0))
     frac = n_visible / n_total

@@ -37,7 +37,7 @@ class Result:
 
     def exposures_gdf(self) -> gpd.GeoDataFrame:
         """Exposures with each target's 3D polygon (scene CRS)."""
-        polys = self.scene.targets.polygons3d(self.scene.terrain)
+        polys = self.scene.target_polygons
         geom = polys[self.exposures["target"].to_numpy(int)] if len(self.exposures) else []
         return gpd.GeoDataFrame(self.exposures.copy(), geometry=list(geom), crs=self.scene.frame.crs)
 
@@ -77,7 +77,8 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     for i, cam in enumerate(selected):
         if progress:
             progress(cam.id, i, len(selected))
-        df = camera_exposures(cam, t, engine, dori_thresholds=thresholds, target_radius=scene.target_radius)
+        df = camera_exposures(cam, t, engine, dori_thresholds=thresholds, target_radius=scene.target_radius,
+                              target_index=scene.target_index if len(t) else None)
         if len(df):
             idx = df["target"].to_numpy(int)
             df.insert(0, "camera_id", cam.id)
@@ -115,4 +116,4 @@ def targets_frame(scene: Scene) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({"target_id": t.id, "target_kind": t.kind, "building_id": t.planes.building_id,
                              "source": t.source, "area_m2": np.round(t.area, 3),
                              "samples": np.diff(t.offsets)},
-                            geometry=list(t.polygons3d(scene.terrain)), crs=scene.frame.crs)
+                            geometry=list(scene.target_polygons), crs=scene.frame.crs)

@@ -77,15 +77,15 @@ def _write_gpkg(result: Result, path: Path) -> None:
     bl = gpd.GeoDataFrame(b[[c for c in cols if c in b.columns]], geometry=b.geometry.values, crs=crs)
     exposed = result.exposures.groupby("building_id").size() if len(result.exposures) else pd.Series(dtype=int)
     bl["exposed_targets"] = bl["id"].map(exposed).fillna(0).astype(int)
-    bl.to_file(path, layer="buildings", driver="GPKG")
-    targets_frame(scene).to_file(path, layer="targets", driver="GPKG")
+    bl.to_file(path, layer="buildings", driver="GPKG", engine="pyogrio", use_arrow=True)
+    targets_frame(scene).to_file(path, layer="targets", driver="GPKG", engine="pyogrio", use_arrow=True)
     ex = result.exposures_gdf()
     if len(ex):
         ex = ex.drop(columns=["target"])
-        ex.to_file(path, layer="exposures", driver="GPKG")
+        ex.to_file(path, layer="exposures", driver="GPKG", engine="pyogrio", use_arrow=True)
     else:
         gpd.GeoDataFrame({c: pd.Series(dtype=str) for c in EXPOSURE_COLUMNS}, geometry=[], crs=crs).to_file(
-            path, layer="exposures", driver="GPKG")
+            path, layer="exposures", driver="GPKG", engine="pyogrio", use_arrow=True)
     cams = result.cameras
     cg = gpd.GeoDataFrame({
         "id": [c.id for c in cams], "model": [c.model or "" for c in cams], "kind": [c.kind for c in cams],
@@ -95,12 +95,12 @@ def _write_gpkg(result: Result, path: Path) -> None:
         "direction_deg": [np.nan if c.direction_deg is None else c.direction_deg for c in cams],
         "range_m": [c.range_m for c in cams], "defaults": ["; ".join(c.defaults) for c in cams],
     }, geometry=shapely.points([[c.x, c.y] for c in cams]) if cams else [], crs=crs)
-    cg.to_file(path, layer="cameras", driver="GPKG")
+    cg.to_file(path, layer="cameras", driver="GPKG", engine="pyogrio", use_arrow=True)
     # coverage: reach discs of the cameras (public-space coverage by DORI class comes with the report issue)
     cov = gpd.GeoDataFrame({"camera_id": [c.id for c in cams], "range_m": [c.range_m for c in cams]},
                            geometry=shapely.buffer(shapely.points([[c.x, c.y] for c in cams]),
                                                    [c.range_m for c in cams]) if cams else [], crs=crs)
-    cov.to_file(path, layer="coverage", driver="GPKG")
+    cov.to_file(path, layer="coverage", driver="GPKG", engine="pyogrio", use_arrow=True)
 
 
 def _jsonable(o: Any) -> Any:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS, Transformer
+from scipy.spatial import cKDTree
 
 from ..camera.model import Camera
 from ..camera.osm import camera_specs_from_osm
@@ -62,6 +63,16 @@ class Scene:
         out = np.zeros(len(t))
         np.maximum.at(out, t.sample_target, d)
         return out
+
+    @cached_property
+    def target_index(self) -> cKDTree:
+        """KD-tree of target centroids, for the targets near a camera."""
+        return cKDTree(self.targets.centroid) if len(self.targets) else cKDTree(np.zeros((1, 3)))
+
+    @cached_property
+    def target_polygons(self) -> np.ndarray:
+        """3D polygon of every target (scene CRS), built once."""
+        return self.targets.polygons3d(self.terrain)
 
     @cached_property
     def engine(self) -> RayEngine:
