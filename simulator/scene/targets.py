@@ -141,11 +141,19 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
         order = np.argsort(t, kind="stable")
         t, u, v = t[order], u[order], v[order]
     p = planes
-    pts = p.origin[t] + u[:, None] * p.U[t] + v[:, None] * p.V[t] + SURFACE_OFFSET_M * p.N[t]
-    dr = p.draped[t]
-    if dr.any():
-        pts[dr, 0], pts[dr, 1] = u[dr], v[dr]
-        pts[dr, 2] = terrain.height_at(u[dr], v[dr]) + DRAPED_OFFSET_M
+    pts = np.empty((len(t), 3))
+    step = 1 << 20  # assemble in chunks: (n, 3) temporaries of millions of samples cost hundreds of MB
+    for a in range(0, len(t), step):
+        tc, uc, vc = t[a:a + step], u[a:a + step, None], v[a:a + step, None]
+        out = pts[a:a + step]
+        np.multiply(uc, p.U[tc], out=out)
+        out += vc * p.V[tc]
+        out += p.origin[tc]
+        out += SURFACE_OFFSET_M * p.N[tc]
+        dr = p.draped[tc]
+        if dr.any():
+            out[dr, 0], out[dr, 1] = uc[dr, 0], vc[dr, 0]
+            out[dr, 2] = terrain.height_at(uc[dr, 0], vc[dr, 0]) + DRAPED_OFFSET_M
     offsets = np.zeros(t_count + 1, np.int64)
     offsets[1:] = np.cumsum(np.bincount(t, minlength=t_count))
     return pts, offsets
