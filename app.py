@@ -44,8 +44,8 @@ layers = [
     pdk.Layer("ScatterplotLayer", cams, get_position=["lon", "lat"], get_radius=3, get_fill_color=[220, 30, 30]),
 ]
 centre = b.geometry.union_all().centroid if len(b) else None
-view = pdk.ViewState(latitude=centre.y if centre else float(lat.mean()), longitude=centre.x if centre else float(lon.mean()),
-                     zoom=17, pitch=45)
+view = pdk.ViewState(latitude=centre.y if centre else float(lat.mean()),
+                     longitude=centre.x if centre else float(lon.mean()), zoom=17, pitch=45)
 st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view, map_style=None))
 st.subheader("Exposures")
 st.dataframe(ex.drop(columns=["target"]) if len(ex) else ex, use_container_width=True)

@@ -24,7 +24,7 @@ PY = BIN / "python"
 
 
 def ensure_env(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script may be started by an older python3
         sys.exit(f"Python >= 3.11 is required, this is {sys.version.split()[0]}")
     if not PY.exists():
         print("creating .venv …", flush=True)

@@ -115,8 +115,9 @@ def main() -> int:
         for _ in range(max(1, min(args.repeat, 3))):
             with tempfile.TemporaryDirectory() as out:
                 t0 = time.perf_counter()
-                p = subprocess.run([sys.executable, "-m", "simulator.cli", "run", str(ROOT / "scenarios" / "amadora.yaml"),
-                                    "--out", out], capture_output=True, text=True, cwd=ROOT)
+                scenario = str(ROOT / "scenarios" / "amadora.yaml")
+                cmd = [sys.executable, "-m", "simulator.cli", "run", scenario, "--out", out]
+                p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
                 times.append(time.perf_counter() - t0)
                 if p.returncode != 0:
                     print(p.stderr)

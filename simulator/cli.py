@@ -46,9 +46,10 @@ def _run(args: argparse.Namespace) -> int:
     shown = sorted(cams, key=lambda c: -c["exposed_targets"])[:15]
     for c in shown:
         sub = ex[ex["camera_id"] == c["id"]] if len(ex) else ex
-        table.add_row(c["id"], str(c["exposed_targets"]), str(int((sub["dori"] == "identify").sum()) if len(sub) else 0),
-                      str(int((sub["dori"] == "recognise").sum()) if len(sub) else 0), f"{c['masks']}/{c['mask_limit']}",
-                      "yes" if c["compliant"] else "no")
+        identify = int((sub["dori"] == "identify").sum()) if len(sub) else 0
+        recognise = int((sub["dori"] == "recognise").sum()) if len(sub) else 0
+        table.add_row(c["id"], str(c["exposed_targets"]), str(identify), str(recognise),
+                      f"{c['masks']}/{c['mask_limit']}", "yes" if c["compliant"] else "no")
     Console().print(table)
     if len(cams) > len(shown):
         Console().print(f"… {len(cams) - len(shown)} more cameras in summary.json")

@@ -37,7 +37,8 @@ def parse_crs(value: object, *, file: str | None = None, field: str = "crs") -> 
     try:
         return CRS.from_user_input(value)
     except Exception as exc:  # pyproj raises CRSError, a broad family
-        raise InputError(f"expected a CRS such as 'EPSG:32629', got {value!r} ({exc})", file=file, field=field) from None
+        raise InputError(f"expected a CRS such as 'EPSG:32629', got {value!r} ({exc})", file=file,
+                         field=field) from None
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,8 @@ class RayEngine:
         self.ray_seconds = 0.0
 
     def _run(self, o: NDArray[np.float32], d: NDArray[np.float32], t: NDArray[np.float32]) -> NDArray[np.int32]:
-        return self._scene.run(o, d, dists=t, query="OCCLUDED")  # type: ignore[no-any-return]
+        hit: NDArray[np.int32] = self._scene.run(o, d, dists=t, query="OCCLUDED")
+        return hit
 
     def segment_clear(self, start: F64, end: F64, *, eps_start: float = EPS_START_M,
                       eps_end: float = EPS_END_M) -> NDArray[np.bool_]:

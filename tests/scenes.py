@@ -21,8 +21,8 @@ def box(x0: float, y0: float, x1: float, y1: float) -> list[list[list[float]]]:
 
 
 def fc(features: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": f"urn:ogc:def:crs:{CRS.replace(':', '::')}"}},
-            "features": features}
+    crs = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:{CRS.replace(':', '::')}"}}
+    return {"type": "FeatureCollection", "crs": crs, "features": features}
 
 
 def building(bid: str, x0: float, y0: float, x1: float, y1: float, height: float, use: str = "residential",

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import yaml
 
 from .scenes import PTZ, X0, Y0, building, fc, window_south, write_scenario

@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
+from pyproj import CRS
 
 from simulator.camera.osm import camera_specs_from_osm, parse_direction, parse_number
 from simulator.errors import InputError
-from simulator.io.cityjson import read_cityjson
 from simulator.io.citygml import read_citygml
+from simulator.io.cityjson import read_cityjson
 from simulator.io.dem import read_dem
 from simulator.io.osm import read_osm
 from simulator.scene.buildings import resolve_heights, use_class
-from pyproj import CRS
-import pandas as pd
 
 # SOURCE.txt: "Files (windows/doors): 4018106 (32/1), 4018133 (16/3), ..."
 INGOLSTADT = {"4018106": (32, 1), "4018133": (16, 3), "4018148": (7, 2), "4018149a": (24, 3), "4018155": (16, 1),

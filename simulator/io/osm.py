@@ -35,7 +35,7 @@ class OsmData:
     notes: list[str] = field(default_factory=list)
 
 
-class _Handler(osmium.SimpleHandler):  # type: ignore[misc]
+class _Handler(osmium.SimpleHandler):
     def __init__(self) -> None:
         super().__init__()
         self.buildings: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
@@ -96,7 +96,7 @@ class _Handler(osmium.SimpleHandler):  # type: ignore[misc]
 
 
 def _pick(tags: osmium.osm.TagList, keys: tuple[str, ...]) -> dict[str, str]:
-    return {k: tags.get(k) for k in keys if k in tags}
+    return {k: str(tags.get(k)) for k in keys if k in tags}
 
 
 def _polygonal(g: shapely.Geometry) -> shapely.Geometry:

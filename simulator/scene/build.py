@@ -22,18 +22,26 @@ from ..camera.placement import place_camera
 from ..errors import InputError
 from ..frames import Frame, parse_crs, utm_crs_for
 from ..io.citygml import read_citygml
-from ..io.citymodel import CityModel, footprint_of
 from ..io.cityjson import read_cityjson
+from ..io.citymodel import CityModel, footprint_of
 from ..io.dem import read_dem
 from ..io.osm import OsmData, read_osm
 from ..io.vector import check_lonlat_order, read_vector
-from ..scenario import (CameraSpec, CamerasFromFile, CamerasGenerated, Scenario)
+from ..scenario import CamerasFromFile, CamerasGenerated, CameraSpec, Scenario
 from ..visibility import RayEngine
 from . import buildings as bmod
 from .generate import buildings_from_streets, intersection_points
 from .mesh import extrusion_triangles, surfaces_triangles
-from .targets import (PlanarSet, Targets, draped_areas, footprint_walls, horizontal_areas,
-                      planar_from_polygons3d, sample_planes, synthesize_openings)
+from .targets import (
+    PlanarSet,
+    Targets,
+    draped_areas,
+    footprint_walls,
+    horizontal_areas,
+    planar_from_polygons3d,
+    sample_planes,
+    synthesize_openings,
+)
 from .terrain import Terrain
 
 Progress = Callable[[str], None]
@@ -153,8 +161,8 @@ def _read_sources(sc: Scenario) -> _Raw:
             raw.camera_specs.append((entry.model_dump(), src, fld))
         elif isinstance(entry, CamerasFromFile):
             d = entry.defaults
-            kw = {"fixed_model": d.fixed_model, "ptz_model": d.ptz_model, "mount_height_m": d.mount_height_m,
-                  "tilt_deg": d.tilt_deg}
+            kw: dict[str, Any] = {"fixed_model": d.fixed_model, "ptz_model": d.ptz_model,
+                                  "mount_height_m": d.mount_height_m, "tilt_deg": d.tilt_deg}
             if entry.osm is not None:
                 nodes = _osm(raw, sc.resolve(entry.osm), entry.osm).cameras
                 label = entry.osm

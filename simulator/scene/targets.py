@@ -50,8 +50,9 @@ class PlanarSet:
     def concat(sets: list[PlanarSet]) -> PlanarSet:
         sets = [s for s in sets if len(s)]
         if not sets:
-            return PlanarSet(*(np.empty((0, 3)) for _ in range(4)), np.empty(0, object),  # type: ignore[call-arg]
-                             np.empty(0, object), np.empty(0, bool), np.empty(0, bool))
+            e3 = np.empty((0, 3))
+            return PlanarSet(e3, e3, e3, e3, np.empty(0, object), np.empty(0, object), np.empty(0, bool),
+                             np.empty(0, bool))
         return PlanarSet(*(np.concatenate([getattr(s, f) for s in sets]) for f in
                            ("origin", "U", "V", "N", "poly2d", "building_id", "rect", "draped")))
 
@@ -229,12 +230,13 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
 
 
 def planar_from_polygons3d(rings_list: list[list[F64]], building_ids: list[str],
-                           outward_hint: list[F64 | None], *, hull: bool) -> tuple[PlanarSet, NDArray[np.intp]]:
+                           outward_hint: list[F64 | None], *,
+                           hull: bool) -> tuple[PlanarSet, NDArray[np.intp]]:
     """Frames for 3D polygons (each a list of rings; several polygons of one opening may be passed
     concatenated). With ``hull`` the polygon is the convex hull of all parts in their plane (openings
-    modelled as frame + panes), else the projected first polygon with its holes. Normals follow Newell's method and are flipped to agree with
-    ``outward_hint`` where one is given. Degenerate polygons (no area) are dropped: the second value
-    lists the indices of the polygons kept."""
+    modelled as frame + panes), else the projected first polygon with its holes. Normals follow
+    Newell's method and are flipped to agree with ``outward_hint`` where one is given. Degenerate
+    polygons (no area) are dropped: the second value lists the indices of the polygons kept."""
     origins, Us, Vs, Ns, polys, rect, kept = [], [], [], [], [], [], []
     for i, (rings, hint) in enumerate(zip(rings_list, outward_hint, strict=True)):
         pts = np.concatenate(rings)
