@@ -1,0 +1,109 @@
+"""Scene assembly: vector formats and CRSs, synthesized openings, courtyards, private areas."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+import yaml
+
+import simulator
+
+from .scenes import PTZ, X0, Y0, building, write_scenario
+
+CAM = {"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 5.0}
+
+
+@pytest.mark.parametrize(("fmt", "crs"), [("b.gpkg", "EPSG:4326"), ("b.shp", "EPSG:3763"), ("b.fgb", "EPSG:3857"),
+                                          ("b.geojson", "EPSG:32629")])
+def test_vector_formats_and_crs(tmp_path, fmt, crs):
+    # the same 20 x 10 m building, written in another format and CRS, comes back 200 m2 in the scene CRS
+    path = write_scenario(tmp_path, buildings=[building("B1", -10, 20, 10, 30, 12)], cameras=[CAM])
+    g = gpd.read_file(tmp_path / "b.geojson").to_crs(crs)
+    g.to_file(tmp_path / fmt)
+    sc = yaml.safe_load(path.read_text())
+    sc["buildings"]["path"] = fmt
+    path.write_text(yaml.safe_dump(sc))
+    scene = simulator.build_scene(simulator.load_scenario(path))
+    assert scene.buildings.geometry.iloc[0].area == pytest.approx(200.0, rel=1e-6)
+    c = scene.buildings.geometry.iloc[0].centroid
+    assert (c.x, c.y) == pytest.approx((X0, Y0 + 25), abs=1e-3)
+
+
+def test_synthesized_windows_counted_by_hand(tmp_path):
+    # 20 x 10 m, 12 m high, no levels -> floor(12 / 3) = 4 storeys. Long walls: floor((20 - 0.3) / 3) = 6
+    # slots; short walls: floor(9.7 / 3) = 3. Top window of storey 4 ends at 9 + 0.9 + 1.4 = 11.3 <= 12.
+    # 2 * 6 * 4 + 2 * 3 * 4 = 72 openings; one (the longest wall's ground-storey middle slot) is a door.
+    path = write_scenario(tmp_path, buildings=[building("B1", -10, 20, 10, 30, 12)], cameras=[CAM],
+                          windows={"synthesize": True, "width_m": 1.2, "height_m": 1.4, "spacing_m": 3.0,
+                                   "sill_m": 0.9})
+    t = simulator.build_scene(simulator.load_scenario(path)).targets
+    synth = t.source == "synthesized"
+    assert (t.kind[synth] == "window").sum() == 71 and (t.kind[synth] == "door").sum() == 1
+    assert (t.kind == "facade").sum() == 4
+    w = np.flatnonzero(t.kind == "window")[0]
+    assert t.area[w] == pytest.approx(1.2 * 1.4)
+    # each window 1.2 x 1.4 m at 0.25 m spacing: ceil(4.8) x ceil(5.6) = 5 x 6 samples
+    assert np.diff(t.offsets)[w] == 30
+
+
+def test_courtyard_enclosed_by_several_buildings(tmp_path):
+    # four residential buildings ring a 20 x 20 m yard (x 10..30, y 10..30) with no footprint hole
+    blds = [building("S", 0, 0, 40, 10, 9), building("N", 0, 30, 40, 40, 9), building("W", 0, 10, 10, 30, 9),
+            building("E", 30, 10, 40, 30, 9)]
+    scene = simulator.build_scene(simulator.load_scenario(write_scenario(tmp_path, buildings=blds, cameras=[CAM])))
+    t = scene.targets
+    c = np.flatnonzero(t.kind == "courtyard")
+    assert len(c) == 1 and t.area[c[0]] == pytest.approx(400.0)
+    # an open U (one side missing) encloses nothing
+    scene = simulator.build_scene(simulator.load_scenario(write_scenario(tmp_path / "u", buildings=blds[:3],
+                                                                         cameras=[CAM])))
+    assert (scene.targets.kind == "courtyard").sum() == 0
+
+
+def test_private_areas_backyard_and_terrace(tmp_path):
+    path = write_scenario(tmp_path, buildings=[building("B1", 0, 20, 20, 30, 9)], cameras=[CAM],
+                          private_areas={"path": "p.geojson"})
+    feats = [{"type": "Feature", "properties": {"id": "yard", "kind": "backyard", "z": None},
+              "geometry": shapely.geometry.mapping(shapely.box(X0, Y0 + 30, X0 + 20, Y0 + 40))},
+             {"type": "Feature", "properties": {"id": "roof-terrace", "kind": "terrace", "z": 9.0},
+              "geometry": shapely.geometry.mapping(shapely.box(X0 + 2, Y0 + 22, X0 + 8, Y0 + 28))},
+             # a garden drawn over the building: only the part outside the footprint counts
+             {"type": "Feature", "properties": {"id": "overlap", "kind": "backyard", "z": None},
+              "geometry": shapely.geometry.mapping(shapely.box(X0 + 15, Y0 + 25, X0 + 25, Y0 + 35))}]
+    import json
+    (tmp_path / "p.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats,
+                                                    "crs": {"type": "name", "properties": {"name": "EPSG:32629"}}}))
+    t = simulator.build_scene(simulator.load_scenario(path)).targets
+    ids = list(t.id)
+    assert t.kind[ids.index("yard")] == "backyard" and t.area[ids.index("yard")] == pytest.approx(200.0)
+    terrace = ids.index("roof-terrace")
+    assert t.kind[terrace] == "terrace" and t.planes.origin[terrace][2] == pytest.approx(9.0)
+    # overlap: 10 x 10 box minus the 5 x 5 corner inside the building
+    assert t.area[ids.index("overlap")] == pytest.approx(75.0)
+    assert (t.source[[ids.index("yard"), terrace]] == "data").all()
+
+
+def test_cityjson_model_in_a_scenario(tmp_path, geodata):
+    # Rotterdam's CityJSON has no CRS in the file: the scenario states it
+    sc = {"name": "rdam", "models": [{"path": str(geodata / "cityjson_lod2" / "rotterdam_subset.json"),
+                                      "crs": "EPSG:28992"}],
+          "windows": {"synthesize": True}, "analysis": {"max_range_m": 150},
+          "cameras": [{"id": "c", **PTZ, "lon": 4.4495, "lat": 51.9066, "mount_height_m": 6}]}
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(sc))
+    scene = simulator.build_scene(simulator.load_scenario(p))
+    assert len(scene.buildings) == 16 and scene.buildings["has_model"].all()
+    assert scene.frame.crs.to_epsg() == 32631  # UTM zone of Rotterdam
+    t = scene.targets
+    assert (t.kind == "facade").sum() > 50 and (t.source == "synthesized").sum() > 100
+    # facades on the footprint boundary face out of their building: a probe 0.5 m along the normal lies
+    # outside the footprint (walls at roof steps, inside the footprint, keep their CityJSON orientation)
+    fp = dict(zip(scene.buildings["id"], scene.buildings.geometry, strict=True))
+    outside = []
+    for i in np.flatnonzero(t.kind == "facade"):
+        f, c, n = fp[t.planes.building_id[i]], t.centroid[i, :2], t.planes.N[i, :2]
+        if f.boundary.distance(shapely.Point(*c)) < 0.3:
+            outside.append(not f.contains(shapely.Point(*(c + 0.5 * n))))
+    assert len(outside) > 50 and np.mean(outside) > 0.95
