@@ -66,7 +66,8 @@ def amadora():
 def test_amadora_scene(amadora):
     assert len(amadora.cameras) == 141
     assert {c.model for c in amadora.cameras} == {"bosch-mic-ip-starlight-7100i"}
-    assert set(amadora.buildings["source"]) == {"generated"} and set(amadora.buildings["height_source"]) == {"generated"}
+    assert set(amadora.buildings["source"]) == {"generated"}
+    assert set(amadora.buildings["height_source"]) == {"generated"}
     xy = np.array([[c.x, c.y] for c in amadora.cameras])
     d = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(-1)) + np.eye(len(xy)) * 1e9
     assert d.min() >= 100.0  # min_separation_m
