@@ -37,8 +37,9 @@ class Result:
 
     def exposures_gdf(self) -> gpd.GeoDataFrame:
         """Exposures with each target's 3D polygon (scene CRS)."""
-        polys = self.scene.target_polygons
-        geom = polys[self.exposures["target"].to_numpy(int)] if len(self.exposures) else []
+        idx = self.exposures["target"].to_numpy(int) if len(self.exposures) else np.zeros(0, int)
+        uniq, inv = np.unique(idx, return_inverse=True)
+        geom = self.scene.targets.polygons3d(self.scene.terrain, uniq)[inv] if len(idx) else []
         return gpd.GeoDataFrame(self.exposures.copy(), geometry=list(geom), crs=self.scene.frame.crs)
 
     def summary(self) -> dict[str, Any]:
@@ -110,10 +111,11 @@ def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Any]:
     return [c for c in scene.cameras if c.id in set(ids)]
 
 
-def targets_frame(scene: Scene) -> gpd.GeoDataFrame:
-    """Every private target with its kind, building, source and area (3D polygons, scene CRS)."""
+def targets_frame(scene: Scene, which: slice = slice(None)) -> gpd.GeoDataFrame:
+    """Private targets (all, or the slice ``which``) with kind, building, source, area and 3D polygon."""
     t = scene.targets
-    return gpd.GeoDataFrame({"target_id": t.id, "target_kind": t.kind, "building_id": t.planes.building_id,
-                             "source": t.source, "area_m2": np.round(t.area, 3),
-                             "samples": np.diff(t.offsets)},
-                            geometry=list(scene.target_polygons), crs=scene.frame.crs)
+    idx = np.arange(len(t))[which]
+    return gpd.GeoDataFrame({"target_id": t.id[idx], "target_kind": t.kind[idx],
+                             "building_id": t.planes.building_id[idx], "source": t.source[idx],
+                             "area_m2": np.round(t.area[idx], 3), "samples": np.diff(t.offsets)[idx]},
+                            geometry=list(t.polygons3d(scene.terrain, idx)), crs=scene.frame.crs)

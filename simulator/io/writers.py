@@ -81,7 +81,12 @@ def _write_gpkg(result: Result, path: Path) -> None:
     exposed = result.exposures.groupby("building_id").size() if len(result.exposures) else pd.Series(dtype=int)
     bl["exposed_targets"] = bl["id"].map(exposed).fillna(0).astype(int)
     bl.to_file(path, layer="buildings", driver="GPKG", engine="pyogrio", use_arrow=True)
-    targets_frame(scene).to_file(path, layer="targets", driver="GPKG", engine="pyogrio", use_arrow=True)
+    # in chunks: a city holds hundreds of thousands of targets
+    n = len(scene.targets)
+    step = 100_000
+    for a in range(0, max(n, 1), step):
+        targets_frame(scene, slice(a, a + step)).to_file(path, layer="targets", driver="GPKG", engine="pyogrio",
+                                                         use_arrow=True, append=a > 0)
     ex = result.exposures_gdf()
     if len(ex):
         ex = ex.drop(columns=["target"])

@@ -78,11 +78,6 @@ class Scene:
         return cKDTree(self.targets.centroid) if len(self.targets) else cKDTree(np.zeros((1, 3)))
 
     @cached_property
-    def target_polygons(self) -> np.ndarray:
-        """3D polygon of every target (scene CRS), built once."""
-        return self.targets.polygons3d(self.terrain)
-
-    @cached_property
     def engine(self) -> RayEngine:
         return RayEngine(self.triangles, origin=self.origin, threads=self.scenario.analysis.threads)
 

@@ -91,18 +91,21 @@ class Targets:
     def sample_target(self) -> NDArray[np.int64]:
         return np.repeat(np.arange(len(self)), np.diff(self.offsets))
 
-    def polygons3d(self, terrain: Terrain) -> NDArray[np.object_]:
-        """Exterior rings as 3D shapely polygons in the scene CRS (z [m])."""
+    def polygons3d(self, terrain: Terrain, which: NDArray[np.intp] | None = None) -> NDArray[np.object_]:
+        """Exterior rings of the targets ``which`` (all by default) as 3D shapely polygons in the scene
+        CRS (z [m])."""
+        sel = np.arange(len(self)) if which is None else np.asarray(which, dtype=np.intp)
         p = self.planes
-        ext = shapely.get_exterior_ring(p.poly2d)
-        coords, idx = shapely.get_coordinates(ext, return_index=True)
+        ext = shapely.get_exterior_ring(p.poly2d[sel])
+        coords, local = shapely.get_coordinates(ext, return_index=True)
         if len(coords) == 0:
             return np.empty(0, object)
+        idx = sel[local]
         xyz = p.origin[idx] + coords[:, :1] * p.U[idx] + coords[:, 1:2] * p.V[idx]
         dr = p.draped[idx]
         xyz[dr, 0], xyz[dr, 1] = coords[dr, 0], coords[dr, 1]
         xyz[dr, 2] = terrain.height_at(coords[dr, 0], coords[dr, 1])
-        rings = shapely.linearrings(xyz, indices=idx)
+        rings = shapely.linearrings(xyz, indices=local)
         return np.asarray(shapely.polygons(rings), dtype=object)
 
 
