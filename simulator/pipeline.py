@@ -39,7 +39,7 @@ class Result:
         """Exposures with each target's 3D polygon (scene CRS)."""
         idx = self.exposures["target"].to_numpy(int) if len(self.exposures) else np.zeros(0, int)
         uniq, inv = np.unique(idx, return_inverse=True)
-        geom = self.scene.targets.polygons3d(self.scene.terrain, uniq)[inv] if len(idx) else []
+        geom: Any = self.scene.targets.polygons3d(self.scene.terrain, uniq)[inv] if len(idx) else []
         return gpd.GeoDataFrame(self.exposures.copy(), geometry=list(geom), crs=self.scene.frame.crs)
 
     def summary(self) -> dict[str, Any]:

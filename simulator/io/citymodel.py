@@ -10,6 +10,8 @@ import shapely
 from numpy.typing import NDArray
 from pyproj import CRS
 
+from ..geom import newell_vector
+
 SURFACE_KINDS = {
     "WallSurface": "wall", "RoofSurface": "roof", "GroundSurface": "ground", "ClosureSurface": "closure",
     "OuterCeilingSurface": "roof", "OuterFloorSurface": "roof", "Window": "window", "Door": "door",
@@ -28,11 +30,7 @@ class Polygon3D:
 
     def newell_normal(self) -> NDArray[np.float64]:
         """Unit normal of the exterior ring by Newell's method (counter-clockwise seen from its front)."""
-        p = self.rings[0]
-        q = np.roll(p, -1, axis=0)
-        n = np.array([np.sum((p[:, 1] - q[:, 1]) * (p[:, 2] + q[:, 2])),
-                      np.sum((p[:, 2] - q[:, 2]) * (p[:, 0] + q[:, 0])),
-                      np.sum((p[:, 0] - q[:, 0]) * (p[:, 1] + q[:, 1]))])
+        n = newell_vector(self.rings[0])
         norm = np.linalg.norm(n)
         return n / norm if norm > 0 else n
 

@@ -16,6 +16,7 @@ import osmium
 import shapely
 
 from ..errors import InputError
+from ..geom import polygonal as _polygonal
 
 BUILDING_KEYS = ("building", "height", "building:levels", "building:use", "min_height", "roof:levels", "name")
 # enclosed private open space in OSM
@@ -97,13 +98,6 @@ class _Handler(osmium.SimpleHandler):
 
 def _pick(tags: osmium.osm.TagList, keys: tuple[str, ...]) -> dict[str, str]:
     return {k: str(tags.get(k)) for k in keys if k in tags}
-
-
-def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
-    if g.geom_type in ("Polygon", "MultiPolygon"):
-        return g
-    parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 def _frame(rows: list[tuple[str, shapely.Geometry, dict[str, str]]]) -> gpd.GeoDataFrame:

@@ -12,6 +12,7 @@ from pyproj import CRS
 
 from ..errors import InputError
 from ..frames import parse_crs
+from ..geom import polygonal as _polygonal
 
 
 def read_vector(
@@ -73,13 +74,6 @@ def repair_polygons(gdf: gpd.GeoDataFrame, *, label: str) -> gpd.GeoDataFrame:
         geom[bad] = fixed
         gdf = gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
     return gdf
-
-
-def _polygonal(g: shapely.Geometry) -> shapely.Geometry:
-    if g.geom_type in ("Polygon", "MultiPolygon"):
-        return g
-    parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
-    return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
 def check_lonlat_order(gdf: gpd.GeoDataFrame, *, label: str) -> None:

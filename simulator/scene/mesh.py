@@ -8,6 +8,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from ..geom import newell_vector
+
 F64 = NDArray[np.float64]
 
 
@@ -43,11 +45,7 @@ def _earcut_polygon(poly: shapely.Polygon, z: float) -> F64:
 def polygon3d_triangles(rings: list[F64]) -> F64:
     """Triangles of one planar 3D polygon with holes, by earcut in the plane's dominant projection."""
     pts = np.concatenate(rings)
-    p = rings[0]
-    q = np.roll(p, -1, axis=0)
-    n = np.array([np.sum((p[:, 1] - q[:, 1]) * (p[:, 2] + q[:, 2])),
-                  np.sum((p[:, 2] - q[:, 2]) * (p[:, 0] + q[:, 0])),
-                  np.sum((p[:, 0] - q[:, 0]) * (p[:, 1] + q[:, 1]))])
+    n = newell_vector(rings[0])
     drop = int(np.argmax(np.abs(n)))
     keep = [i for i in range(3) if i != drop]
     ends = np.cumsum([len(r) for r in rings]).astype(np.uint32)

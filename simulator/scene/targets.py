@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
+from ..geom import newell_vector
 from .terrain import Terrain
 
 F64 = NDArray[np.float64]
@@ -243,12 +244,7 @@ def planar_from_polygons3d(rings_list: list[list[F64]], building_ids: list[str],
     origins, Us, Vs, Ns, polys, rect, kept = [], [], [], [], [], [], []
     for i, (rings, hint) in enumerate(zip(rings_list, outward_hint, strict=True)):
         pts = np.concatenate(rings)
-        n = np.zeros(3)
-        for r in rings:
-            q = np.roll(r, -1, axis=0)
-            n += np.array([np.sum((r[:, 1] - q[:, 1]) * (r[:, 2] + q[:, 2])),
-                           np.sum((r[:, 2] - q[:, 2]) * (r[:, 0] + q[:, 0])),
-                           np.sum((r[:, 0] - q[:, 0]) * (r[:, 1] + q[:, 1]))])
+        n = np.sum([newell_vector(r) for r in rings], axis=0)
         if np.linalg.norm(n) < 1e-12:  # degenerate: fit by SVD
             _, _, vt = np.linalg.svd(pts - pts.mean(axis=0))
             n = vt[2]
