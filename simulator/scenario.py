@@ -98,7 +98,6 @@ class Analysis(_Strict):
     sample_spacing_m: float = Field(0.25, gt=0)
     surface_sample_spacing_m: float = Field(1.0, gt=0)
     max_samples_per_target: int = Field(400, ge=1)
-    street_sample_spacing_m: float = Field(5.0, gt=0)
     dori_px_per_m: DoriThresholds = DoriThresholds()
     threads: int | None = Field(None, ge=1)
 
@@ -238,11 +237,13 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", base_dir: Path 
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         errs = exc.errors()
-        # for union-typed entries pydantic reports every member; prefer the most specific error
-        err = max(errs, key=lambda e: (e["type"] != "extra_forbidden" or True, len(e["loc"])))
+        # union-typed entries (cameras) report an error per member: an unknown key is the most telling
+        # when every error is an unknown or a missing key, else the most deeply nested error
         extra = [e for e in errs if e["type"] == "extra_forbidden"]
         if extra and all(e["type"] in ("extra_forbidden", "missing") for e in errs):
             err = extra[0]
+        else:
+            err = max(errs, key=lambda e: len(e["loc"]))
         loc = _format_loc(err["loc"])
         if err["type"] == "extra_forbidden":
             raise InputError("unknown key (not part of the scenario format)", file=source, field=loc) from None

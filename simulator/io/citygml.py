@@ -151,9 +151,8 @@ def read_citygml(path: Path, *, label: str | None = None) -> CityModel:
             if parent is not None:
                 pb = next(x for x in buildings if x.id == parent)
                 b.function = b.function or pb.function
-            if not any(k != "_unclassified" for k, _ in b.surfaces):
-                pass  # LoD1-style: keep unclassified geometry
-            else:
+            if any(k != "_unclassified" for k, _ in b.surfaces):
+                # thematic surfaces given: the solid is the same geometry again (LoD1-style files keep it)
                 b.surfaces = [(k, p) for k, p in b.surfaces if k != "_unclassified"]
             b.surfaces = [(_classify_by_normal(p) if k == "_unclassified" else k, p) for k, p in b.surfaces]
             buildings.append(b)
@@ -162,7 +161,4 @@ def read_citygml(path: Path, *, label: str | None = None) -> CityModel:
         raise InputError("no bldg:Building found", file=name)
     # a building whose geometry is entirely in its parts is represented by the parts
     with_geom = [b for b in buildings if b.surfaces]
-    for o in openings:
-        if not any(b.id == o.building_id for b in with_geom):  # pragma: no cover - openings sit on surfaces
-            continue
     return CityModel(buildings=with_geom, openings=openings, crs=crs_from_text(srs), source=name)

@@ -216,8 +216,9 @@ def _transform_model(model: CityModel, crs: CRS) -> CityModel:
     for o in model.openings:
         for p in o.polygons:
             p.rings = [move(r) for r in p.rings]
-        if o.wall_normal is not None:  # normals rotate with meridian convergence: recompute from hints later
-            o.wall_normal = None
+        # a wall normal would rotate with the change of grid: drop it; openings are then oriented by
+        # Newell's normal checked against the building footprint
+        o.wall_normal = None
     model.crs = crs
     return model
 
