@@ -107,3 +107,21 @@ def test_cityjson_model_in_a_scenario(tmp_path, geodata):
         if f.boundary.distance(shapely.Point(*c)) < 0.3:
             outside.append(not f.contains(shapely.Point(*(c + 0.5 * n))))
     assert len(outside) > 50 and np.mean(outside) > 0.95
+
+
+def test_cameras_from_geojson_tags_within_extent(tmp_path, geodata):
+    # real OSM cameras (GeoJSON, tags as properties) over the real Zurich LoD2 model, clipped to an extent
+    import geopandas as gpd
+    extent = [8.50, 47.35, 8.56, 47.40]
+    cams = geodata / "osm_cameras_switzerland" / "ch_surveillance.geojson"
+    sc = {"name": "zurich", "extent": extent,
+          "models": [{"path": str(geodata / "cityjson_lod2" / "zurich_subset_lod2.json")}],
+          "analysis": {"max_range_m": 100}, "cameras": {"path": str(cams)}}
+    p = tmp_path / "s.yaml"
+    p.write_text(yaml.safe_dump(sc))
+    scene = simulator.build_scene(simulator.load_scenario(p))
+    g = gpd.read_file(cams).cx[extent[0]:extent[2], extent[1]:extent[3]]
+    kept = g[(g.get("surveillance") != "indoor") & ~g.get("surveillance:type").isin(["guard", "gunshot_detector"])]
+    multi = kept["camera:direction"].fillna("").str.count(";")  # a list of n directions is n cameras
+    assert len(scene.cameras) == len(kept) + int(multi.sum())
+    assert len(scene.cameras) > 20

@@ -170,6 +170,9 @@ def _read_sources(sc: Scenario) -> _Raw:
                                    and kk != "geometry"}}
                          for k, r in enumerate(g.drop(columns="geometry").to_dict("records"))]
                 label = entry.path or ""
+            if sc.extent is not None:  # cameras from files: only those inside the extent
+                lon0, lat0, lon1, lat1 = sc.extent
+                nodes = [n for n in nodes if lon0 <= n["lon"] <= lon1 and lat0 <= n["lat"] <= lat1]
             for node in nodes:
                 for spec in camera_specs_from_osm(node, **kw):
                     raw.camera_specs.append((spec, label, f"{fld} ({node['osm_id']})"))
