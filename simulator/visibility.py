@@ -7,6 +7,7 @@ coordinates of ~4e6 m would otherwise round to 0.5 m).
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -43,36 +44,36 @@ class RayEngine:
                       eps_end: float = EPS_END_M) -> NDArray[np.bool_]:
         """True where the segment start -> end (each (n, 3) or (3,) [m]), shortened by ``eps_start`` at
         the start and ``eps_end`` at the end, hits no triangle (any-hit query)."""
-        import time
-
-        start = np.broadcast_to(np.asarray(start, float), np.shape(end))
         end = np.asarray(end, float)
+        start = np.asarray(start, float)
         n = len(end)
         if n == 0:
             return np.zeros(0, bool)
         delta = end - start
-        length = np.linalg.norm(delta, axis=1)
-        length_safe = np.where(length > 0, length, 1.0)
-        direction = delta / length_safe[:, None]
-        o = (start - self.origin + direction * eps_start).astype(np.float32)
-        dist = np.maximum(length - eps_start - eps_end, 0.0).astype(np.float32)
+        length = np.sqrt(np.einsum("ij,ij->i", delta, delta))
+        direction = delta / np.where(length > 0, length, 1.0)[:, None]
+        o = start - self.origin + direction * eps_start  # (n, 3) or (3,) + broadcast
+        o = np.ascontiguousarray(np.broadcast_to(o, (n, 3)), dtype=np.float32)
+        dist = (length - (eps_start + eps_end)).astype(np.float32)
         d = direction.astype(np.float32)
         clear = np.ones(n, bool)
-        todo = np.flatnonzero(dist > 0)
-        if self.n_triangles == 0 or len(todo) == 0:
+        cast = dist > 0
+        if self.n_triangles == 0 or not cast.any():
             return clear
         t0 = time.perf_counter()
-        o, d, dist = o[todo], d[todo], dist[todo]
-        if self._pool is None or len(todo) < 4096:
+        if not cast.all():
+            o, d, dist = o[cast], d[cast], dist[cast]
+        m = len(dist)
+        if self._pool is None or m < 4096:
             hit = self._run(o, d, dist)
         else:
-            bounds = np.linspace(0, len(todo), self.threads * 4 + 1).astype(int)
+            bounds = np.linspace(0, m, self.threads * 4 + 1).astype(int)
             chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
             parts = self._pool.map(lambda ab: self._run(o[ab[0]:ab[1]], d[ab[0]:ab[1]], dist[ab[0]:ab[1]]), chunks)
             hit = np.concatenate(list(parts))
-        clear[todo] = hit < 0
+        clear[cast] = hit < 0
         self.ray_seconds += time.perf_counter() - t0
-        self.rays_cast += len(todo)
+        self.rays_cast += m
         return clear
 
     def close(self) -> None:
