@@ -52,8 +52,8 @@ class RayEngine:
         delta = end - start
         length = np.sqrt(np.einsum("ij,ij->i", delta, delta))
         direction = delta / np.where(length > 0, length, 1.0)[:, None]
-        o = start - self.origin + direction * eps_start  # (n, 3) or (3,) + broadcast
-        o = np.ascontiguousarray(np.broadcast_to(o, (n, 3)), dtype=np.float32)
+        o64 = start - self.origin + direction * eps_start  # (n, 3); start may be (3,)
+        o: NDArray[np.float32] = np.ascontiguousarray(np.broadcast_to(o64, (n, 3)), dtype=np.float32)
         dist = (length - (eps_start + eps_end)).astype(np.float32)
         d = direction.astype(np.float32)
         clear = np.ones(n, bool)

@@ -172,3 +172,15 @@ def test_model_without_crs(tmp_path, geodata):
     path.write_text(yaml.safe_dump({"name": "t", "models": [
         {"path": str(geodata / "cityjson_lod2" / "rotterdam_subset.json")}]}))
     assert_bad(run("run", str(path), "--out", str(tmp_path / "o")), tmp_path / "o", "rotterdam_subset.json", "crs")
+
+
+def test_file_without_crs_takes_scenario_crs(tmp_path):
+    import geopandas as gpd
+    import shapely
+    gpd.GeoDataFrame({"id": ["a"], "height": [9.0]}, geometry=[shapely.box(X0, Y0 + 20, X0 + 10, Y0 + 30)]).to_file(
+        tmp_path / "b.shp")
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"name": "t", "crs": "EPSG:32629", "buildings": {"path": "b.shp"}}))
+    p = run("run", str(path), "--out", str(tmp_path / "o"))
+    assert p.returncode == 0, p.stderr
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["frame"]["crs"] == "EPSG:32629"

@@ -195,3 +195,11 @@ def test_polygon_footprint_helpers():
     assert footprint_of([("ground", sq)]).area == pytest.approx(100, rel=1e-3)
     assert sq.newell_normal() == pytest.approx([0, 0, -1])  # clockwise seen from above: faces down
     assert shapely.is_valid(footprint_of([("wall", sq)]))
+
+
+def test_dem_without_crs_takes_the_scenarios(geodata):
+    # the issue: "a file without CRS needs the scenario's crs" - the scenario-level crs is the fallback
+    utm = CRS.from_epsg(3763)
+    g = read_dem(geodata / "lisbon_dem" / "dem_lisbon.tif", scene_crs=utm, fallback_crs="EPSG:3763")
+    # same CRS in and out: the SOURCE.txt bounds x -88285 .. -86285, y -106485 .. -105155 come back
+    assert g.x0 == pytest.approx(-88285.0) and g.y0 == pytest.approx(-105155.0) and g.dx == pytest.approx(10.0)

@@ -32,10 +32,12 @@ def read_dem(
     crs: str | None = None,
     label: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    fallback_crs: str | None = None,
 ) -> DemGrid:
     """Read band 1 of a GeoTIFF DEM and resample it (bilinear) to ``scene_crs``.
 
-    ``crs`` is required when the file has none. ``bounds`` (scene CRS) crops the result.
+    ``crs`` overrides the file's CRS; ``fallback_crs`` (the scenario's) applies when the file has none,
+    and one of them is required then. ``bounds`` (scene CRS) crops the result.
     """
     import rasterio
     from rasterio.warp import Resampling, calculate_default_transform, reproject
@@ -50,6 +52,7 @@ def read_dem(
     with src:
         src_crs = src.crs
         if src_crs is None:
+            crs = crs or fallback_crs
             if crs is None:
                 raise InputError("the DEM has no CRS; state it with 'crs:' under terrain", file=name, field="crs")
             src_crs = parse_crs(crs, file=name)

@@ -23,8 +23,10 @@ def read_vector(
     label: str | None = None,
     allow_empty: bool = False,
     repair: bool = True,
+    fallback_crs: str | None = None,
 ) -> gpd.GeoDataFrame:
-    """Read a vector layer; the result keeps the file's CRS (or ``crs`` when the file has none).
+    """Read a vector layer in the file's CRS; ``crs`` overrides it, ``fallback_crs`` (the scenario's)
+    applies only when the file has none.
 
     Errors (one line, naming the file): missing file, unreadable or truncated file, no CRS and none
     given, no features, empty or invalid geometries (3D layers such as openings pass ``repair=False``:
@@ -41,6 +43,7 @@ def read_vector(
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
         raise InputError("no geometry column", file=name)
     if gdf.crs is None:
+        crs = crs or fallback_crs
         if crs is None:
             raise InputError("the file has no CRS; state it with 'crs:' in the scenario", file=name, field="crs")
         gdf = gdf.set_crs(parse_crs(crs, file=name))

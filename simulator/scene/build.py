@@ -118,7 +118,8 @@ def _read_sources(sc: Scenario) -> _Raw:
             raw.footprints.append((_osm(raw, p, sc.buildings.path).buildings, "osm", sc.buildings.path))
             raw.gardens.append(_osm(raw, p, sc.buildings.path).gardens)
         else:
-            g = read_vector(p, layer=sc.buildings.layer, crs=sc.buildings.crs, label=sc.buildings.path)
+            g = read_vector(p, layer=sc.buildings.layer, crs=sc.buildings.crs, fallback_crs=sc.crs,
+                            label=sc.buildings.path)
             check_lonlat_order(g, label=sc.buildings.path)
             raw.footprints.append((g, "vector", sc.buildings.path))
     for i, m in enumerate(sc.models):
@@ -136,20 +137,21 @@ def _read_sources(sc: Scenario) -> _Raw:
         if _is_osm(p):
             raw.streets.append(_osm(raw, p, sc.streets.path).streets)
         else:
-            g = read_vector(p, layer=sc.streets.layer, crs=sc.streets.crs, label=sc.streets.path)
+            g = read_vector(p, layer=sc.streets.layer, crs=sc.streets.crs, fallback_crs=sc.crs,
+                            label=sc.streets.path)
             check_lonlat_order(g, label=sc.streets.path)
             raw.streets.append(g)
     elif raw.osm_cache:
         raw.streets += [d.streets for d in raw.osm_cache.values()]
     if sc.openings is not None:
         raw.openings = read_vector(sc.resolve(sc.openings.path), layer=sc.openings.layer, crs=sc.openings.crs,
-                                   label=sc.openings.path, repair=False)
+                                   label=sc.openings.path, repair=False, fallback_crs=sc.crs)
         if not shapely.has_z(raw.openings.geometry.values).all():
             raise InputError("openings need 3D polygons (PolygonZ): z is the height of each vertex",
                              file=sc.openings.path, field="geometry")
     if sc.private_areas is not None:
         raw.private_areas = read_vector(sc.resolve(sc.private_areas.path), layer=sc.private_areas.layer,
-                                        crs=sc.private_areas.crs, label=sc.private_areas.path)
+                                        crs=sc.private_areas.crs, label=sc.private_areas.path, fallback_crs=sc.crs)
     for i, entry in enumerate(sc.camera_entries):
         fld = f"cameras.{i}" if isinstance(sc.cameras, tuple) else "cameras"
         if isinstance(entry, CameraSpec):
@@ -162,7 +164,8 @@ def _read_sources(sc: Scenario) -> _Raw:
                 nodes = _osm(raw, sc.resolve(entry.osm), entry.osm).cameras
                 label = entry.osm
             else:
-                g = read_vector(sc.resolve(entry.path or ""), layer=entry.layer, crs=entry.crs, label=entry.path)
+                g = read_vector(sc.resolve(entry.path or ""), layer=entry.layer, crs=entry.crs, label=entry.path,
+                                fallback_crs=sc.crs)
                 g = g.to_crs("EPSG:4326")
                 pts = shapely.get_coordinates(g.geometry.values)
                 nodes = [{"osm_id": str(r.get("id", f"camera-{k}")), "lon": pts[k, 0], "lat": pts[k, 1],
@@ -306,7 +309,8 @@ def build_scene(sc: Scenario, *, progress: Progress | None = None) -> Scene:
     bounds = _scene_bounds(buildings, streets, raw, frame)
     margin = sc.analysis.max_range_m
     if sc.terrain is not None:
-        grid = read_dem(sc.resolve(sc.terrain.path), scene_crs=crs, crs=sc.terrain.crs, label=sc.terrain.path,
+        grid = read_dem(sc.resolve(sc.terrain.path), scene_crs=crs, crs=sc.terrain.crs, fallback_crs=sc.crs,
+                        label=sc.terrain.path,
                         bounds=(bounds[0] - margin, bounds[1] - margin, bounds[2] + margin, bounds[3] + margin))
         terrain = Terrain(grid)
     else:
