@@ -9,6 +9,7 @@ nothing (``visibility.RayEngine``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -80,19 +81,30 @@ def _in_frustum(camera: Camera, vectors: F64) -> NDArray[np.bool_]:
     return (z > 0) & (np.abs(x) <= th * z + 1e-12) & (np.abs(y) <= tv * z + 1e-12)
 
 
-def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
-                     dori_thresholds: dict[str, float], target_radius: F64,
-                     target_index: cKDTree | None = None) -> pd.DataFrame:
-    """One row per target with at least one visible sample.
+@dataclass(frozen=True)
+class VisibleSamples:
+    """Samples one camera sees: indices into ``targets.samples``, their target, distance [m] and the
+    direction vectors (n, 3) from the camera."""
 
-    Columns: ``target`` (index into ``targets``), ``visible_samples``, ``samples``, ``visible_fraction``,
-    ``visible_area_m2``, ``distance_m`` (nearest visible sample), ``max_px_per_m``, ``dori``,
-    ``incidence_deg`` (angle between the surface normal and the line of sight at that sample).
+    sample: NDArray[np.intp]
+    target: NDArray[np.intp]
+    distance: F64
+    vector: F64
+
+
+def visible_samples(camera: Camera, targets: Targets, engine: RayEngine, *, target_radius: F64,
+                    target_index: cKDTree | None = None, samples: F64 | None = None,
+                    offsets: NDArray[np.int64] | None = None) -> VisibleSamples:
+    """Every sample of ``targets`` that ``camera`` sees (see module docstring for the rules).
+
+    ``samples``/``offsets`` replace the targets' own samples (e.g. a denser resampling for verification).
     ``target_index`` (a KD-tree of target centroids) narrows the search to targets near the camera.
     """
+    samples = targets.samples if samples is None else samples
+    offsets = targets.offsets if offsets is None else offsets
     cam = np.array(camera.position)
     rng = camera.range_m
-    # candidate targets: near enough, and (for planar ones) facing the camera somewhere
+    empty = VisibleSamples(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros((0, 3)))
     if target_index is not None:
         near = np.asarray(target_index.query_ball_point(cam, rng + float(target_radius.max(initial=0.0))),
                           dtype=np.intp)
@@ -104,39 +116,49 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     facing = planes.draped[near] | (np.einsum("ij,ij->i", planes.N[near], cam - planes.origin[near]) > 0)
     cand = near[(dc <= rng + target_radius[near]) & facing]
     if len(cand) == 0:
-        return _empty()
-    counts = targets.offsets[cand + 1] - targets.offsets[cand]
-    starts = targets.offsets[cand]
+        return empty
+    counts = offsets[cand + 1] - offsets[cand]
+    starts = offsets[cand]
     idx = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
     tid = np.repeat(cand, counts)
-    pts = targets.samples[idx]
-    vec = pts - cam
+    vec = samples[idx] - cam
     dist = np.linalg.norm(vec, axis=1)
-    normals = planes.N[tid]
-    ok = (dist <= rng) & (dist > 0) & (np.einsum("ij,ij->i", normals, vec) < 0)
+    ok = (dist <= rng) & (dist > 0) & (np.einsum("ij,ij->i", planes.N[tid], vec) < 0)
     ok[ok] = in_reach(camera, vec[ok])
     sel = np.flatnonzero(ok)
     if len(sel) == 0:
-        return _empty()
+        return empty
     # coherent order: sort rays by direction
     az, el = azimuth_elevation(vec[sel])
-    order = np.lexsort((az, np.floor(el)))
-    sel = sel[order]
-    clear = engine.segment_clear(cam, pts[sel])
-    vis = sel[clear]
-    if len(vis) == 0:
+    sel = sel[np.lexsort((az, np.floor(el)))]
+    vis = sel[engine.segment_clear(cam, samples[idx[sel]])]
+    return VisibleSamples(idx[vis], tid[vis], dist[vis], vec[vis])
+
+
+def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
+                     dori_thresholds: dict[str, float], target_radius: F64,
+                     target_index: cKDTree | None = None,
+                     seen: VisibleSamples | None = None) -> pd.DataFrame:
+    """One row per target with at least one visible sample.
+
+    Columns: ``target`` (index into ``targets``), ``visible_samples``, ``samples``, ``visible_fraction``,
+    ``visible_area_m2``, ``distance_m`` (nearest visible sample), ``max_px_per_m``, ``dori``,
+    ``incidence_deg`` (angle between the surface normal and the line of sight at that sample).
+    ``seen`` reuses an earlier ``visible_samples`` result.
+    """
+    if seen is None:
+        seen = visible_samples(camera, targets, engine, target_radius=target_radius, target_index=target_index)
+    if len(seen.sample) == 0:
         return _empty()
-    vt = tid[vis]
-    vd = dist[vis]
-    order = np.lexsort((vd, vt))
-    vt, vd, vis = vt[order], vd[order], vis[order]
+    order = np.lexsort((seen.distance, seen.target))
+    vt, vd = seen.target[order], seen.distance[order]
     first = np.r_[True, vt[1:] != vt[:-1]]
     targets_seen = vt[first]
     nearest = vd[first]
-    nearest_idx = vis[first]
+    nearest_vec = seen.vector[order][first]
     n_visible = np.diff(np.r_[np.flatnonzero(first), len(vt)])
     n_total = targets.offsets[targets_seen + 1] - targets.offsets[targets_seen]
-    cosang = -np.einsum("ij,ij->i", normals[nearest_idx], vec[nearest_idx]) / nearest
+    cosang = -np.einsum("ij,ij->i", targets.planes.N[targets_seen], nearest_vec) / nearest
     px = camera.resolution_px[0] / (2.0 * nearest * math.tan(math.radians(camera.hfov_deg[1]) / 2.0))
     frac = n_visible / n_total
     return pd.DataFrame({

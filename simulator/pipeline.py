@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .exposure import camera_exposures
+from .exposure import camera_exposures, visible_samples
+from .masks.plan import CameraMasks, plan_camera_masks, public_directions
 from .scenario import Scenario, load_scenario
 from .scene import Scene, build_scene
 
@@ -34,6 +35,7 @@ class Result:
     exposures: pd.DataFrame  # EXPOSURE_COLUMNS + target (index), visible_area_m2, incidence_deg, samples...
     stats: dict[str, Any] = field(default_factory=dict)
     camera_ids: list[str] | None = None  # the cameras analysed (None: all)
+    mask_plans: dict[str, CameraMasks] = field(default_factory=dict)
 
     def exposures_gdf(self) -> gpd.GeoDataFrame:
         """Exposures with each target's 3D polygon (scene CRS)."""
@@ -48,14 +50,31 @@ class Result:
         cams = []
         for c in self.cameras:
             n = int(per_cam.get(c.id, 0))
-            cams.append({"id": c.id, "exposed_targets": n, "exposed_after_masks": n, "masks": 0,
-                         "mask_limit": c.mask_limits.max_masks, "compliant": n == 0,
-                         "model": c.model, "kind": c.kind, "defaults": list(c.defaults)})
+            plan = self.mask_plans.get(c.id)
+            entry: dict[str, Any] = {"id": c.id, "exposed_targets": n, "exposed_after_masks": n, "masks": 0,
+                                     "mask_limit": c.mask_limits.max_masks, "compliant": n == 0,
+                                     "model": c.model, "kind": c.kind, "defaults": list(c.defaults)}
+            if plan is not None:
+                entry.update({
+                    "exposed_after_masks": plan.exposed_after_masks, "masks": len(plan.masks),
+                    "compliant": plan.compliant, "reasons": plan.reasons,
+                    "verification_samples": plan.verification_samples, "residual_samples": plan.residual_samples,
+                    "public_samples_in_view": plan.public_samples,
+                    "public_hidden_share": None if plan.public_hidden_share is None
+                    else round(plan.public_hidden_share, 4),
+                    "proposed_pan_limits_deg": plan.proposed_pan_limits_deg,
+                    "proposed_tilt_limits_deg": plan.proposed_tilt_limits_deg,
+                })
+            cams.append(entry)
         return {"scenario": self.scene.name, "cameras": cams, "stats": self.stats,
                 "frame": {"crs": self.scene.frame.crs.to_string(),
                           "azimuth": "degrees clockwise from true north",
                           "elevation": "degrees above horizontal, negative down", "z": "metres"},
-                "notes": self.scene.notes}
+                "notes": self.scene.notes,
+                "masking": {"margin_deg": self.scene.scenario.masks.margin_deg,
+                            "facades": "masked only on buildings without window or door targets",
+                            "verification": "exposed targets resampled at half the spacing; "
+                                            "exposed_after_masks counts targets with a visible sample outside every mask"}}
 
     @property
     def cameras(self) -> list[Any]:
@@ -74,12 +93,22 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     rays0, rs0 = engine.rays_cast, engine.ray_seconds
     thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
     frames = []
+    plans: dict[str, CameraMasks] = {}
     t = scene.targets
     for i, cam in enumerate(selected):
         if progress:
             progress(cam.id, i, len(selected))
+        seen = visible_samples(cam, t, engine, target_radius=scene.target_radius,
+                               target_index=scene.target_index if len(t) else None)
         df = camera_exposures(cam, t, engine, dori_thresholds=thresholds, target_radius=scene.target_radius,
-                              target_index=scene.target_index if len(t) else None)
+                              seen=seen)
+        if scene.scenario.masks.enabled:
+            idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
+            maskable = (t.kind[idx] != "facade") | ~np.isin(t.planes.building_id[idx],
+                                                            list(scene.buildings_with_openings))
+            plans[cam.id] = plan_camera_masks(cam, scene, seen, idx[maskable],
+                                              margin_deg=scene.scenario.masks.margin_deg,
+                                              public_dirs=public_directions(cam, scene))
         if len(df):
             idx = df["target"].to_numpy(int)
             df.insert(0, "camera_id", cam.id)
@@ -96,7 +125,8 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
              "seconds": round(time.perf_counter() - t0, 3), "targets": int(len(t)),
              "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
              "buildings": int(len(scene.buildings))}
-    return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[c.id for c in selected])
+    return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[c.id for c in selected],
+                  mask_plans=plans)
 
 
 def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Any]:

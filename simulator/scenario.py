@@ -102,6 +102,17 @@ class Analysis(_Strict):
     threads: int | None = Field(None, ge=1)
 
 
+class MaskSettings(_Strict):
+    """Privacy-mask generation: the margin added around every mask (pointing repeatability; Bosch
+    advises masks ~10 % larger than the object), and the spacing of public street samples used to
+    measure what masks hide."""
+
+    enabled: bool = True
+    margin_deg: float = Field(0.3, ge=0, le=10)
+    street_sample_spacing_m: float = Field(5.0, gt=0)
+    street_sample_height_m: float = Field(1.5, ge=0)
+
+
 class MaskLimitsSpec(_Strict):
     max_masks: int | None = Field(None, ge=0)
     max_vertices: int | None = Field(None, ge=3)
@@ -198,6 +209,7 @@ class Scenario(_Strict):
     models: tuple[Layer, ...] = ()
     private_areas: PrivateAreasLayer | None = None
     analysis: Analysis = Analysis()
+    masks: MaskSettings = MaskSettings()
     cameras: tuple[CameraEntry, ...] | CamerasFromFile | CamerasGenerated = ()
 
     # where the file was read from; not part of the YAML

@@ -62,6 +62,7 @@ class Scene:
     cameras: list[Camera]
     scenario: Scenario
     notes: list[str] = field(default_factory=list)
+    ground_at: Callable[[float, float], float] | None = None
 
     @cached_property
     def target_radius(self) -> np.ndarray:
@@ -76,6 +77,41 @@ class Scene:
     def target_index(self) -> cKDTree:
         """KD-tree of target centroids, for the targets near a camera."""
         return cKDTree(self.targets.centroid) if len(self.targets) else cKDTree(np.zeros((1, 3)))
+
+    @cached_property
+    def street_samples(self) -> np.ndarray:
+        """(n, 3) public street points [m]: every ``masks.street_sample_spacing_m`` along the streets,
+        ``street_sample_height_m`` above the ground (a person's head)."""
+        ms = self.scenario.masks
+        if len(self.streets) == 0:
+            return np.zeros((0, 3))
+        lines = self.streets.geometry.values
+        lengths = shapely.length(lines)
+        n = np.maximum(np.floor(lengths / ms.street_sample_spacing_m).astype(int), 0) + 1
+        li = np.repeat(np.arange(len(lines)), n)
+        k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        pts = shapely.get_coordinates(shapely.line_interpolate_point(lines[li], k * ms.street_sample_spacing_m))
+        xy = np.unique(np.round(pts, 2), axis=0)
+        if len(self.buildings):  # street centrelines may run under buildings (passages): skip those points
+            inside = shapely.contains_xy(shapely.union_all(self.buildings.geometry.values), xy[:, 0], xy[:, 1])
+            xy = xy[~inside]
+        ground = np.array([self._ground(x, y) for x, y in xy]) if self.terrain.is_flat else \
+            self.terrain.height_at(xy[:, 0], xy[:, 1])
+        return np.column_stack([xy, ground + ms.street_sample_height_m])
+
+    def _ground(self, x: float, y: float) -> float:
+        return self.ground_at(x, y) if self.ground_at is not None else 0.0
+
+    @cached_property
+    def street_index(self) -> cKDTree:
+        pts = self.street_samples
+        return cKDTree(pts if len(pts) else np.zeros((1, 3)))
+
+    @cached_property
+    def buildings_with_openings(self) -> set[str]:
+        """Buildings that have window or door targets (their facades are then not masked as a whole)."""
+        t = self.targets
+        return set(t.planes.building_id[np.isin(t.kind, ["window", "door"])])
 
     @cached_property
     def engine(self) -> RayEngine:
@@ -335,7 +371,7 @@ def build_scene(sc: Scenario, *, progress: Progress | None = None) -> Scene:
     cameras, notes = _cameras(sc, raw, frame, ground_at, buildings, bounds, streets)
     return Scene(name=sc.name, frame=frame, terrain=terrain, buildings=buildings, targets=targets,
                  triangles=triangles, origin=origin, streets=streets, cameras=cameras, scenario=sc,
-                 notes=raw.notes + notes)
+                 notes=raw.notes + notes, ground_at=ground_at)
 
 
 def _check_heights(g: gpd.GeoDataFrame, height_field: str | None, label: str) -> None:

@@ -1,0 +1,225 @@
+"""A camera's mask plan: generate a mask per exposed target, fit the camera's limits, verify.
+
+Generation: the convex hull of the target's visible sample directions, grown by the configured margin
+(pointing repeatability) plus the angle of one sample cell's diagonal at the target's distance (so the
+surface between and around visible samples is covered). Fitting: while there are more masks than the
+camera takes, merge the pair (among near neighbours) that newly hides the fewest visible public
+street samples, keeping every mask within the wide-end view. Verification: resample the exposed
+targets at half the spacing, cast the rays again, and count visible samples outside every mask; a
+mask that misses some is grown once to cover them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.spatial import cKDTree
+
+from ..camera.model import Camera
+from ..exposure import VisibleSamples, visible_samples
+from ..frames import azimuth_elevation
+from ..scene.targets import sample_planes
+from .spherical import SphericalMask, hull_mask, unit
+
+F64 = NDArray[np.float64]
+
+
+@dataclass
+class CameraMasks:
+    """The outcome for one camera."""
+
+    camera_id: str
+    masks: list[SphericalMask]
+    compliant: bool
+    reasons: list[str] = field(default_factory=list)
+    exposed_after_masks: int = 0  # targets with a visible verification sample outside every mask
+    residual_samples: int = 0
+    verification_samples: int = 0
+    public_samples: int = 0
+    public_hidden: int = 0
+    proposed_pan_limits_deg: tuple[float, float] | None = None
+    proposed_tilt_limits_deg: tuple[float, float] | None = None
+
+    @property
+    def public_hidden_share(self) -> float | None:
+        return self.public_hidden / self.public_samples if self.public_samples else None
+
+
+def _inside_any(masks: list[SphericalMask], dirs: F64) -> NDArray[np.bool_]:
+    inside = np.zeros(len(dirs), bool)
+    for m in masks:
+        if len(dirs):
+            inside |= m.contains(dirs)
+    return inside
+
+
+def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_targets: NDArray[np.intp], *,
+                      margin_deg: float, public_dirs: F64, verify: bool = True) -> CameraMasks:
+    """Masks for ``camera`` over the targets in ``exposed_targets`` (indices into scene.targets) whose
+    visible samples are ``seen``; ``public_dirs`` (n, 3) are the public street samples it sees."""
+    t = scene.targets
+    lim = camera.mask_limits
+    hw, vw = camera.hfov_deg[0], camera.vfov_deg[0]
+    result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs))
+    if len(exposed_targets) == 0:
+        return result
+    counts = np.diff(t.offsets)
+    spacing = np.sqrt(t.area / np.maximum(counts, 1))
+    order = np.argsort(seen.target, kind="stable")
+    st, sv, sd = seen.target[order], seen.vector[order], seen.distance[order]
+    starts = np.searchsorted(st, exposed_targets)
+    ends = np.searchsorted(st, exposed_targets, side="right")
+    masks: list[SphericalMask] = []
+    for k, (ti, a, b) in enumerate(zip(exposed_targets, starts, ends, strict=True)):
+        if a == b:
+            continue
+        margin = margin_deg + math.degrees(spacing[ti] * math.sqrt(2) / max(float(sd[a:b].min()), 0.1))
+        m = hull_mask(f"m{k + 1}", sv[a:b], (str(t.id[ti]),), margin_deg=margin, max_vertices=lim.max_vertices,
+                      rectangle_only=lim.rectangle_only)
+        if m is None or not m.fits_view(hw, vw):
+            result.compliant = False
+            result.reasons.append(f"target {t.id[ti]} spans more than the camera's wide view "
+                                  f"({hw:g} x {vw:.1f} deg) from {float(sd[a:b].min()):.1f} m: no single mask covers it")
+            if m is not None:
+                masks.append(m)
+            continue
+        masks.append(m)
+    masks = _fit(masks, lim.max_masks, public_dirs, hw=hw, vw=vw, max_vertices=lim.max_vertices,
+                 rectangle_only=lim.rectangle_only)
+    if len(masks) > lim.max_masks:
+        result.compliant = False
+        result.reasons.append(f"{len(masks)} masks needed after every merge that stays within the wide view, "
+                              f"the camera takes {lim.max_masks}")
+    masks = [SphericalMask(f"{camera.id}-mask-{i + 1:02d}", m.vertices, m.targets) for i, m in enumerate(masks)]
+    result.masks = masks
+    if verify:
+        _verify(camera, scene, exposed_targets, spacing, result, hw=hw, vw=vw)
+    if result.exposed_after_masks:
+        result.compliant = False
+        result.reasons.append(f"{result.exposed_after_masks} targets keep visible samples outside the masks")
+    result.public_hidden = int(_inside_any(result.masks, public_dirs).sum()) if len(public_dirs) else 0
+    if not result.compliant:
+        _propose_limits(camera, seen, result)
+    return result
+
+
+def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: float, vw: float,
+         max_vertices: int, rectangle_only: bool) -> list[SphericalMask]:
+    """Greedy merging of near pairs by least newly hidden public samples (then least solid angle)."""
+    if len(masks) <= max_masks:
+        return masks
+    alive: dict[int, SphericalMask] = dict(enumerate(masks))
+    hidden: dict[int, NDArray[np.bool_]] = {i: m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
+                                            for i, m in alive.items()}
+    next_id = len(masks)
+    heap: list[tuple[int, float, int, int, SphericalMask]] = []
+
+    def merged(i: int, j: int) -> SphericalMask | None:
+        a, b = alive[i], alive[j]
+        m = hull_mask("merged", np.vstack([a.vertices, b.vertices]), a.targets + b.targets, margin_deg=0.0,
+                      max_vertices=max_vertices, rectangle_only=rectangle_only)
+        return m if m is not None and m.fits_view(hw, vw) else None
+
+    def push_pairs(i: int, k: int = 6) -> None:
+        ids = [j for j in alive if j != i]
+        if not ids:
+            return
+        centres = np.array([alive[j].centre for j in ids])
+        near = np.argsort(-(centres @ alive[i].centre))[:k]
+        for n in near:
+            j = ids[n]
+            m = merged(i, j)
+            if m is None:
+                continue
+            now = m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
+            cost = int((now & ~(hidden[i] | hidden[j])).sum())
+            extra = m.solid_angle() - alive[i].solid_angle() - alive[j].solid_angle()
+            heapq.heappush(heap, (cost, extra, i, j, m))
+
+    for i in list(alive):
+        push_pairs(i)
+    while len(alive) > max_masks and heap:
+        _, _, i, j, m = heapq.heappop(heap)
+        if i not in alive or j not in alive:
+            continue
+        del alive[i], alive[j]
+        hidden[next_id] = m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
+        alive[next_id] = m
+        push_pairs(next_id)
+        next_id += 1
+    return list(alive.values())
+
+
+def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64, result: CameraMasks, *,
+            hw: float, vw: float) -> None:
+    t = scene.targets
+    sub = np.sort(np.asarray(exposed))
+    dense, off_sub = sample_planes(t.planes.take(sub), spacing=spacing[sub] / 2, max_samples=4 * 400,
+                                   terrain=scene.terrain)
+    counts = np.zeros(len(t), np.int64)
+    counts[sub] = np.diff(off_sub)
+    offsets = np.zeros(len(t) + 1, np.int64)
+    offsets[1:] = np.cumsum(counts)
+    for attempt in range(2):
+        seen = visible_samples(camera, t, scene.engine, target_radius=scene.target_radius,
+                               target_index=scene.target_index, samples=dense, offsets=offsets)
+        out = ~_inside_any(result.masks, seen.vector)
+        result.verification_samples = len(seen.sample)
+        result.residual_samples = int(out.sum())
+        result.exposed_after_masks = len(np.unique(seen.target[out]))
+        if not out.any() or attempt == 1:
+            return
+        # grow the mask that already covers most of each missing target's samples
+        lim = camera.mask_limits
+        for ti in np.unique(seen.target[out]):
+            tid = str(t.id[ti])
+            idx = next((k for k, m in enumerate(result.masks) if tid in m.targets), None)
+            if idx is None:
+                continue
+            m = result.masks[idx]
+            grown = hull_mask(m.id, np.vstack([m.vertices, seen.vector[(seen.target == ti)]]), m.targets,
+                              margin_deg=0.05, max_vertices=lim.max_vertices, rectangle_only=lim.rectangle_only)
+            if grown is not None and grown.fits_view(hw, vw):
+                result.masks[idx] = grown
+
+
+def _propose_limits(camera: Camera, seen: VisibleSamples, result: CameraMasks) -> None:
+    """Pan limits that keep every exposed target out of reach (the widest gap between them, narrowed
+    by half the wide HFOV on each side), and a tilt ceiling below them."""
+    if len(seen.vector) == 0:
+        return
+    az_grid, el = azimuth_elevation(seen.vector)
+    az = np.sort((az_grid - camera.grid_north_offset_deg) % 360.0)
+    gaps = np.diff(np.r_[az, az[0] + 360.0])
+    g = int(np.argmax(gaps))
+    half = camera.hfov_deg[0] / 2 + 0.5
+    lo, hi = az[g] + half, az[g] + gaps[g] - half
+    if hi > lo:
+        result.proposed_pan_limits_deg = (round(lo % 360.0, 1), round(lo % 360.0 + (hi - lo), 1))
+    ceiling = float(el.min()) - camera.vfov_deg[0] / 2 - 0.5
+    if ceiling >= camera.tilt_limits_deg[0]:
+        result.proposed_tilt_limits_deg = (camera.tilt_limits_deg[0], round(ceiling, 1))
+
+
+def public_directions(camera: Camera, scene: Any) -> F64:
+    """Directions (n, 3) of the public street samples this camera sees (range, reach, no occlusion)."""
+    from ..exposure import in_reach
+
+    pts = scene.street_samples
+    if len(pts) == 0:
+        return np.zeros((0, 3))
+    cam = np.array(camera.position)
+    tree: cKDTree = scene.street_index
+    near = np.asarray(tree.query_ball_point(cam, camera.range_m), dtype=np.intp)
+    if len(near) == 0:
+        return np.zeros((0, 3))
+    vec = pts[near] - cam
+    ok = in_reach(camera, vec)
+    near, vec = near[ok], vec[ok]
+    clear = scene.engine.segment_clear(cam, pts[near])
+    return unit(vec[clear]) if clear.any() else np.zeros((0, 3))
