@@ -36,7 +36,7 @@ def _run(args: argparse.Namespace) -> int:
             bar.update(task, completed=i, total=n, description=cam)
 
         result = analyse(scene, cameras=args.camera, progress=tick)
-    write_outputs(result, Path(args.out))
+    write_outputs(result, Path(args.out), key_path=args.key)
     summary = result.summary()
     table = Table(title=f"{summary['scenario']}: exposed private targets per camera")
     for col in ("camera", "exposed", "identify", "recognise", "masks", "compliant"):
@@ -68,8 +68,80 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="log each stage")
+    run.add_argument("--key", help="Ed25519 private key (PEM) that signs the mask plans; default "
+                                   "$SIMULATOR_SIGNING_KEY, else a per-user key created on first use")
     run.set_defaults(func=_run)
+    keys = sub.add_parser("keys", help="create an Ed25519 key pair for signing mask plans and audit logs")
+    keys.add_argument("--out", required=True, help="folder for signing-key.pem (mode 0600) and signing-key.pub")
+    keys.set_defaults(func=_keys)
+    ver = sub.add_parser("verify", help="check a signed mask plan (.json) or an audit log (.jsonl or folder)")
+    ver.add_argument("file")
+    ver.add_argument("--public-key", help="PEM public key; default: signing-key.pub beside the file or its folder")
+    ver.set_defaults(func=_verify)
+    aud = sub.add_parser("audit", help="append a signed entry to a run's audit log (approval, disable request…)")
+    aud.add_argument("out", help="the run's output folder (its audit/ log)")
+    aud.add_argument("action", choices=["approve", "disable_request", "enable"])
+    aud.add_argument("--camera", required=True)
+    aud.add_argument("--mask", action="append", default=[], help="mask id concerned (repeatable)")
+    aud.add_argument("--user", help="default: the current login")
+    aud.add_argument("--reason", default="")
+    aud.add_argument("--key")
+    aud.set_defaults(func=_audit)
     return p
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from .integrity import write_keypair
+
+    priv, pub = write_keypair(Path(args.out) / "signing-key.pem", Path(args.out) / "signing-key.pub")
+    print(f"private key {priv} (mode 0600), public key {pub}")
+    return 0
+
+
+def _public_key_for(path: Path, given: str | None) -> Path:
+    if given:
+        return Path(given)
+    for folder in (path if path.is_dir() else path.parent, path.parent, path.parent.parent):
+        if (folder / "signing-key.pub").is_file():
+            return folder / "signing-key.pub"
+    raise InputError("no public key: pass --public-key or keep signing-key.pub beside the file", file=str(path))
+
+
+def _verify(args: argparse.Namespace) -> int:
+    import json
+
+    from .integrity import IntegrityError, load_public_key, verify_log, verify_plan
+
+    path = Path(args.file)
+    if not path.exists():
+        raise InputError("file not found", file=str(path))
+    pub = load_public_key(_public_key_for(path, args.public_key))
+    try:
+        if path.is_dir() or path.suffix == ".jsonl":
+            n = verify_log(path, pub)
+            print(f"intact: audit log of {n} entries, hash chain and signatures verified")
+        else:
+            try:
+                plan = json.loads(path.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise IntegrityError(f"not a JSON mask plan ({exc})") from None
+            verify_plan(plan, pub)
+            print(f"intact: mask plan of {plan.get('camera_id')} signed {plan['integrity']['timestamp']}, "
+                  f"sha256 {plan['integrity']['sha256'][:16]}…")
+    except IntegrityError as exc:
+        print(f"TAMPERED: {path}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from .integrity import AuditLog, signing_key
+
+    key, _ = signing_key(args.key)
+    e = AuditLog(Path(args.out) / "audit", key).record(args.action, camera=args.camera, masks=args.mask,
+                                                       user=args.user, detail={"reason": args.reason})
+    print(f"recorded entry {e['seq']}: {e['action']} {e['camera']} by {e['user']} at {e['time']}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,8 +73,8 @@ class Result:
                 "notes": self.scene.notes,
                 "masking": {"margin_deg": self.scene.scenario.masks.margin_deg,
                             "facades": "masked only on buildings without window or door targets",
-                            "verification": "exposed targets resampled at half the spacing; "
-                                            "exposed_after_masks counts targets with a visible sample outside every mask"}}
+                            "verification": "exposed targets resampled at half the spacing; exposed_after_masks "
+                                            "counts targets with a visible sample outside every mask"}}
 
     @property
     def cameras(self) -> list[Any]:

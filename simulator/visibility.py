@@ -76,6 +76,15 @@ class RayEngine:
         self.rays_cast += m
         return clear
 
+    def first_hit(self, start: F64, directions: F64) -> F64:
+        """Distance [m] along unit ``directions`` (n, 3) from ``start`` (3,) to the first triangle; inf if none."""
+        d = np.asarray(directions, np.float32)
+        o = np.ascontiguousarray(np.broadcast_to((np.asarray(start, float) - self.origin), d.shape), np.float32)
+        if self.n_triangles == 0 or len(d) == 0:
+            return np.full(len(d), np.inf)
+        t = np.asarray(self._scene.run(o, d, query="DISTANCE"), float)
+        return np.where(t < 1e30, t, np.inf)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False)

@@ -44,15 +44,24 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, write)
 
 
-def write_outputs(result: Result, out: Path) -> list[Path]:
-    """Write summary.json, exposures.csv and results.gpkg into ``out``; returns the paths written.
+def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = None) -> list[Path]:
+    """Write summary.json, exposures.csv, results.gpkg and (with mask plans) the signed mask exports
+    into ``out``; returns the paths written. The audit log in ``out/audit/`` is appended to.
 
     Everything is written to a staging folder first and moved into ``out`` only when all files exist.
     """
+    from ..export.plans import file_sha256, write_mask_exports
+    from ..integrity import AuditLog, signing_key, write_public_key
+
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
+        if result.mask_plans:
+            key, _ = signing_key(key_path)
+            write_public_key(key.public_key(), stage / "signing-key.pub")
+            write_mask_exports(stage, result, key, scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
+                               audit=AuditLog(out / "audit", key))
         summary = result.summary()
         (stage / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
         ex = result.exposures
@@ -65,8 +74,11 @@ def write_outputs(result: Result, out: Path) -> list[Path]:
         _write_gpkg(result, stage / "results.gpkg")
         written = []
         for f in sorted(stage.iterdir()):
-            os.replace(f, out / f.name)
-            written.append(out / f.name)
+            target = out / f.name
+            if target.is_dir() and f.is_dir():
+                shutil.rmtree(target)
+            os.replace(f, target)
+            written.append(target)
         return written
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -83,8 +83,8 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
                       rectangle_only=lim.rectangle_only)
         if m is None or not m.fits_view(hw, vw):
             result.compliant = False
-            result.reasons.append(f"target {t.id[ti]} spans more than the camera's wide view "
-                                  f"({hw:g} x {vw:.1f} deg) from {float(sd[a:b].min()):.1f} m: no single mask covers it")
+            result.reasons.append(f"target {t.id[ti]} spans more than the camera's wide view ({hw:g} x {vw:.1f} "
+                                  f"deg) from {float(sd[a:b].min()):.1f} m: no single mask covers it")
             if m is not None:
                 masks.append(m)
             continue

@@ -1,0 +1,101 @@
+"""All mask exports of a run, written under ``DIR/masks/`` (see the public contract)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+
+from ..camera.model import Camera
+from ..frames import azimuth_elevation
+from ..integrity import AuditLog, sign_plan
+from ..masks.plan import CameraMasks
+from ..masks.spherical import SphericalMask, project, unproject
+from .onvif import mask_plan_xml
+from .vendors import axis_requests, hikvision_xml
+
+FRAME = ("vertices_deg are [azimuth, elevation]: azimuth in degrees clockwise from true north, elevation in "
+         "degrees above horizontal (negative down), seen from the camera; edges are great circles")
+
+
+def safe_name(camera_id: str) -> str:
+    """A file name for a camera id (OSM ids such as ``node/123`` contain slashes)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", camera_id)
+
+
+def canonical_plan(camera: Camera, plan: CameraMasks) -> dict[str, Any]:
+    masks = []
+    for m in plan.masks:
+        az, el = azimuth_elevation(m.vertices)
+        az = (az - camera.grid_north_offset_deg) % 360.0
+        verts = [[round(float(a), 6), round(float(e), 6)] for a, e in zip(az, el, strict=True)]
+        masks.append({"id": m.id, "vertices_deg": verts, "targets": list(m.targets)})
+    return {"camera_id": camera.id, "frame": FRAME, "model": camera.model, "kind": camera.kind,
+            "position": {"x": camera.x, "y": camera.y, "z": camera.z},
+            "mask_limits": {"max_masks": camera.mask_limits.max_masks,
+                            "max_vertices": camera.mask_limits.max_vertices,
+                            "rectangle_only": camera.mask_limits.rectangle_only},
+            "compliant": plan.compliant, "reasons": plan.reasons, "exposed_after_masks": plan.exposed_after_masks,
+            "proposed_pan_limits_deg": plan.proposed_pan_limits_deg,
+            "proposed_tilt_limits_deg": plan.proposed_tilt_limits_deg, "masks": masks}
+
+
+def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: int = 9) -> shapely.Geometry:
+    """Where the mask hides things: first hits of rays through its vertices and an interior grid,
+    within the camera's range, as a 2D convex hull (scene CRS)."""
+    frame = mask.frame()
+    poly = mask.polygon2d(frame)
+    x0, y0, x1, y1 = poly.bounds
+    gx, gy = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    pts = np.vstack([pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])], project(mask.vertices, frame)])
+    dirs = unproject(pts, frame)
+    t = np.minimum(engine.first_hit(np.array(camera.position), dirs), camera.range_m)
+    hits = np.array(camera.position)[None, :2] + dirs[:, :2] * t[:, None]
+    return shapely.MultiPoint(hits).convex_hull
+
+
+def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: str,
+                       audit: AuditLog | None = None) -> None:
+    """Write canonical signed plans, ONVIF/Axis/Hikvision exports and masks.geojson into ``stage/masks``."""
+    scene = result.scene
+    cams = {c.id: c for c in scene.cameras}
+    base = stage / "masks"
+    for sub in ("onvif", "axis", "hikvision"):
+        (base / sub).mkdir(parents=True, exist_ok=True)
+    features = []
+    for cid, plan in result.mask_plans.items():
+        cam = cams[cid]
+        name = safe_name(cid)
+        signed = sign_plan(canonical_plan(cam, plan), key, scenario_sha256=scenario_sha256)
+        (base / f"{name}.json").write_text(json.dumps(signed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        (base / "onvif" / f"{name}.xml").write_bytes(mask_plan_xml(cam, plan.masks))
+        (base / "axis" / f"{name}.txt").write_text(axis_requests(cam, plan.masks), encoding="utf-8")
+        (base / "hikvision" / f"{name}.xml").write_bytes(hikvision_xml(cam, plan.masks))
+        for m in plan.masks:
+            fp = mask_footprint(cam, m, scene.engine)
+            if fp.is_empty:
+                continue
+            coords = shapely.get_coordinates(fp)
+            lon, lat = scene.frame.to_lonlat(coords[:, 0], coords[:, 1])
+            geom = shapely.geometry.mapping(shapely.set_coordinates(fp, np.column_stack([lon, lat])))
+            features.append({"type": "Feature", "geometry": geom,
+                             "properties": {"camera_id": cid, "mask_id": m.id, "targets": list(m.targets),
+                                            "compliant": plan.compliant}})
+        if audit is not None:
+            ids = [m.id for m in plan.masks]
+            audit.record("generate", camera=cid, masks=ids,
+                         detail={"plan_sha256": signed["integrity"]["sha256"], "compliant": plan.compliant})
+            audit.record("export", camera=cid, masks=ids,
+                         detail={"formats": ["json", "onvif", "axis", "hikvision"], "file": f"masks/{name}.json"})
+    (base / "masks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}) + "\n",
+                                        encoding="utf-8")
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else "0" * 64

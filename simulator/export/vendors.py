@@ -1,0 +1,76 @@
+"""Axis VAPIX and Hikvision ISAPI mask exports (one view per mask, as PTZ cameras store them)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import numpy as np
+from lxml import etree
+
+from ..camera.model import Camera
+from ..masks.spherical import SphericalMask
+from .views import mask_view, vendor
+
+HIK_W, HIK_H = 704, 576  # Hikvision's normalised screen (y measured from the bottom)
+
+
+def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CAMERA") -> str:
+    """VAPIX requests, one ``ptz.cgi`` move and one ``privacymask.cgi?action=add`` per mask: pan/tilt in
+    degrees (-180..180 from the vendor's zero), zoom 1..9999 linear in ratio, ``pxpolygon`` in pixels of
+    the maximum resolution (x right, y down), corners clockwise on screen."""
+    v = vendor(camera)
+    w, h = camera.resolution_px
+    zmax = float(v.get("zoom_ratio", 1.0))
+    zsteps = float(v.get("zoom_max", 9999))
+    lines = [f"# Axis VAPIX mask plan for camera {camera.id} ({camera.model or 'inline'}); "
+             "send in order: each mask is drawn in the view the preceding move sets"]
+    for m in masks:
+        view = mask_view(camera, m)
+        if len(view.polygon) < 3:
+            continue
+        if camera.kind == "ptz":
+            pan = ((view.azimuth_deg - float(v.get("pan_zero_offset_deg", 0.0)) + 180.0) % 360.0) - 180.0
+            tilt = view.elevation_deg * int(v.get("tilt_sign", 1))
+            zoom = 1 + (view.zoom_ratio - 1) / (zmax - 1) * (zsteps - 1) if zmax > 1 else 1
+            lines.append(f"http://{host}/axis-cgi/com/ptz.cgi?pan={pan:.2f}&tilt={tilt:.2f}&zoom={round(zoom)}")
+        px = np.column_stack([(view.polygon[:, 0] + 1) / 2 * w, (1 - view.polygon[:, 1]) / 2 * h])
+        poly = ":".join(f"{round(x)},{round(y)}" for x, y in px)  # CCW with y up = clockwise with y down
+        lines.append(f"http://{host}/axis-cgi/privacymask.cgi?action=add&name={quote(m.id)}&pxpolygon={poly}")
+    return "\n".join(lines) + "\n"
+
+
+def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
+    """ISAPI ``PrivacyMask`` documents, one per mask with the PTZ position (``PTZData``, tenths of a
+    degree, absolute zoom in tenths) that frames it: coordinates on the 704 x 576 normalised screen,
+    y from the bottom."""
+    v = vendor(camera)
+    root = etree.Element("HikvisionMaskPlan", camera=camera.id)
+    for i, m in enumerate(masks, start=1):
+        view = mask_view(camera, m)
+        if len(view.polygon) < 3:
+            continue
+        item = etree.SubElement(root, "Mask", id=m.id)
+        if camera.kind == "ptz":
+            ptz = etree.SubElement(item, "PTZData")
+            ab = etree.SubElement(ptz, "AbsoluteHigh")
+            az = (view.azimuth_deg - float(v.get("pan_zero_offset_deg", 0.0))) % 360.0
+            etree.SubElement(ab, "elevation").text = str(round(view.elevation_deg * int(v.get("tilt_sign", 1)) * 10))
+            etree.SubElement(ab, "azimuth").text = str(round(az * 10))
+            etree.SubElement(ab, "absoluteZoom").text = str(max(10, round(view.zoom_ratio * 10)))
+        pm = etree.SubElement(item, "PrivacyMask", version="2.0", xmlns="http://www.hikvision.com/ver20/XMLSchema")
+        etree.SubElement(pm, "enabled").text = "true"
+        size = etree.SubElement(pm, "normalizedScreenSize")
+        etree.SubElement(size, "normalizedScreenWidth").text = str(HIK_W)
+        etree.SubElement(size, "normalizedScreenHeight").text = str(HIK_H)
+        regions = etree.SubElement(pm, "PrivacyMaskRegionList")
+        region = etree.SubElement(regions, "PrivacyMaskRegion")
+        etree.SubElement(region, "id").text = str(i)
+        etree.SubElement(region, "enabled").text = "true"
+        coords = etree.SubElement(region, "RegionCoordinatesList")
+        for x, y in view.polygon:
+            c = etree.SubElement(coords, "RegionCoordinates")
+            etree.SubElement(c, "positionX").text = str(round((x + 1) / 2 * HIK_W))
+            etree.SubElement(c, "positionY").text = str(round((y + 1) / 2 * HIK_H))
+        etree.SubElement(region, "maskType").text = "black"
+    out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return out
