@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# signing keys made on first use go to a throw-away config folder, never the user's (CLI subprocesses inherit it)
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="pzs-test-config-")
+os.environ.pop("SIMULATOR_SIGNING_KEY", None)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "geodata"
 

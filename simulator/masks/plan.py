@@ -110,9 +110,17 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
 
 def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: float, vw: float,
          max_vertices: int, rectangle_only: bool) -> list[SphericalMask]:
-    """Greedy merging of near pairs by least newly hidden public samples (then least solid angle)."""
+    """Greedy merging of near pairs by least newly hidden public samples (then least solid angle).
+
+    Many masks (over three times the limit) are first grouped by direction (complete-linkage
+    clustering of their centres) into three times the limit; a group whose hull does not fit the wide
+    view stays as its members. The greedy merging then works on that smaller set.
+    """
     if len(masks) <= max_masks:
         return masks
+    if len(masks) > 3 * max_masks:
+        masks = _precluster(masks, 3 * max_masks, hw=hw, vw=vw, max_vertices=max_vertices,
+                            rectangle_only=rectangle_only)
     alive: dict[int, SphericalMask] = dict(enumerate(masks))
     hidden: dict[int, NDArray[np.bool_]] = {i: m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
                                             for i, m in alive.items()}
@@ -125,20 +133,23 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
                       max_vertices=max_vertices, rectangle_only=rectangle_only)
         return m if m is not None and m.fits_view(hw, vw) else None
 
-    def push_pairs(i: int, k: int = 6) -> None:
-        ids = [j for j in alive if j != i]
-        if not ids:
-            return
-        centres = np.array([alive[j].centre for j in ids])
-        near = np.argsort(-(centres @ alive[i].centre))[:k]
-        for n in near:
-            j = ids[n]
+    centres = np.zeros((2 * len(masks), 3))
+    live = np.zeros(2 * len(masks), bool)
+    for i, m in alive.items():
+        centres[i], live[i] = m.centre, True
+
+    def push_pairs(i: int, k: int = 4) -> None:
+        score = np.where(live, centres @ alive[i].centre, -np.inf)
+        score[i] = -np.inf
+        near = np.argpartition(-score, min(k, len(score) - 1))[:k]
+        for j in near[np.isfinite(score[near])]:
+            j = int(j)
             m = merged(i, j)
             if m is None:
                 continue
             now = m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
             cost = int((now & ~(hidden[i] | hidden[j])).sum())
-            extra = m.solid_angle() - alive[i].solid_angle() - alive[j].solid_angle()
+            extra = m.area_sr - alive[i].area_sr - alive[j].area_sr
             heapq.heappush(heap, (cost, extra, i, j, m))
 
     for i in list(alive):
@@ -148,11 +159,31 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         if i not in alive or j not in alive:
             continue
         del alive[i], alive[j]
+        live[[i, j]] = False
         hidden[next_id] = m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
         alive[next_id] = m
+        centres[next_id], live[next_id] = m.centre, True
         push_pairs(next_id)
         next_id += 1
     return list(alive.values())
+
+
+def _precluster(masks: list[SphericalMask], n: int, *, hw: float, vw: float, max_vertices: int,
+                rectangle_only: bool) -> list[SphericalMask]:
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    centres = np.array([m.centre for m in masks])
+    labels = fcluster(linkage(centres, method="complete", metric="cosine"), t=n, criterion="maxclust")
+    out: list[SphericalMask] = []
+    for lab in np.unique(labels):
+        group = [masks[i] for i in np.flatnonzero(labels == lab)]
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        m = hull_mask("cluster", np.vstack([g.vertices for g in group]), sum((g.targets for g in group), ()),
+                      margin_deg=0.0, max_vertices=max_vertices, rectangle_only=rectangle_only)
+        out.extend([m] if m is not None and m.fits_view(hw, vw) else group)
+    return out
 
 
 def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64, result: CameraMasks, *,

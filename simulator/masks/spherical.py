@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -59,7 +60,7 @@ class SphericalMask:
     vertices: F64
     targets: tuple[str, ...]
 
-    @property
+    @cached_property
     def centre(self) -> F64:
         c = self.vertices.sum(axis=0)
         return c / np.linalg.norm(c)
@@ -83,6 +84,10 @@ class SphericalMask:
     def half_angle_deg(self) -> float:
         """Largest angle [deg] between the centre and a vertex."""
         return float(np.degrees(np.arccos(np.clip(self.vertices @ self.centre, -1, 1))).max())
+
+    @cached_property
+    def area_sr(self) -> float:
+        return self.solid_angle()
 
     def solid_angle(self) -> float:
         """Area on the unit sphere [sr] (fan of spherical triangles from the centre)."""

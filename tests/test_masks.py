@@ -1,0 +1,271 @@
+"""Privacy masks: coverage (property test, denser than the engine's own verification), spherical
+geometry against shapely, round trips through ONVIF and Axis view coordinates, schema validation,
+signatures and the audit log."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from lxml import etree
+
+import simulator
+from simulator.camera.catalogue import catalogue
+from simulator.export.onvif import OnvifValidationError, mask_plan_xml, validate
+from simulator.export.vendors import axis_requests
+from simulator.exposure import visible_samples
+from simulator.frames import direction_vectors
+from simulator.integrity import AuditLog, IntegrityError, load_private_key, load_public_key, verify_log, write_keypair
+from simulator.masks.spherical import hull_mask, project, reduce_vertices, unit
+from simulator.scene.targets import sample_planes
+
+from .scenes import PTZ, building, window_south, write_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _user_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def masked_everywhere(result, factor: float = 3.0) -> tuple[int, int]:
+    """Independent coverage check: resample every exposed target at 1/factor of its spacing (denser than
+    the engine's own verification), cast the rays, count visible samples outside every mask."""
+    scene = result.scene
+    t = scene.targets
+    spacing = np.sqrt(t.area / np.maximum(np.diff(t.offsets), 1))
+    outside = total = 0
+    for cam in result.cameras:
+        plan = result.mask_plans[cam.id]
+        if not plan.compliant:
+            continue
+        ids = set().union(*[set(m.targets) for m in plan.masks]) if plan.masks else set()
+        sub = np.flatnonzero(np.isin(t.id, list(ids)))
+        if len(sub) == 0:
+            continue
+        pts, off = sample_planes(t.planes.take(sub), spacing=spacing[sub] / factor, max_samples=10_000,
+                                 terrain=scene.terrain)
+        counts = np.zeros(len(t), np.int64)
+        counts[sub] = np.diff(off)
+        offsets = np.r_[0, np.cumsum(counts)]
+        seen = visible_samples(cam, t, scene.engine, target_radius=scene.target_radius, samples=pts,
+                               offsets=offsets)
+        inside = np.zeros(len(seen.vector), bool)
+        for m in plan.masks:
+            inside |= m.contains(seen.vector)
+        outside += int((~inside).sum())
+        total += len(inside)
+    return outside, total
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), height=st.floats(2.0, 25.0), max_masks=st.integers(2, 8))
+def test_no_visible_private_sample_outside_masks(tmp_path_factory, seed, height, max_masks):
+    rng = np.random.default_rng(seed)
+    blds, ops = [], []
+    for i in range(6):
+        x, y = rng.uniform(-40, 40), rng.uniform(15, 60)
+        blds.append(building(f"b{i}", x, y, x + 12, y + 8, 12.0))
+        for k in range(3):
+            x0 = x + 1 + 3.5 * k
+            ops.append(window_south(f"w{i}-{k}", f"b{i}", y, x0, x0 + 1.2, 1 + 3 * (k % 2), 2.4 + 3 * (k % 2)))
+    cam = {"id": "c", **PTZ, "x": float(rng.uniform(-10, 10)), "y": 0.0, "mount_height_m": height,
+           "mask_limits": {"max_masks": max_masks, "max_vertices": 4}}
+    path = write_scenario(tmp_path_factory.mktemp("s"), buildings=blds, openings=ops, cameras=[cam])
+    res = simulator.analyse(path)
+    plan = res.mask_plans["c"]
+    assert len(plan.masks) <= max_masks or not plan.compliant
+    assert all(len(m.vertices) <= 4 for m in plan.masks)
+    if plan.compliant:
+        assert plan.exposed_after_masks == 0
+    else:
+        assert plan.reasons
+    outside, total = masked_everywhere(res)
+    assert outside == 0
+
+
+def test_contains_agrees_with_shapely_and_reduction_is_conservative():
+    rng = np.random.default_rng(1)
+    d = unit(np.column_stack([rng.normal(0, 0.1, 40), np.ones(40), rng.normal(0, 0.1, 40)]))
+    for rect in (False, True):
+        m = hull_mask("m", d, ("t",), margin_deg=0.5, max_vertices=4, rectangle_only=rect)
+        assert len(m.vertices) == 4 and m.contains(d).all()
+        q = unit(np.column_stack([rng.normal(0, 0.3, 4000), np.ones(4000), rng.normal(0, 0.3, 4000)]))
+        xy = project(q, m.frame())
+        assert (shapely.contains_xy(m.polygon2d(), xy[:, 0], xy[:, 1]) == m.contains(q)).mean() > 0.999
+        # margin: every direction within 0.5 deg of a sample is inside (ring of probes around each)
+        for p in d[:5]:
+            ortho = unit(np.cross(p, [0.0, 0.0, 1.0]))[0]
+            for a in np.linspace(0, 2 * np.pi, 12, endpoint=False):
+                axis = np.cos(a) * ortho + np.sin(a) * np.cross(p, ortho)
+                probe = p * math.cos(math.radians(0.49)) + axis * math.sin(math.radians(0.49))
+                assert m.contains(probe[None])[0]
+    for k in (3, 4, 5):
+        for _ in range(50):
+            poly = shapely.MultiPoint(rng.normal(size=(15, 2))).convex_hull
+            red = reduce_vertices(poly, k)
+            assert len(red.exterior.coords) - 1 <= k and red.buffer(1e-9).contains(poly)
+
+
+@pytest.fixture(scope="module")
+def tutorial():
+    os.environ.setdefault("XDG_CONFIG_HOME", "/tmp/pzs-test-config")
+    return simulator.analyse(ROOT / "scenarios" / "tutorial.yaml")
+
+
+def _axis_basis(az_true: float, el: float, offset: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    f = direction_vectors(az_true + offset, el)[0]
+    r = np.cross(f, [0, 0, 1.0])
+    r /= np.linalg.norm(r)
+    return f, r, np.cross(r, f)
+
+
+def test_onvif_round_trip(tutorial):
+    cam = next(c for c in tutorial.scene.cameras if c.id == "mast-limited")  # inline PTZ: zoom 30x = 60/2
+    masks = tutorial.mask_plans[cam.id].masks
+    root = etree.fromstring(mask_plan_xml(cam, masks))
+    ns = {"tt": "http://www.onvif.org/ver10/schema", "tptz": "http://www.onvif.org/ver20/ptz/wsdl",
+          "plan": "urn:privacy-zone-simulator:onvif-mask-plan:1"}
+    worst = 0.0
+    for item, m in zip(root.findall("plan:Mask", ns), masks, strict=True):
+        pt = item.find(".//tt:PanTilt", ns)
+        zoom = float(item.find(".//tt:Zoom", ns).get("x"))
+        # generic spaces back to angles (inline camera: pan zero 0, tilt sign +1, zoom ratio 60 / 2)
+        pan = float(pt.get("x")) * 180.0
+        tilt = float(pt.get("y")) * 90.0
+        ratio = 1 + zoom * (30.0 - 1)
+        t = math.tan(math.radians(30.0)) / ratio
+        tv = t * 1080 / 1920
+        f, r, u = _axis_basis(pan % 360.0, tilt, cam.grid_north_offset_deg)
+        pts = [(float(p.get("x")), float(p.get("y"))) for p in item.findall(".//tt:Point", ns)]
+        back = unit(np.array([f + x * t * r + y * tv * u for x, y in pts]))
+        ang = np.degrees(np.arccos(np.clip(np.sum(back * m.vertices, axis=1), -1, 1)))
+        worst = max(worst, float(ang.max()))
+    assert worst < 1e-3  # degrees: 6-decimal rounding of normalised coordinates and generic spaces
+
+
+def test_axis_round_trip(tutorial):
+    cam = next(c for c in tutorial.scene.cameras if c.id == "pole-west")  # Bosch in the catalogue
+    masks = [m for m in tutorial.mask_plans[cam.id].masks if m.fits_view(cam.hfov_deg[0], cam.vfov_deg[0])]
+    text = axis_requests(cam, masks)
+    moves = re.findall(r"pan=([-\d.]+)&tilt=([-\d.]+)&zoom=(\d+)", text)
+    polys = re.findall(r"pxpolygon=([\d,:]+)", text)
+    assert len(moves) == len(polys) == len(masks)
+    v = catalogue()["bosch-mic-ip-starlight-7100i"]["vendor"]
+    worst = 0.0
+    for (pan, tilt, zoom), poly, m in zip(moves, polys, masks, strict=True):
+        ratio = 1 + (int(zoom) - 1) / 9998 * (v["zoom_ratio"] - 1)
+        t = math.tan(math.radians(cam.hfov_deg[0] / 2)) / ratio
+        f, r, u = _axis_basis(float(pan) + v["pan_zero_offset_deg"], float(tilt), cam.grid_north_offset_deg)
+        px = np.array([[int(a) for a in c.split(",")] for c in poly.split(":")], float)
+        x = px[:, 0] / 1920 * 2 - 1
+        y = 1 - px[:, 1] / 1080 * 2
+        back = unit(f + x[:, None] * t * r + y[:, None] * t * 1080 / 1920 * u)
+        ang = np.degrees(np.arccos(np.clip(np.sum(back * m.vertices, axis=1), -1, 1)))
+        # tolerance: half a pixel at that zoom, the 0.01 deg of pan/tilt, the zoom step rounding
+        tol = math.degrees(2 * t / 1920) + 0.02 + cam.hfov_deg[0] / 2 * 1e-3
+        worst = max(worst, float((ang / tol).max()))
+    assert worst <= 1.0
+
+
+def test_onvif_validates_and_broken_masks_fail(tutorial):
+    cam = next(c for c in tutorial.scene.cameras if c.id == "bullet-east")
+    xml = mask_plan_xml(cam, tutorial.mask_plans[cam.id].masks)
+    validate(xml)
+    for broken in (xml.replace(b"<tr2:Enabled>true</tr2:Enabled>", b"", 1),          # required element missing
+                   xml.replace(b"<tr2:Type>Color</tr2:Type>", b"<tr2:Kind>Color</tr2:Kind>", 1),
+                   re.sub(rb'x="-?[\d.]+" y', b'x="abc" y', xml, count=1),
+                   re.sub(rb'<tt:Point x="-?[\d.]+"', b'<tt:Point x="1.5"', xml, count=1)):
+        with pytest.raises(OnvifValidationError):
+            validate(broken)
+
+
+def test_shipped_tutorial_plans(tutorial):
+    for c in tutorial.summary()["cameras"]:
+        assert c["exposed_after_masks"] == 0 or (not c["compliant"] and c["reasons"])
+        assert c["masks"] <= c["mask_limit"] or not c["compliant"]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "simulator.cli", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_keys_sign_verify_and_tamper(tmp_path):
+    p = run("keys", "--out", str(tmp_path / "k"))
+    assert p.returncode == 0, p.stderr
+    assert stat.S_IMODE((tmp_path / "k" / "signing-key.pem").stat().st_mode) == 0o600
+    out = tmp_path / "out"
+    p = run("run", "scenarios/tutorial.yaml", "--out", str(out), "--key", str(tmp_path / "k" / "signing-key.pem"))
+    assert p.returncode == 0, p.stderr
+    plan = out / "masks" / "bullet-east.json"
+    assert run("verify", str(plan)).returncode == 0
+    assert run("verify", str(out / "audit")).returncode == 0
+    assert run("verify", str(plan), "--public-key", str(tmp_path / "k" / "signing-key.pub")).returncode == 0
+    raw = plan.read_bytes()
+    doc = json.loads(raw)
+    assert doc["integrity"]["scenario_sha256"] and doc["integrity"]["timestamp"]
+    # change one byte inside a vertex coordinate
+    i = raw.index(b"vertices_deg") + 30
+    while not raw[i:i + 1].isdigit():
+        i += 1
+    tampered = raw[:i] + (b"1" if raw[i:i + 1] != b"1" else b"2") + raw[i + 1:]
+    plan.write_bytes(tampered)
+    p = run("verify", str(plan))
+    assert p.returncode != 0 and "TAMPERED" in p.stderr
+    plan.write_bytes(raw)
+    # a different key does not verify
+    write_keypair(tmp_path / "other.pem")
+    assert run("verify", str(plan), "--public-key", str(tmp_path / "other.pub")).returncode != 0
+    # one log entry changed
+    log = sorted((out / "audit").glob("*.jsonl"))[0]
+    lines = log.read_text().splitlines()
+    e = json.loads(lines[1])
+    e["user"] = "someone-else"
+    lines[1] = json.dumps(e, sort_keys=True)
+    log.write_text("\n".join(lines) + "\n")
+    p = run("verify", str(out / "audit"))
+    assert p.returncode != 0 and "line 2" in p.stderr
+
+
+def test_audit_log_rotates_without_losing_entries(tmp_path):
+    priv, pub = write_keypair(tmp_path / "k.pem")
+    key, pk = load_private_key(priv), load_public_key(pub)
+    log = AuditLog(tmp_path / "audit", key, max_bytes=2000)
+    for i in range(25):
+        log.record("disable_request" if i % 5 == 0 else "generate", camera=f"cam-{i % 3}", masks=[f"m{i}"],
+                   user="tester")
+    files = log.files()
+    assert len(files) > 3
+    assert all(f.stat().st_size <= 2000 for f in files)
+    assert verify_log(tmp_path / "audit", pk) == 25
+    entries = [json.loads(ln) for f in files for ln in f.read_text().splitlines()]
+    assert [e["seq"] for e in entries] == list(range(1, 26))
+    assert sum(e["action"] == "disable_request" for e in entries) == 5
+    # a file removed from the middle breaks the chain
+    files[1].rename(tmp_path / "gone.jsonl")
+    with pytest.raises(IntegrityError, match="sequence"):
+        verify_log(tmp_path / "audit", pk)
+
+
+def test_audit_cli_records_approval(tmp_path):
+    out = tmp_path / "out"
+    assert run("run", "scenarios/tutorial.yaml", "--out", str(out), "--camera", "bullet-east").returncode == 0
+    p = run("audit", str(out), "disable_request", "--camera", "bullet-east", "--mask", "bullet-east-mask-01",
+            "--user", "operator-7", "--reason", "maintenance")
+    assert p.returncode == 0, p.stderr
+    assert run("verify", str(out / "audit")).returncode == 0
+    last = json.loads(sorted((out / "audit").glob("*.jsonl"))[-1].read_text().splitlines()[-1])
+    assert (last["action"], last["user"], last["masks"]) == ("disable_request", "operator-7", ["bullet-east-mask-01"])
