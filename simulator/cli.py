@@ -21,6 +21,8 @@ def _run(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     scenario = load_scenario(args.scenario)
+    if args.no_masks:
+        scenario = scenario.model_copy(update={"masks": scenario.masks.model_copy(update={"enabled": False})})
     with err.status("building the scene…"):
         scene = build_scene(scenario, progress=lambda m: err.log(m) if args.verbose else None)
     select_cameras(scene, args.camera)
@@ -68,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="log each stage")
+    run.add_argument("--no-masks", action="store_true", help="exposures only: no mask plans or exports")
     run.add_argument("--key", help="Ed25519 private key (PEM) that signs the mask plans; default "
                                    "$SIMULATOR_SIGNING_KEY, else a per-user key created on first use")
     run.set_defaults(func=_run)

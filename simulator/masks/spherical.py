@@ -20,14 +20,19 @@ F64 = NDArray[np.float64]
 MAX_HALF_ANGLE_DEG = 75.0  # gnomonic frames are used up to this angle from their centre
 
 
+def cross(a: F64, b: F64) -> F64:
+    """Cross product of (..., 3) arrays (numpy's ``cross`` is slow on small arrays)."""
+    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1], a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+
+
 def tangent_frame(centre: F64) -> tuple[F64, F64, F64]:
     """(forward, right, up) unit vectors of a no-roll view towards ``centre`` (3,)."""
-    f = centre / np.linalg.norm(centre)
-    r = np.cross(f, [0.0, 0.0, 1.0])
-    if np.linalg.norm(r) < 1e-9:  # straight up or down: image right is east
-        r = np.array([1.0, 0.0, 0.0])
-    r = r / np.linalg.norm(r)
-    return f, r, np.cross(r, f)
+    f = centre / math.sqrt(float(centre @ centre))
+    r = np.array([f[1], -f[0], 0.0])  # f x z
+    n = math.hypot(r[0], r[1])
+    r = np.array([1.0, 0.0, 0.0]) if n < 1e-9 else r / n  # straight up or down: image right is east
+    return f, r, cross(r, f)
 
 
 def project(dirs: F64, frame: tuple[F64, F64, F64]) -> F64:
@@ -74,7 +79,7 @@ class SphericalMask:
         w = np.roll(v, -1, axis=0)
         # image axes: right x up = -forward, so counter-clockwise in the image is clockwise about the
         # forward axis and the inward great-circle normals are w x v
-        normals = np.cross(w, v)
+        normals = cross(w, v)
         d = unit(dirs)
         return np.all(d @ normals.T >= -tol, axis=1) & (d @ self.centre > 0)
 
@@ -94,7 +99,7 @@ class SphericalMask:
         c = self.centre
         v = self.vertices
         w = np.roll(v, -1, axis=0)
-        num = np.abs(np.einsum("ij,ij->i", c[None, :].repeat(len(v), 0), np.cross(v, w)))
+        num = np.abs(cross(v, w) @ c)
         den = 1 + v @ c + w @ c + np.einsum("ij,ij->i", v, w)
         return float(np.sum(2 * np.arctan2(num, den)))
 
