@@ -85,6 +85,21 @@ class RayEngine:
         t = np.asarray(self._scene.run(o, d, query="DISTANCE"), float)
         return np.where(t < 1e30, t, np.inf)
 
+    def intersect(self, start: F64, directions: F64) -> tuple[F64, F64]:
+        """First hit distance [m] (inf if none) and unit geometric normal (n, 3) along unit ``directions``."""
+        d = np.asarray(directions, np.float32)
+        n = len(d)
+        if self.n_triangles == 0 or n == 0:
+            return np.full(n, np.inf), np.zeros((n, 3))
+        o = np.ascontiguousarray(np.broadcast_to((np.asarray(start, float) - self.origin), d.shape), np.float32)
+        out = self._scene.run(o, d, output=1)
+        t = np.asarray(out["tfar"], float)
+        hit = np.asarray(out["primID"]) >= 0
+        ng = np.asarray(out["Ng"], float)
+        norm = np.linalg.norm(ng, axis=1, keepdims=True)
+        ng = np.where(norm > 0, ng / np.where(norm > 0, norm, 1), 0.0)
+        return np.where(hit, t, np.inf), ng
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False)
