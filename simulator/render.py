@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
@@ -51,7 +52,7 @@ def pixel_directions(camera: Camera, azimuth_deg: float, elevation_deg: float, h
     return d / np.linalg.norm(d, axis=1, keepdims=True), frame, height
 
 
-def render_view(scene, camera: Camera, *, azimuth_deg: float, elevation_deg: float, hfov_deg: float,  # type: ignore[no-untyped-def]
+def render_view(scene: Any, camera: Camera, *, azimuth_deg: float, elevation_deg: float, hfov_deg: float,
                 width: int = 480, masks: list[SphericalMask] | None = None, masked: bool = False) -> View:
     dirs, frame, height = pixel_directions(camera, azimuth_deg, elevation_deg, hfov_deg, width)
     cam = np.array(camera.position)
@@ -70,7 +71,8 @@ def render_view(scene, camera: Camera, *, azimuth_deg: float, elevation_deg: flo
     targets = scene.targets
     pts = cam + dirs * np.where(hit, t, 0)[:, None]
     counts: dict[int, int] = {}
-    near = np.asarray(scene.target_index.query_ball_point(cam, camera.range_m), dtype=np.intp) if len(targets) else []
+    near: NDArray[np.intp] = (np.asarray(scene.target_index.query_ball_point(cam, camera.range_m), dtype=np.intp)
+                              if len(targets) else np.zeros(0, np.intp))
     planes = targets.planes
     for ti in near:
         if planes.draped[ti]:
