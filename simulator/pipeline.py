@@ -91,31 +91,16 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     selected = select_cameras(scene, cameras)
     engine = scene.engine
     rays0, rs0 = engine.rays_cast, engine.ray_seconds
-    thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
     frames = []
     plans: dict[str, CameraMasks] = {}
     t = scene.targets
     for i, cam in enumerate(selected):
         if progress:
             progress(cam.id, i, len(selected))
-        seen = visible_samples(cam, t, engine, target_radius=scene.target_radius,
-                               target_index=scene.target_index if len(t) else None)
-        df = camera_exposures(cam, t, engine, dori_thresholds=thresholds, target_radius=scene.target_radius,
-                              seen=seen)
-        if scene.scenario.masks.enabled:
-            idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
-            maskable = (t.kind[idx] != "facade") | ~np.isin(t.planes.building_id[idx],
-                                                            list(scene.buildings_with_openings))
-            plans[cam.id] = plan_camera_masks(cam, scene, seen, idx[maskable],
-                                              margin_deg=scene.scenario.masks.margin_deg,
-                                              public_dirs=public_directions(cam, scene))
+        df, plan = analyse_camera(scene, cam)
+        if plan is not None:
+            plans[cam.id] = plan
         if len(df):
-            idx = df["target"].to_numpy(int)
-            df.insert(0, "camera_id", cam.id)
-            df.insert(1, "target_id", t.id[idx])
-            df.insert(2, "target_kind", t.kind[idx])
-            df.insert(3, "building_id", t.planes.building_id[idx])
-            df["target_source"] = t.source[idx]
             frames.append(df)
     if progress:
         progress("", len(selected), len(selected))
@@ -127,6 +112,30 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
              "buildings": int(len(scene.buildings))}
     return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[c.id for c in selected],
                   mask_plans=plans)
+
+
+def analyse_camera(scene: Scene, cam: Any) -> tuple[pd.DataFrame, CameraMasks | None]:
+    """One camera: its exposures (with ids, kinds and buildings) and, when masks are enabled, its plan."""
+    t = scene.targets
+    thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
+    seen = visible_samples(cam, t, scene.engine, target_radius=scene.target_radius,
+                           target_index=scene.target_index if len(t) else None)
+    df = camera_exposures(cam, t, scene.engine, dori_thresholds=thresholds, target_radius=scene.target_radius,
+                          seen=seen)
+    plan = None
+    if scene.scenario.masks.enabled:
+        idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
+        maskable = (t.kind[idx] != "facade") | ~np.isin(t.planes.building_id[idx], list(scene.buildings_with_openings))
+        plan = plan_camera_masks(cam, scene, seen, idx[maskable], margin_deg=scene.scenario.masks.margin_deg,
+                                 public_dirs=public_directions(cam, scene))
+    if len(df):
+        idx = df["target"].to_numpy(int)
+        df.insert(0, "camera_id", cam.id)
+        df.insert(1, "target_id", t.id[idx])
+        df.insert(2, "target_kind", t.kind[idx])
+        df.insert(3, "building_id", t.planes.building_id[idx])
+        df["target_source"] = t.source[idx]
+    return df, plan
 
 
 def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Any]:

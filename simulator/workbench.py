@@ -1,0 +1,137 @@
+"""The app's working state, without any UI: a cached scene, the cameras as editable specs, and each
+camera's exposures and mask plan, recomputed one camera at a time when it changes."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from .camera.model import Camera
+from .camera.placement import place_camera
+from .masks.plan import CameraMasks
+from .pipeline import Result, analyse_camera
+from .scene import Scene
+
+VENDOR_FILES = {"onvif": "onvif/*.xml", "axis": "axis/*.txt", "hikvision": "hikvision/*.xml", "json": "*.json"}
+
+
+def spec_of(camera: Camera) -> dict[str, Any]:
+    """A camera as an editable spec (scene-CRS position; the keys of ``scenario.CameraSpec``)."""
+    return {"id": camera.id, "model": camera.model, "x": camera.x, "y": camera.y,
+            "mount_height_m": camera.mount_height_m, "kind": camera.kind, "resolution_px": list(camera.resolution_px),
+            "hfov_deg": list(camera.hfov_deg), "pan_limits_deg": list(camera.pan_limits_deg),
+            "tilt_limits_deg": list(camera.tilt_limits_deg), "direction_deg": camera.direction_deg,
+            "tilt_deg": camera.tilt_deg, "range_m": camera.range_m,
+            "mask_limits": {"max_masks": camera.mask_limits.max_masks, "max_vertices": camera.mask_limits.max_vertices,
+                            "rectangle_only": camera.mask_limits.rectangle_only}}
+
+
+@dataclass
+class Workbench:
+    scene: Scene
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cameras: dict[str, Camera] = field(default_factory=dict)
+    results: dict[str, tuple[pd.DataFrame, CameraMasks | None]] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, scene: Scene, state: list[dict[str, Any]] | None = None) -> Workbench:
+        """A workbench on ``scene`` with its own cameras, or those of a saved ``state``."""
+        wb = cls(scene)
+        for spec in state if state is not None else [spec_of(c) for c in scene.cameras]:
+            wb.upsert(spec)
+        return wb
+
+    def upsert(self, spec: dict[str, Any]) -> Camera:
+        """Add or replace one camera and analyse it (only it)."""
+        b = self.scene.buildings
+        fps = b.geometry.values if len(b) else None
+        cam, _ = place_camera(dict(spec), frame=self.scene.frame, ground_at=self.scene.ground_at or (lambda x, y: 0.0),
+                              footprints=shapely.STRtree(fps) if fps is not None else None, footprint_geoms=fps,
+                              scene_bounds=None, default_range_m=self.scene.scenario.analysis.max_range_m,
+                              source="app", field=f"camera {spec.get('id')}")
+        self.specs[cam.id] = spec_of(cam)  # every value resolved (catalogue, defaults), editable as is
+        self.cameras[cam.id] = cam
+        self.results[cam.id] = analyse_camera(self.scene, cam)
+        return cam
+
+    def remove(self, camera_id: str) -> None:
+        for d in (self.specs, self.cameras, self.results):
+            d.pop(camera_id, None)
+
+    def new_id(self, prefix: str = "cam") -> str:
+        k = len(self.specs) + 1
+        while f"{prefix}-{k:03d}" in self.specs:
+            k += 1
+        return f"{prefix}-{k:03d}"
+
+    def result(self) -> Result:
+        frames = [df for df, _ in self.results.values() if len(df)]
+        ex = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+            columns=["camera_id", "target_id", "target_kind", "building_id", "visible_fraction", "max_px_per_m",
+                     "dori", "distance_m", "target"])
+        scene = self.scene
+        scene.cameras = list(self.cameras.values())
+        plans = {cid: p for cid, (_, p) in self.results.items() if p is not None}
+        return Result(scene=scene, exposures=ex, stats={"rays": int(scene.engine.rays_cast),
+                                                        "ray_seconds": round(scene.engine.ray_seconds, 4),
+                                                        "seconds": 0.0},
+                      camera_ids=list(self.cameras), mask_plans=plans)
+
+    def regulator_table(self) -> pd.DataFrame:
+        """Per camera: exposed targets by kind and DORI class, after masks, masks against the limit,
+        public share hidden, compliance and reasons."""
+        rows = []
+        for cid, (df, plan) in self.results.items():
+            cam = self.cameras[cid]
+            row: dict[str, Any] = {"camera": cid, "model": cam.model or "inline", "exposed": len(df)}
+            for kind in ("window", "door", "balcony", "terrace", "courtyard", "backyard", "facade"):
+                row[kind] = int((df["target_kind"] == kind).sum()) if len(df) else 0
+            for dori in ("identify", "recognise", "observe", "detect"):
+                row[dori] = int((df["dori"] == dori).sum()) if len(df) else 0
+            if plan is not None:
+                row |= {"exposed_after_masks": plan.exposed_after_masks,
+                        "masks": f"{len(plan.masks)}/{cam.mask_limits.max_masks}",
+                        "public_hidden_share": plan.public_hidden_share, "compliant": plan.compliant,
+                        "reasons": "; ".join(plan.reasons)}
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def state(self) -> list[dict[str, Any]]:
+        return [json.loads(json.dumps(s, default=_jsonable)) for s in self.specs.values()]
+
+    def export_zip(self, vendor: str, *, key_path: str | Path | None = None) -> bytes:
+        """A zip of the signed mask plans and the chosen vendor's files, with the public key."""
+        from .export.plans import file_sha256, write_mask_exports
+        from .integrity import signing_key, write_public_key
+
+        key, _ = signing_key(key_path)
+        result = self.result()
+        with tempfile.TemporaryDirectory() as tmp:
+            stage = Path(tmp)
+            write_public_key(key.public_key(), stage / "signing-key.pub")
+            write_mask_exports(stage, result, key, scenario_sha256=file_sha256(Path(self.scene.scenario.source)))
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                z.write(stage / "signing-key.pub", "signing-key.pub")
+                for f in sorted((stage / "masks").glob("*.json")):
+                    z.write(f, f"masks/{f.name}")
+                if vendor != "json":
+                    for f in sorted((stage / "masks").glob(VENDOR_FILES[vendor])):
+                        z.write(f, f"masks/{vendor}/{f.name}")
+                z.write(stage / "masks" / "masks.geojson", "masks/masks.geojson")
+            return buf.getvalue()
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(type(o).__name__)
