@@ -46,6 +46,13 @@ def workbench(name: str) -> Workbench:
     return st.session_state[key]
 
 
+def fit_zoom(scene: simulator.Scene, lat: float, width_px: int = 900) -> float:
+    """Web-map zoom at which the buildings' extent fills about ``width_px`` pixels (256 px tiles)."""
+    x0, y0, x1, y1 = scene.buildings.total_bounds if len(scene.buildings) else (0, 0, 500, 500)
+    extent = max(x1 - x0, y1 - y0, 50.0)
+    return float(np.clip(np.log2(156543.03 * np.cos(np.radians(lat)) * width_px / extent), 11, 19))
+
+
 def save(name: str, wb: Workbench) -> None:
     STATE_DIR.mkdir(exist_ok=True)
     state_file(name).write_text(json.dumps(wb.state(), indent=1))
@@ -115,7 +122,7 @@ with tab_map:
                "Click a grey street point to place a new camera there.")
     event = st.pydeck_chart(pdk.Deck(layers=layers, map_style=None, tooltip={"text": "{id}{target}"},
                                      initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1],
-                                                                      zoom=16, pitch=40)),
+                                                                      zoom=fit_zoom(scene, centre[1]), pitch=40)),
                             on_select="rerun", selection_mode="single-object", key="map")
     picked = (event.selection.objects.get("street_points") or []) if event and event.selection else []
 
