@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from .camera.model import Camera
 from .camera.placement import place_camera
@@ -55,7 +54,7 @@ class Workbench:
         b = self.scene.buildings
         fps = b.geometry.values if len(b) else None
         cam, _ = place_camera(dict(spec), frame=self.scene.frame, ground_at=self.scene.ground_at or (lambda x, y: 0.0),
-                              footprints=shapely.STRtree(fps) if fps is not None else None, footprint_geoms=fps,
+                              footprints=self.scene.footprint_index, footprint_geoms=fps,
                               scene_bounds=None, default_range_m=self.scene.scenario.analysis.max_range_m,
                               source="app", field=f"camera {spec.get('id')}")
         self.specs[cam.id] = spec_of(cam)  # every value resolved (catalogue, defaults), editable as is

@@ -9,7 +9,7 @@ from lxml import etree
 
 from ..camera.model import Camera
 from ..masks.spherical import SphericalMask
-from .views import mask_view, vendor
+from .views import mask_view, vendor, vendor_angles
 
 HIK_W, HIK_H = 704, 576  # Hikvision's normalised screen (y measured from the bottom)
 
@@ -29,8 +29,7 @@ def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CA
         if len(view.polygon) < 3:
             continue
         if camera.kind == "ptz":
-            pan = ((view.azimuth_deg - float(v.get("pan_zero_offset_deg", 0.0)) + 180.0) % 360.0) - 180.0
-            tilt = view.elevation_deg * int(v.get("tilt_sign", 1))
+            pan, tilt = vendor_angles(camera, view)
             zoom = 1 + (view.zoom_ratio - 1) / (zmax - 1) * (zsteps - 1) if zmax > 1 else 1
             lines.append(f"http://{host}/axis-cgi/com/ptz.cgi?pan={pan:.2f}&tilt={tilt:.2f}&zoom={round(zoom)}")
         px = np.column_stack([(view.polygon[:, 0] + 1) / 2 * w, (1 - view.polygon[:, 1]) / 2 * h])
@@ -43,7 +42,6 @@ def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
     """ISAPI ``PrivacyMask`` documents, one per mask with the PTZ position (``PTZData``, tenths of a
     degree, absolute zoom in tenths) that frames it: coordinates on the 704 x 576 normalised screen,
     y from the bottom."""
-    v = vendor(camera)
     root = etree.Element("HikvisionMaskPlan", camera=camera.id)
     for i, m in enumerate(masks, start=1):
         view = mask_view(camera, m)
@@ -53,9 +51,9 @@ def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
         if camera.kind == "ptz":
             ptz = etree.SubElement(item, "PTZData")
             ab = etree.SubElement(ptz, "AbsoluteHigh")
-            az = (view.azimuth_deg - float(v.get("pan_zero_offset_deg", 0.0))) % 360.0
-            etree.SubElement(ab, "elevation").text = str(round(view.elevation_deg * int(v.get("tilt_sign", 1)) * 10))
-            etree.SubElement(ab, "azimuth").text = str(round(az * 10))
+            pan, tilt = vendor_angles(camera, view)
+            etree.SubElement(ab, "elevation").text = str(round(tilt * 10))
+            etree.SubElement(ab, "azimuth").text = str(round((pan % 360.0) * 10))
             etree.SubElement(ab, "absoluteZoom").text = str(max(10, round(view.zoom_ratio * 10)))
         pm = etree.SubElement(item, "PrivacyMask", version="2.0", xmlns="http://www.hikvision.com/ver20/XMLSchema")
         etree.SubElement(pm, "enabled").text = "true"

@@ -76,12 +76,18 @@ def mask_view(camera: Camera, mask: SphericalMask) -> MaskView:
     return MaskView(az_true, el, hfov, zoom, poly, clipped)
 
 
+def vendor_angles(camera: Camera, view: MaskView) -> tuple[float, float]:
+    """The view's pan [deg, -180..180 from the vendor's pan zero] and tilt [deg, in the vendor's sign]."""
+    v = vendor(camera)
+    pan = ((view.azimuth_deg - float(v.get("pan_zero_offset_deg", 0.0)) + 180.0) % 360.0) - 180.0
+    return pan, view.elevation_deg * int(v.get("tilt_sign", 1))
+
+
 def generic_ptz(camera: Camera, view: MaskView) -> tuple[float, float, float]:
     """ONVIF generic pan/tilt space [-1, 1] (pan -180..180 deg from the vendor's zero, tilt -90..90 deg
     in the vendor's sign) and generic zoom [0, 1] (linear in zoom ratio up to the vendor's maximum)."""
     v = vendor(camera)
-    pan = ((view.azimuth_deg - float(v.get("pan_zero_offset_deg", 0.0)) + 180.0) % 360.0) - 180.0
-    tilt = view.elevation_deg * int(v.get("tilt_sign", 1))
+    pan, tilt = vendor_angles(camera, view)
     zmax = float(v.get("zoom_ratio", 1.0))
     zoom = 0.0 if zmax <= 1 else (view.zoom_ratio - 1) / (zmax - 1)
     return pan / 180.0, tilt / 90.0, min(max(zoom, 0.0), 1.0)

@@ -74,6 +74,11 @@ class Scene:
         return out
 
     @cached_property
+    def footprint_index(self) -> shapely.STRtree | None:
+        """Spatial index of building footprints (None without buildings)."""
+        return shapely.STRtree(self.buildings.geometry.values) if len(self.buildings) else None
+
+    @cached_property
     def target_index(self) -> cKDTree:
         """KD-tree of target centroids, for the targets near a camera."""
         return cKDTree(self.targets.centroid) if len(self.targets) else cKDTree(np.zeros((1, 3)))
@@ -549,14 +554,14 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
         if w.synthesize:
             _add_synth(ps, b, w, sc.storey_height_m, has_data_openings, add)
 
+    tree = shapely.STRtree(b.geometry.values) if len(b) else None
     # courtyards: spaces enclosed by buildings (footprint holes included)
-    if len(b):
+    if tree is not None:
         merged = shapely.union_all(shapely.buffer(b.geometry.values, 0.25, join_style="mitre"))
         holes = [shapely.Polygon(r).buffer(0.25, join_style="mitre")
                  for p in shapely.get_parts(merged) for r in p.interiors]
         holes = [h for h in holes if h.area >= 10.0]
         if holes:
-            tree = shapely.STRtree(b.geometry.values)
             owner = tree.nearest(np.asarray(holes, object))
             near_private = private[owner]
             hp = np.asarray(holes, object)[near_private]
@@ -586,7 +591,6 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
         flat = np.isnan(z)
         ground_geoms = shapely.difference(geoms[flat], footprints_union)
         keep = shapely.area(ground_geoms) > 1.0
-        tree = shapely.STRtree(b.geometry.values) if len(b) else None
         owner = bids[tree.nearest(ground_geoms[keep])] if tree is not None and keep.any() else \
             np.full(keep.sum(), "", object)
         add(draped_areas(ground_geoms[keep], owner), kind[flat][keep], gid[flat][keep], source)
