@@ -125,8 +125,7 @@ def analyse_camera(scene: Scene, cam: Any) -> tuple[pd.DataFrame, CameraMasks | 
     plan = None
     if scene.scenario.masks.enabled:
         idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
-        maskable = (t.kind[idx] != "facade") | ~np.isin(t.planes.building_id[idx], list(scene.buildings_with_openings))
-        plan = plan_camera_masks(cam, scene, seen, idx[maskable], margin_deg=scene.scenario.masks.margin_deg,
+        plan = plan_camera_masks(cam, scene, seen, idx[scene.maskable[idx]], margin_deg=scene.scenario.masks.margin_deg,
                                  public_dirs=public_directions(cam, scene))
     if len(df):
         idx = df["target"].to_numpy(int)

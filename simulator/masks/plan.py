@@ -138,12 +138,17 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
     for i, m in alive.items():
         centres[i], live[i] = m.centre, True
 
+    tried: set[tuple[int, int]] = set()
+
     def push_pairs(i: int, k: int = 4) -> None:
         score = np.where(live, centres @ alive[i].centre, -np.inf)
         score[i] = -np.inf
         near = np.argpartition(-score, min(k, len(score) - 1))[:k]
         for j in near[np.isfinite(score[near])]:
             j = int(j)
+            if (min(i, j), max(i, j)) in tried:
+                continue
+            tried.add((min(i, j), max(i, j)))
             m = merged(i, j)
             if m is None:
                 continue

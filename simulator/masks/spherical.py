@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import shapely
@@ -28,11 +29,14 @@ def cross(a: F64, b: F64) -> F64:
 
 def tangent_frame(centre: F64) -> tuple[F64, F64, F64]:
     """(forward, right, up) unit vectors of a no-roll view towards ``centre`` (3,)."""
-    f = centre / math.sqrt(float(centre @ centre))
-    r = np.array([f[1], -f[0], 0.0])  # f x z
-    n = math.hypot(r[0], r[1])
-    r = np.array([1.0, 0.0, 0.0]) if n < 1e-9 else r / n  # straight up or down: image right is east
-    return f, r, cross(r, f)
+    cx, cy, cz = (float(v) for v in centre)
+    n = math.sqrt(cx * cx + cy * cy + cz * cz)
+    fx, fy, fz = cx / n, cy / n, cz / n
+    h = math.hypot(fx, fy)
+    rx, ry = (1.0, 0.0) if h < 1e-9 else (fy / h, -fx / h)  # f x z; straight up or down: image right is east
+    # up = right x forward
+    return (np.array([fx, fy, fz]), np.array([rx, ry, 0.0]),
+            np.array([ry * fz, -rx * fz, rx * fy - ry * fx]))
 
 
 def project(dirs: F64, frame: tuple[F64, F64, F64]) -> F64:
@@ -47,13 +51,13 @@ def project(dirs: F64, frame: tuple[F64, F64, F64]) -> F64:
 
 def unproject(xy: F64, frame: tuple[F64, F64, F64]) -> F64:
     f, r, u = frame
-    d = f[None, :] + xy[:, :1] * r[None, :] + xy[:, 1:2] * u[None, :]
-    return d / np.linalg.norm(d, axis=1, keepdims=True)
+    return unit(f[None, :] + xy[:, :1] * r[None, :] + xy[:, 1:2] * u[None, :])
 
 
 def unit(v: F64) -> F64:
+    """Rows of ``v`` (n, 3) scaled to unit length."""
     v = np.atleast_2d(np.asarray(v, float))
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.sqrt(np.einsum("ij,ij->i", v, v))[:, None]
 
 
 @dataclass(frozen=True)
@@ -68,20 +72,22 @@ class SphericalMask:
     @cached_property
     def centre(self) -> F64:
         c = self.vertices.sum(axis=0)
-        return c / np.linalg.norm(c)
+        return c / math.sqrt(float(c @ c))
 
     def frame(self) -> tuple[F64, F64, F64]:
         return tangent_frame(self.centre)
 
-    def contains(self, dirs: F64, *, tol: float = 1e-12) -> NDArray[np.bool_]:
-        """Whether directions (n, 3) lie inside (or on) the mask: on the inner side of every great circle."""
-        v = self.vertices
-        w = np.roll(v, -1, axis=0)
+    @cached_property
+    def _inward_normals(self) -> F64:
         # image axes: right x up = -forward, so counter-clockwise in the image is clockwise about the
         # forward axis and the inward great-circle normals are w x v
-        normals = cross(w, v)
+        v = self.vertices
+        return cross(_next(v), v)
+
+    def contains(self, dirs: F64, *, tol: float = 1e-12) -> NDArray[np.bool_]:
+        """Whether directions (n, 3) lie inside (or on) the mask: on the inner side of every great circle."""
         d = unit(dirs)
-        return np.all(d @ normals.T >= -tol, axis=1) & (d @ self.centre > 0)
+        return np.all(d @ self._inward_normals.T >= -tol, axis=1) & (d @ self.centre > 0)
 
     def polygon2d(self, frame: tuple[F64, F64, F64] | None = None) -> shapely.Polygon:
         return shapely.Polygon(project(self.vertices, frame or self.frame()))
@@ -98,7 +104,7 @@ class SphericalMask:
         """Area on the unit sphere [sr] (fan of spherical triangles from the centre)."""
         c = self.centre
         v = self.vertices
-        w = np.roll(v, -1, axis=0)
+        w = _next(v)
         num = np.abs(cross(v, w) @ c)
         den = 1 + v @ c + w @ c + np.einsum("ij,ij->i", v, w)
         return float(np.sum(2 * np.arctan2(num, den)))
@@ -125,60 +131,117 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
     theta = np.arccos(np.clip(d @ frame[0], -1, 1)).max()
     if math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
         return None
-    hull = shapely.MultiPoint(xy).convex_hull
     # in the gnomonic plane an angle a at angle t from the centre spans at least tan(a) * cos(t)^-2 ... so
-    # buffering by tan(margin) / cos^2(t_max) keeps at least the margin everywhere
-    buf = math.tan(math.radians(margin_deg)) / math.cos(theta + math.radians(margin_deg)) ** 2
-    poly = hull.buffer(max(buf, 1e-9), join_style="mitre", mitre_limit=10.0)
+    # offsetting by tan(margin) / cos^2(t_max) keeps at least the margin everywhere
+    buf = max(math.tan(math.radians(margin_deg)) / math.cos(theta + math.radians(margin_deg)) ** 2, 1e-9)
+    ring = offset_convex(xy, buf)
     if rectangle_only:
-        x0, y0, x1, y1 = poly.bounds
-        poly = shapely.box(x0, y0, x1, y1)
+        (x0, y0), (x1, y1) = ring.min(axis=0), ring.max(axis=0)
+        ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
     else:
-        poly = reduce_vertices(poly, max_vertices)
-    ring = np.asarray(shapely.orient_polygons(poly).exterior.coords)[:-1]
+        ring = reduce_ring(ring, max_vertices)
     return SphericalMask(mask_id, unproject(ring, frame), targets)
 
 
-def reduce_vertices(poly: shapely.Polygon, k: int) -> shapely.Polygon:
-    """A convex polygon with at most ``k`` vertices containing ``poly`` (convex): repeatedly remove the
-    edge whose neighbours, extended to their intersection, add the least area; if no edge can be
-    removed that way, the minimum rotated rectangle (k >= 4) or the bounding triangle of it."""
-    p = shapely.convex_hull(poly)
-    pts = np.asarray(shapely.orient_polygons(p).exterior.coords)[:-1]
+def convex_ring(pts: F64) -> F64:
+    """The counter-clockwise convex hull (k, 2) of points (n, 2), without the closing vertex; fewer than
+    three vertices when the points are collinear."""
+    coords = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(pts)))
+    if len(coords) >= 4:
+        coords = coords[:-1]
+        if _area2(coords) < 0:
+            coords = coords[::-1]
+    return np.unique(coords, axis=0) if len(coords) < 3 else coords
+
+
+def offset_convex(pts: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
+    """A convex polygon (k, 2), counter-clockwise, containing every point within ``dist`` of the convex
+    hull of ``pts`` (n, 2): each edge moved out by ``dist`` (mitre joins, bevelled beyond
+    ``mitre_limit``). A point or a segment becomes the rectangle around it grown by ``dist``.
+    (Plain floats: the rings here have a handful of vertices, where numpy's per-call cost dominates.)"""
+    ring = convex_ring(pts).tolist()
+    if len(ring) < 3:  # a point or a segment: its rectangle, aligned with the segment
+        (ax, ay), (bx, by) = ring[0], ring[-1]
+        tx, ty = bx - ax, by - ay
+        n = math.hypot(tx, ty)
+        tx, ty = (1.0, 0.0) if n < 1e-15 else (tx / n, ty / n)
+        ox, oy = -ty * dist, tx * dist
+        ax, ay, bx, by = ax - dist * tx, ay - dist * ty, bx + dist * tx, by + dist * ty
+        return np.array([[ax - ox, ay - oy], [bx - ox, by - oy], [bx + ox, by + oy], [ax + ox, ay + oy]])
+    k = len(ring)
+    normals = []  # outward unit normal of edge i -> i + 1
+    for i in range(k):
+        (x0, y0), (x1, y1) = ring[i], ring[(i + 1) % k]
+        ln = math.hypot(x1 - x0, y1 - y0)
+        normals.append(((y1 - y0) / ln, (x0 - x1) / ln))
+    out = []
+    reach = dist * mitre_limit
+    for i in range(k):
+        (px, py), (nx, ny), (vx, vy) = normals[i - 1], normals[i], ring[i]
+        cos = px * nx + py * ny
+        if 2.0 / max(1.0 + cos, 1e-12) <= mitre_limit**2:  # mitre join
+            f = dist / (1.0 + cos)
+            out.append((vx + f * (px + nx), vy + f * (py + ny)))
+            continue
+        # a sharp corner: bevel it with the tangent line at mitre_limit x dist along the bisector
+        # (outside the disc of radius dist around the corner), cut by the two offset edges
+        bx, by = px + nx, py + ny
+        bn = math.hypot(bx, by)
+        bx, by = bx / bn, by / bn
+        tx, ty = vx + reach * bx, vy + reach * by
+        for mx, my in ((px, py), (nx, ny)):
+            h = (dist - reach * (bx * mx + by * my)) / (-by * mx + bx * my)
+            out.append((tx - by * h, ty + bx * h))
+    return np.array(out)
+
+
+def reduce_ring(ring: F64, k: int) -> F64:
+    """At most ``k`` vertices (k >= 3) of a convex polygon containing the convex ring (n, 2), counter-clockwise:
+    repeatedly replace the edge whose neighbours, extended to their intersection, add the least area;
+    if no edge can be removed that way, the minimum rotated rectangle (k >= 4) or a triangle around it."""
+    pts = [tuple(p) for p in np.asarray(ring, float).tolist()]
     while len(pts) > k:
-        best = None
         n = len(pts)
+        best: tuple[float, int, tuple[float, float]] | None = None
         for i in range(n):
-            a, b, c, d = pts[i - 1], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
-            x = _intersect(a, b, d, c)  # extend edges a->b and d->c
-            if x is None:
+            (ax, ay), (bx, by), (cx, cy), (dx, dy) = pts[i - 1], pts[i], pts[(i + 1) % n], pts[(i + 2) % n]
+            rx, ry, sx, sy = bx - ax, by - ay, cx - dx, cy - dy  # extend edges a->b and d->c
+            den = rx * sy - ry * sx
+            if abs(den) < 1e-15:
                 continue
-            added = abs(_cross2(b - x, c - x)) / 2
+            t = ((dx - ax) * sy - (dy - ay) * sx) / den
+            u = ((dx - ax) * ry - (dy - ay) * rx) / den
+            if t < 1 - 1e-12 or u < 1 - 1e-12:
+                continue
+            x, y = ax + t * rx, ay + t * ry
+            added = abs((bx - x) * (cy - y) - (by - y) * (cx - x)) / 2
             if best is None or added < best[0]:
-                best = (added, i, x)
+                best = (added, i, (x, y))
         if best is None:
             rect = np.asarray(shapely.minimum_rotated_rectangle(shapely.Polygon(pts)).exterior.coords)[:-1]
-            return shapely.Polygon(rect) if k >= 4 else shapely.Polygon(rect).envelope
-        _, i, x = best
-        # drop b (index i) and c (index i + 1), put their extension point x in their place
-        rows = list(pts)
-        rows = rows[1:n - 1] + [x] if i == n - 1 else rows[:i] + [x] + rows[i + 2:]
-        pts = np.array(rows)
-    return shapely.Polygon(pts)
+            rect = rect if _area2(rect) > 0 else rect[::-1]
+            if k >= 4:
+                return rect
+            # a triangle around the rectangle p0 p1 p2 p3: its base p0 p1 extended by one width on
+            # each side, its apex one height above the middle of the top edge
+            e, f = rect[1] - rect[0], rect[3] - rect[0]
+            return np.array([rect[0] - e, rect[1] + e, (rect[2] + rect[3]) / 2 + f])
+        _, i, xy = best
+        # drop b (index i) and c (index i + 1), put their extension point in their place
+        pts = pts[1:n - 1] + [xy] if i == n - 1 else pts[:i] + [xy] + pts[i + 2:]
+    return np.array(pts, float)
 
 
-def _cross2(a: F64, b: F64) -> float:
-    return float(a[0] * b[1] - a[1] * b[0])
+def reduce_vertices(poly: shapely.Polygon, k: int) -> shapely.Polygon:
+    """``reduce_ring`` on a shapely polygon's convex hull."""
+    return shapely.Polygon(reduce_ring(convex_ring(shapely.get_coordinates(poly)), k))
 
 
-def _intersect(a: F64, b: F64, d: F64, c: F64) -> F64 | None:
-    """Intersection of ray a->b (beyond b) and ray d->c (beyond c), or None if they do not meet ahead."""
-    r, s = b - a, c - d
-    den = _cross2(r, s)
-    if abs(den) < 1e-15:
-        return None
-    t = _cross2(d - a, s) / den
-    u = _cross2(d - a, r) / den
-    if t < 1 - 1e-12 or u < 1 - 1e-12:
-        return None
-    return a + t * r
+def _area2(ring: F64) -> float:
+    x, y = ring[:, 0], ring[:, 1]
+    return float(np.sum(x * _next(y) - _next(x) * y))
+
+
+def _next(a: NDArray[Any]) -> NDArray[Any]:
+    """Each row's successor in a ring (``np.roll(a, -1, axis=0)`` without its overhead)."""
+    return np.concatenate([a[1:], a[:1]])

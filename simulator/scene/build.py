@@ -119,6 +119,13 @@ class Scene:
         return set(t.planes.building_id[np.isin(t.kind, ["window", "door"])])
 
     @cached_property
+    def maskable(self) -> np.ndarray:
+        """(n,) bool per target: masked when exposed (every target but the facades of buildings that
+        have window or door targets)."""
+        t = self.targets
+        return (t.kind != "facade") | ~np.isin(t.planes.building_id, list(self.buildings_with_openings))
+
+    @cached_property
     def engine(self) -> RayEngine:
         return RayEngine(self.triangles, origin=self.origin, threads=self.scenario.analysis.threads)
 
