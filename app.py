@@ -1,11 +1,14 @@
 """Privacy-zone simulator: the map app. Logic lives in `simulator/`; this file describes the UI.
 
-Run with `python3 tasks.py app`. Works offline: the map is drawn by pydeck from the scenario's own data.
+Run with `python3 tasks.py app`. Works offline: the map is drawn by pydeck from the scenario's own data
+(a web basemap is an option when online).
 """
 
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -15,34 +18,63 @@ import streamlit as st
 
 import simulator
 from simulator.camera.catalogue import catalogue
+from simulator.errors import SimulatorError
+from simulator.io.bundle import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, scenario_from_uploads
 from simulator.render import render_view
+from simulator.report import DORI_CLASSES, kind_dori_table, report_html
 from simulator.workbench import Workbench
 
 ROOT = Path(__file__).parent
-SCENARIOS = {p.name: p for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
 STATE_DIR = ROOT / ".app_state"  # the working state survives a browser reload
+OWN_DIR = STATE_DIR / "scenarios"  # scenarios made from uploads or opened bundles
 DORI_COLOURS = {"identify": [200, 0, 0], "recognise": [240, 120, 0], "observe": [240, 200, 0],
                 "detect": [120, 180, 60], "none": [120, 120, 120]}
+# a basemap style with no network resources: a plain background (the scenario's data is drawn on top)
+OFFLINE_STYLE = "data:application/json," + urllib.parse.quote(json.dumps(
+    {"version": 8, "sources": {}, "layers": [{"id": "background", "type": "background",
+                                              "paint": {"background-color": "#eef1f4"}}]}))
 
 st.set_page_config(page_title="Privacy-zone simulator", layout="wide")
 st.title("Camera privacy-zone simulator")
 
 
-@st.cache_resource(show_spinner="Building the scene (buildings, targets, mesh)…")
-def load_scene(name: str) -> simulator.Scene:
-    return simulator.build_scene(simulator.load_scenario(SCENARIOS[name]))
+def scenarios() -> dict[str, Path]:
+    """Shipped scenarios by file name, then the user's own as ``yours/<name>``."""
+    shipped = {p.name: p for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
+    own = {f"yours/{p.parent.name}": p for p in sorted(OWN_DIR.glob("*/scenario.yaml"))}
+    return shipped | own
+
+
+@st.cache_resource(show_spinner="Building the scene (buildings, targets, mesh)…", max_entries=4)
+def load_scene(path: str, _mtime: float) -> simulator.Scene:
+    return simulator.build_scene(simulator.load_scenario(path))
 
 
 def state_file(name: str) -> Path:
-    return STATE_DIR / f"{Path(name).stem}.json"
+    return STATE_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', name)}.json"
 
 
-def workbench(name: str) -> Workbench:
+def save(name: str, wb: Workbench) -> None:
+    """The cameras of this scenario, written atomically (they come back after a browser reload)."""
+    STATE_DIR.mkdir(exist_ok=True)
+    tmp = state_file(name).with_suffix(".tmp")
+    tmp.write_text(json.dumps(wb.state(), indent=1))
+    tmp.replace(state_file(name))
+
+
+def workbench(name: str, path: Path) -> Workbench:
     key = f"workbench:{name}"
     if key not in st.session_state:
+        scene = load_scene(str(path), path.stat().st_mtime)
         saved = json.loads(state_file(name).read_text()) if state_file(name).is_file() else None
-        with st.spinner("Casting rays and planning masks for every camera…"):
-            st.session_state[key] = Workbench.open(load_scene(name), saved)
+        bar = st.progress(0.0, text="Casting rays and planning masks…")
+
+        def progress(cid: str, done: int, total: int) -> None:
+            bar.progress(done / max(total, 1), text=f"Casting rays and planning masks: camera {done + 1} of {total} "
+                                                    f"({cid})")
+
+        st.session_state[key] = Workbench.open(scene, saved, progress=progress)
+        bar.empty()
     return st.session_state[key]
 
 
@@ -53,61 +85,111 @@ def fit_zoom(scene: simulator.Scene, lat: float, width_px: int = 900) -> float:
     return float(np.clip(np.log2(156543.03 * np.cos(np.radians(lat)) * width_px / extent), 11, 19))
 
 
-def save(name: str, wb: Workbench) -> None:
-    STATE_DIR.mkdir(exist_ok=True)
-    state_file(name).write_text(json.dumps(wb.state(), indent=1))
+def rings(geoms) -> list[list[tuple[float, float]]]:  # type: ignore[no-untyped-def]
+    return [list((g if g.geom_type == "Polygon" else max(g.geoms, key=lambda p: p.area)).exterior.coords)
+            for g in geoms]
 
 
-# ---------------------------------------------------------------- sidebar: scenario
-names = list(SCENARIOS)
+# ---------------------------------------------------------------- sidebar: scenario and own data
+available = scenarios()
+names = list(available)
 default = st.query_params.get("scenario", "tutorial.yaml")
-name = st.sidebar.selectbox("Scenario", names, index=names.index(default) if default in names else 0)
+if "scenario" not in st.session_state:
+    st.session_state["scenario"] = default if default in names else names[0]
+name = st.sidebar.selectbox("Scenario", names, key="scenario")
 st.query_params["scenario"] = name
-wb = workbench(name)
+
+with st.sidebar.expander("Open your own data or a saved scenario"):
+    st.caption(f"Building polygons (GeoJSON, GeoPackage, FlatGeobuf), street lines and camera points; an OSM "
+               f"PBF; CityJSON or CityGML models; or a scenario zip saved here. Up to "
+               f"{MAX_UPLOAD_BYTES // 2**20} MB per file.")
+    uploads = st.file_uploader("Files", type=[s.lstrip(".") for s in UPLOAD_SUFFIXES], accept_multiple_files=True,
+                               key="uploads")
+    own_name = st.text_input("Name", value="my-area", key="own_name")
+    own_crs = st.text_input("CRS of files that state none (e.g. EPSG:28992)", value="", key="own_crs")
+    if st.button("Open", key="open_own", disabled=not uploads):
+        slug = re.sub(r"[^A-Za-z0-9_-]+", "-", own_name).strip("-") or "my-area"
+        try:
+            with st.spinner("Reading the files…"):
+                path = scenario_from_uploads([(f.name, f.getvalue()) for f in uploads], OWN_DIR / slug, name=slug,
+                                             crs=own_crs.strip() or None)
+                load_scene(str(path), path.stat().st_mtime)  # any data error shows now, not on the map
+        except SimulatorError as exc:
+            st.error(str(exc))
+        else:
+            state_file(f"yours/{slug}").unlink(missing_ok=True)
+            st.session_state.pop(f"workbench:yours/{slug}", None)
+            st.session_state["scenario"] = f"yours/{slug}"
+            st.rerun()
+
+try:
+    wb = workbench(name, available[name])
+except SimulatorError as exc:
+    st.error(f"This scenario cannot be opened: {exc}")
+    st.stop()
 scene = wb.scene
 if st.sidebar.button("Discard my edits"):
     state_file(name).unlink(missing_ok=True)
     st.session_state.pop(f"workbench:{name}")
     st.rerun()
+result = wb.result()
 table = wb.regulator_table()
 st.sidebar.metric("Cameras", len(wb.cameras))
 st.sidebar.metric("Exposed private targets (camera x target)", int(table["exposed"].sum()) if len(table) else 0)
-if len(table) and "compliant" in table:
+st.sidebar.metric("Still exposed after masks", int(table["after_masks"].sum()) if len(table) else 0)
+if len(table):
     st.sidebar.metric("Compliant cameras", f"{int(table['compliant'].sum())} / {len(table)}")
 for note in scene.notes[:5]:
     st.sidebar.caption(note)
 
 tab_map, tab_view, tab_regulator, tab_export = st.tabs(["Map", "Camera view", "Regulator", "Export"])
+cams = list(wb.cameras.values())
+models = sorted(catalogue())
 
 # ---------------------------------------------------------------- map
 with tab_map:
-    result = wb.result()
     ex = result.exposures
     b = scene.buildings.to_crs("EPSG:4326")
     exposed_buildings = set(ex["building_id"]) if len(ex) else set()
     buildings = pd.DataFrame({
-        "id": b["id"], "use": b["use"], "height": b["height"],
-        "polygon": [list(g.exterior.coords) if g.geom_type == "Polygon" else list(g.geoms[0].exterior.coords)
-                    for g in b.geometry],
+        "id": b["id"], "use": b["use"], "height": b["height"], "polygon": rings(b.geometry),
         "colour": [[220, 80, 60, 200] if i in exposed_buildings
                    else ([210, 170, 120, 160] if p else [150, 150, 170, 140])
                    for i, p in zip(b["id"], b["private"], strict=True)]})
-    cams = list(wb.cameras.values())
     clon, clat = scene.frame.to_lonlat([c.x for c in cams], [c.y for c in cams])
     cam_df = pd.DataFrame({"id": [c.id for c in cams], "lon": clon, "lat": clat, "range": [c.range_m for c in cams]})
     layers = [pdk.Layer("PolygonLayer", buildings, id="buildings", get_polygon="polygon", get_fill_color="colour",
                         get_elevation="height", extruded=True, pickable=True)]
-    if len(ex):
+    show = st.multiselect("Show", ["exposed targets", "reach", "coverage", "mask footprints"],
+                          default=["exposed targets", "reach", "coverage", "mask footprints"], key="layers")
+    if "coverage" in show and cams:
+        cov = pd.concat([wb.coverage(c.id).assign(camera=c.id) for c in cams], ignore_index=True)
+        cov = cov.iloc[:: max(1, len(cov) // 20000)]
+        lon, lat = scene.frame.to_lonlat(cov["x"].to_numpy(), cov["y"].to_numpy())
+        cov = cov.assign(lon=lon, lat=lat, colour=[[40, 40, 40, 200] if m else [40, 140, 255, 160]
+                                                   for m in cov["masked"]])
+        layers.append(pdk.Layer("ScatterplotLayer", cov, id="coverage", get_position=["lon", "lat"], get_radius=1.5,
+                                get_fill_color="colour"))
+    if "mask footprints" in show and cams:
+        fps = pd.concat([wb.mask_footprints(c.id) for c in cams], ignore_index=True)
+        if len(fps):
+            layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({"mask_id": fps["mask_id"],
+                                                                  "polygon": rings(fps.geometry)}),
+                                    id="mask_footprints", get_polygon="polygon", get_fill_color=[20, 20, 20, 90],
+                                    get_line_color=[250, 220, 0, 230], stroked=True, get_line_width=0.2,
+                                    line_width_min_pixels=1))
+    if "exposed targets" in show and len(ex):
         t = scene.targets
         idx = ex["target"].to_numpy(int)
         tlon, tlat = scene.frame.to_lonlat(t.centroid[idx, 0], t.centroid[idx, 1])
         tgt = pd.DataFrame({"camera": ex["camera_id"], "target": ex["target_id"], "dori": ex["dori"], "lon": tlon,
-                            "lat": tlat, "z": t.centroid[idx, 2] - np.nanmin(t.centroid[:, 2]),
-                            "colour": [DORI_COLOURS[d] for d in ex["dori"]]})
+                            "lat": tlat, "colour": [DORI_COLOURS[d] for d in ex["dori"]]})
         layers.append(pdk.Layer("ScatterplotLayer", tgt, id="targets", get_position=["lon", "lat"], get_radius=0.6,
                                 get_fill_color="colour", pickable=True))
-    layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="reach", get_position=["lon", "lat"], get_radius="range",
-                            get_fill_color=[60, 120, 220, 25], stroked=True, get_line_color=[60, 120, 220, 120]))
+    if "reach" in show:
+        layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="reach", get_position=["lon", "lat"],
+                                get_radius="range", get_fill_color=[60, 120, 220, 20], stroked=True,
+                                get_line_color=[60, 120, 220, 120]))
     layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="cameras", get_position=["lon", "lat"], get_radius=3,
                             get_fill_color=[30, 60, 200], pickable=True))
     if len(scene.streets):
@@ -116,20 +198,32 @@ with tab_map:
         points = pd.DataFrame({"lon": slon, "lat": slat, "x": sp[:, 0], "y": sp[:, 1]})
         layers.append(pdk.Layer("ScatterplotLayer", points, id="street_points", get_position=["lon", "lat"],
                                 get_radius=1.2, get_fill_color=[90, 90, 90, 90], pickable=True))
-    centre = (float(np.mean(clon)), float(np.mean(clat))) if cams else tuple(b.geometry.union_all().centroid.coords[0])
+    if cams:
+        centre = (float(np.mean(clon)), float(np.mean(clat)))
+    else:
+        centre = tuple(b.geometry.union_all().centroid.coords[0]) if len(b) else (0.0, 0.0)
+    basemap = st.toggle("Web basemap (needs internet)", value=False, key="basemap")
     st.caption("Buildings: red = has exposed targets, tan = private, grey = non-residential. Dots: exposed targets "
-               "by DORI class (red identify … green detect). Blue: cameras and their reach. "
-               "Click a grey street point to place a new camera there.")
-    event = st.pydeck_chart(pdk.Deck(layers=layers, map_style=None, tooltip={"text": "{id}{target}"},
+               "by DORI class (red identify … green detect). Blue circles: cameras and their reach; blue points: "
+               "public street the camera sees (black where its masks hide it); yellow outlines: where the masks "
+               "fall. Click a grey street point to place a camera there; click a camera to edit it.")
+    event = st.pydeck_chart(pdk.Deck(layers=layers, map_provider="carto",
+                                     map_style="light" if basemap else OFFLINE_STYLE,
+                                     tooltip={"text": "{id}{target}{mask_id}"},
                                      initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1],
                                                                       zoom=fit_zoom(scene, centre[1]), pitch=40)),
                             on_select="rerun", selection_mode="single-object", key="map")
-    picked = (event.selection.objects.get("street_points") or []) if event and event.selection else []
+    selection = event.selection.objects if event and event.selection else {}
+    picked = selection.get("street_points") or []
+    picked_camera = (selection.get("cameras") or [{}])[0].get("id")
+    if picked_camera in wb.cameras and st.session_state.get("picked_camera") != picked_camera:
+        st.session_state["picked_camera"] = picked_camera
+        st.session_state["edit_camera"] = picked_camera
 
-    models = sorted(catalogue())
     with st.expander("Add a camera", expanded=bool(picked)):
-        x0 = float(picked[0]["x"]) if picked else float(np.mean([c.x for c in cams]) if cams else 0.0)
-        y0 = float(picked[0]["y"]) if picked else float(np.mean([c.y for c in cams]) if cams else 0.0)
+        bx, by = (scene.buildings.geometry.union_all().centroid.coords[0] if len(scene.buildings) else (0.0, 0.0))
+        x0 = float(picked[0]["x"]) if picked else float(np.mean([c.x for c in cams]) if cams else bx)
+        y0 = float(picked[0]["y"]) if picked else float(np.mean([c.y for c in cams]) if cams else by)
         with st.form("add_camera"):
             new_id = st.text_input("Camera id", wb.new_id())
             model = st.selectbox("Model", models, index=models.index("bosch-mic-ip-starlight-7100i"))
@@ -137,12 +231,16 @@ with tab_map:
             y = st.number_input("y [m]", value=y0, format="%.2f")
             mount = st.number_input("Mount height [m]", value=6.0, min_value=0.5, max_value=100.0)
             if st.form_submit_button("Add camera"):
-                with st.spinner(f"Analysing {new_id}…"):
-                    wb.upsert({"id": new_id, "model": model, "x": x, "y": y, "mount_height_m": mount})
-                save(name, wb)
-                st.rerun()
+                try:
+                    with st.spinner(f"Analysing {new_id}…"):
+                        wb.upsert({"id": new_id, "model": model, "x": x, "y": y, "mount_height_m": mount})
+                except SimulatorError as exc:
+                    st.error(str(exc))
+                else:
+                    save(name, wb)
+                    st.rerun()
 
-    with st.expander("Edit or delete a camera"):
+    with st.expander("Edit or delete a camera", expanded=bool(picked_camera)):
         if cams:
             cid = st.selectbox("Camera", list(wb.cameras), key="edit_camera")
             spec = wb.specs[cid]
@@ -154,17 +252,27 @@ with tab_map:
                                 (float(spec["pan_limits_deg"][0]), float(spec["pan_limits_deg"][1])))
                 tilt = st.slider("Tilt limits [deg]", -90.0, 90.0,
                                  (float(spec["tilt_limits_deg"][0]), float(spec["tilt_limits_deg"][1])))
-                max_masks = st.number_input("Max masks", value=int(spec["mask_limits"]["max_masks"]), min_value=0)
+                c1, c2, c3 = st.columns(3)
+                limits = spec["mask_limits"]
+                max_masks = c1.number_input("Max masks", value=int(limits["max_masks"]), min_value=0)
+                max_vertices = c2.number_input("Max vertices per mask", value=int(limits["max_vertices"]), min_value=3)
+                rectangles = c3.checkbox("Rectangles only", value=bool(limits["rectangle_only"]))
                 if st.form_submit_button("Apply"):
                     changed = {**spec, "mount_height_m": mount, "pan_limits_deg": list(pan),
                                "tilt_limits_deg": list(tilt),
-                               "mask_limits": {**spec["mask_limits"], "max_masks": int(max_masks)}}
-                    if model != "(inline)":
-                        changed["model"] = model
-                    with st.spinner(f"Re-analysing {cid}…"):
-                        wb.upsert(changed)
-                    save(name, wb)
-                    st.rerun()
+                               "mask_limits": {"max_masks": int(max_masks), "max_vertices": int(max_vertices),
+                                               "rectangle_only": bool(rectangles)}}
+                    if model != "(inline)" and model != spec.get("model"):
+                        changed = {k: v for k, v in changed.items()
+                                   if k not in ("kind", "resolution_px", "hfov_deg", "mask_limits")} | {"model": model}
+                    try:
+                        with st.spinner(f"Re-analysing {cid}…"):
+                            wb.upsert(changed)
+                    except SimulatorError as exc:
+                        st.error(str(exc))
+                    else:
+                        save(name, wb)
+                        st.rerun()
             if st.button("Delete camera", key="delete_camera"):
                 wb.remove(cid)
                 save(name, wb)
@@ -177,35 +285,72 @@ with tab_view:
         cam = wb.cameras[cid]
         _, plan = wb.results[cid]
         c1, c2, c3 = st.columns(3)
-        pan = c1.slider("Pan [deg from north]", 0.0, 360.0, float(cam.direction_deg or 0.0))
-        tilt = c2.slider("Tilt [deg]", -90.0, 90.0, float(cam.tilt_deg if cam.tilt_deg is not None else -10.0))
-        zoom = c3.slider("Zoom [x]", 1.0, float(max(cam.hfov_deg[0] / cam.hfov_deg[1], 1.0)), 1.0)
-        after = st.toggle("With masks applied (after)", value=False)
+        pan = c1.slider("Pan [deg from north]", 0.0, 360.0, float(cam.direction_deg or 0.0), key="view_pan")
+        tilt = c2.slider("Tilt [deg]", -90.0, 90.0, float(cam.tilt_deg if cam.tilt_deg is not None else -10.0),
+                         key="view_tilt")
+        zoom = c3.slider("Zoom [x]", 1.0, float(max(cam.hfov_deg[0] / cam.hfov_deg[1], 1.0)), 1.0, key="view_zoom")
+        after = st.toggle("With masks applied (after)", value=False, key="view_after")
         hfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(cam.hfov_deg[0]) / 2) / zoom)))
         view = render_view(scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=hfov, width=640,
                            masks=plan.masks if plan else None, masked=after)
+        m1, m2, m3 = st.columns(3)
+        m1.metric("Private targets in view", len(view.target_pixels))
+        m2.metric("Private pixels outside masks", f"{view.unmasked_private_pixels} of {view.private_pixels}")
+        m3.metric("Masks", len(plan.masks) if plan else 0)
         st.image(view.image, caption=f"{cid}: pan {pan:.0f}°, tilt {tilt:.0f}°, HFOV {hfov:.1f}° — private targets "
-                                     f"in red ({len(view.target_pixels)} in view), masks in yellow or black",
+                                     f"in red, masks outlined in yellow (before) or filled black (after)",
                  width="stretch")
+    else:
+        st.info("No cameras yet: add one on the map.")
 
 # ---------------------------------------------------------------- regulator
 with tab_regulator:
     st.subheader("Exposure per camera, before and after masks")
     st.dataframe(table, width="stretch", hide_index=True)
+    if cams:
+        cid = st.selectbox("Camera", list(wb.cameras), key="regulator_camera")
+        row = table.set_index("camera").loc[cid]
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric("Exposed targets", int(row["exposed"]))
+        m2.metric("After masks", int(row["after_masks"]))
+        m3.metric("Masks used / limit", f"{int(row['masks'])} / {int(row['mask_limit'])}")
+        share = row["public_hidden_share"]
+        m4.metric("Public view hidden", "–" if pd.isna(share) else f"{100 * share:.1f} %")
+        (st.success if row["compliant"] else st.error)(
+            "Compliant" if row["compliant"] else f"Not compliant: {row['reasons']}")
+        before_col, after_col = st.columns(2)
+        before_col.caption("Before masks: exposed targets by kind and DORI class")
+        before_col.dataframe(kind_dori_table(result, cid), width="stretch")
+        after_col.caption("After masks: still visible outside every mask")
+        after_col.dataframe(kind_dori_table(result, cid, after_masks=True), width="stretch")
+        st.caption(f"DORI classes from best to least detail: {', '.join(DORI_CLASSES)}.")
     if len(table):
+        st.download_button("Download the report (HTML)", report_html(result),
+                           file_name=f"{Path(name).stem}-report.html", mime="text/html", key="download_report")
         st.download_button("Download the table (CSV)", table.to_csv(index=False),
                            file_name=f"{Path(name).stem}-regulator.csv")
-        st.download_button("Download summary.json", json.dumps(wb.result().summary(), indent=1, default=str),
+        st.download_button("Download summary.json", json.dumps(result.summary(), indent=1, default=str),
                            file_name=f"{Path(name).stem}-summary.json")
 
 # ---------------------------------------------------------------- export
 with tab_export:
-    vendor = st.radio("Mask format", ["onvif", "axis", "hikvision", "json"], horizontal=True)
-    if st.button("Prepare signed mask plans"):
+    st.subheader("Mask configurations for the cameras")
+    vendor = st.radio("Mask format", ["onvif", "axis", "hikvision", "json"], horizontal=True, key="vendor")
+    if st.button("Prepare signed mask plans", key="prepare_export"):
         with st.spinner("Signing and exporting…"):
-            st.session_state["export_zip"] = wb.export_zip(vendor)
+            st.session_state["export_zip"] = (vendor, wb.export_zip(vendor))
     if "export_zip" in st.session_state:
-        st.download_button("Download zip", st.session_state["export_zip"],
-                           file_name=f"{Path(name).stem}-masks-{vendor}.zip")
+        made_for, content = st.session_state["export_zip"]
+        st.download_button(f"Download zip ({made_for})", content, file_name=f"{Path(name).stem}-masks-{made_for}.zip",
+                           key="download_export")
+    st.subheader("The scenario")
+    st.caption("A zip with scenario.yaml, its data files and the cameras as edited here; open it again from the "
+               "sidebar ('Open your own data or a saved scenario').")
+    if st.button("Prepare the scenario zip", key="prepare_bundle"):
+        with st.spinner("Packing the scenario and its data…"):
+            st.session_state["bundle_zip"] = wb.bundle()
+    if "bundle_zip" in st.session_state:
+        st.download_button("Download the scenario (zip)", st.session_state["bundle_zip"],
+                           file_name=f"{Path(name).stem.replace('/', '-')}-scenario.zip", key="download_bundle")
     st.download_button("Save working state (cameras, JSON)", json.dumps(wb.state(), indent=1),
                        file_name=f"{Path(name).stem}-cameras.json")

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .errors import InputError
 from .exposure import camera_exposures, visible_samples
-from .masks.plan import CameraMasks, plan_camera_masks, public_directions
+from .masks.plan import CameraMasks, plan_camera_masks, visible_street_samples
 from .scenario import Scenario, load_scenario
 from .scene import Scene, build_scene
 
@@ -126,7 +126,7 @@ def analyse_camera(scene: Scene, cam: Any) -> tuple[pd.DataFrame, CameraMasks | 
     if scene.scenario.masks.enabled:
         idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
         plan = plan_camera_masks(cam, scene, seen, idx[scene.maskable[idx]], margin_deg=scene.scenario.masks.margin_deg,
-                                 public_dirs=public_directions(cam, scene))
+                                 public=visible_street_samples(cam, scene))
     if len(df):
         idx = df["target"].to_numpy(int)
         df.insert(0, "camera_id", cam.id)

@@ -27,13 +27,17 @@ LIGHT = np.array([0.4, -0.5, 0.77]) / np.linalg.norm([0.4, -0.5, 0.77])
 
 @dataclass
 class View:
-    """A rendered view: ``image`` (h, w, 3) uint8, ``target_pixels`` {target index: pixel count}."""
+    """A rendered view: ``image`` (h, w, 3) uint8, ``target_pixels`` {target index: pixel count},
+    ``private_pixels`` (pixels showing a private target) and ``unmasked_private_pixels`` (those outside
+    every mask)."""
 
     image: NDArray[np.uint8]
     target_pixels: dict[int, int]
     azimuth_deg: float
     elevation_deg: float
     hfov_deg: float
+    private_pixels: int = 0
+    unmasked_private_pixels: int = 0
 
 
 def pixel_directions(camera: Camera, azimuth_deg: float, elevation_deg: float, hfov_deg: float,
@@ -71,6 +75,7 @@ def render_view(scene: Any, camera: Camera, *, azimuth_deg: float, elevation_deg
     targets = scene.targets
     pts = cam + dirs * np.where(hit, t, 0)[:, None]
     counts: dict[int, int] = {}
+    private = np.zeros(len(dirs), bool)
     near: NDArray[np.intp] = (np.asarray(scene.target_index.query_ball_point(cam, camera.range_m), dtype=np.intp)
                               if len(targets) else np.zeros(0, np.intp))
     planes = targets.planes
@@ -90,27 +95,34 @@ def render_view(scene: Any, camera: Camera, *, azimuth_deg: float, elevation_deg
             px = cand[inside]
             img[px] = 0.35 * img[px] + 0.65 * PRIVATE
             counts[int(ti)] = int(inside.sum())
+            private[px] = True
     image = img.reshape(height, width, 3)
-    if masks:
-        _draw_masks(image, masks, frame, hfov_deg, width, height, filled=masked)
-    return View(np.clip(image, 0, 255).astype(np.uint8), counts, azimuth_deg, elevation_deg, hfov_deg)
+    covered = _draw_masks(image, masks, frame, hfov_deg, width, height, filled=masked) if masks else \
+        np.zeros((height, width), bool)
+    shown = private.reshape(height, width) & ~covered
+    return View(np.clip(image, 0, 255).astype(np.uint8), counts, azimuth_deg, elevation_deg, hfov_deg,
+                private_pixels=int(private.sum()), unmasked_private_pixels=int(shown.sum()))
 
 
 def _draw_masks(image: F64, masks: list[SphericalMask], frame: tuple[F64, F64, F64], hfov_deg: float,
-                width: int, height: int, *, filled: bool) -> None:
+                width: int, height: int, *, filled: bool) -> NDArray[np.bool_]:
+    """Masks outlined (or, ``filled``, painted black) on ``image``; returns the (h, w) pixels they cover."""
     tx = math.tan(math.radians(hfov_deg) / 2)
     ty = tx * height / width
     cols = (np.arange(width) + 0.5) / width * 2 - 1
     rows = 1 - (np.arange(height) + 0.5) / height * 2
     gx, gy = np.meshgrid(cols * tx, rows * ty)
+    covered = np.zeros((height, width), bool)
     for m in masks:
         xy = project(m.vertices, frame)
         if np.isnan(xy).any():
             continue
         poly = shapely.Polygon(xy)
+        inside = shapely.contains_xy(poly, gx, gy)
+        covered |= inside
         if filled:
-            inside = shapely.contains_xy(poly, gx, gy)
             image[inside] = (20, 20, 20)
         else:
             edge = shapely.contains_xy(poly.boundary.buffer(1.5 * 2 * tx / width), gx, gy)
             image[edge] = (255, 210, 0)
+    return covered

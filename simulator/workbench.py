@@ -7,17 +7,22 @@ import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from .camera.model import Camera
 from .camera.placement import place_camera
-from .masks.plan import CameraMasks
+from .export.plans import flat_ground_z, mask_footprint
+from .io.bundle import pack_scenario
+from .masks.plan import CameraMasks, visible_street_samples
 from .pipeline import Result, analyse_camera
+from .report.tables import camera_table
 from .scene import Scene
 
 VENDOR_FILES = {"onvif": "onvif/*.xml", "axis": "axis/*.txt", "hikvision": "hikvision/*.xml", "json": "*.json"}
@@ -41,11 +46,18 @@ class Workbench:
     cameras: dict[str, Camera] = field(default_factory=dict)
     results: dict[str, tuple[pd.DataFrame, CameraMasks | None]] = field(default_factory=dict)
 
+    footprints: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
     @classmethod
-    def open(cls, scene: Scene, state: list[dict[str, Any]] | None = None) -> Workbench:
-        """A workbench on ``scene`` with its own cameras, or those of a saved ``state``."""
+    def open(cls, scene: Scene, state: list[dict[str, Any]] | None = None, *,
+             progress: Callable[[str, int, int], None] | None = None) -> Workbench:
+        """A workbench on ``scene`` with its own cameras, or those of a saved ``state``;
+        ``progress(camera_id, done, total)`` is called before each camera."""
         wb = cls(scene)
-        for spec in state if state is not None else [spec_of(c) for c in scene.cameras]:
+        specs = state if state is not None else [spec_of(c) for c in scene.cameras]
+        for i, spec in enumerate(specs):
+            if progress:
+                progress(str(spec.get("id")), i, len(specs))
             wb.upsert(spec)
         return wb
 
@@ -60,11 +72,37 @@ class Workbench:
         self.specs[cam.id] = spec_of(cam)  # every value resolved (catalogue, defaults), editable as is
         self.cameras[cam.id] = cam
         self.results[cam.id] = analyse_camera(self.scene, cam)
+        self.footprints.pop(cam.id, None)
         return cam
 
     def remove(self, camera_id: str) -> None:
-        for d in (self.specs, self.cameras, self.results):
+        for d in (self.specs, self.cameras, self.results, self.footprints):
             d.pop(camera_id, None)
+
+    def mask_footprints(self, camera_id: str) -> gpd.GeoDataFrame:
+        """Where each mask of the camera hides things on the ground and facades (lon/lat polygons)."""
+        if camera_id not in self.footprints:
+            cam = self.cameras[camera_id]
+            _, plan = self.results[camera_id]
+            masks = plan.masks if plan is not None else []
+            geoms = [mask_footprint(cam, m, self.scene.engine, ground_z=flat_ground_z(self.scene, cam)) for m in masks]
+            g = gpd.GeoDataFrame({"camera_id": camera_id, "mask_id": [m.id for m in masks],
+                                  "targets": [len(m.targets) for m in masks]},
+                                 geometry=geoms, crs=self.scene.frame.crs)
+            self.footprints[camera_id] = g[~g.geometry.is_empty].to_crs("EPSG:4326")
+        return self.footprints[camera_id]
+
+    def coverage(self, camera_id: str) -> pd.DataFrame:
+        """The public street samples the camera sees: ``x``, ``y``, ``z`` [m, scene CRS] and ``masked``
+        (hidden by one of its masks)."""
+        _, plan = self.results[camera_id]
+        if plan is None:
+            idx, _ = visible_street_samples(self.cameras[camera_id], self.scene)
+            hidden = np.zeros(len(idx), bool)
+        else:
+            idx, hidden = plan.public_index, plan.public_hidden_flags
+        pts = self.scene.street_samples[idx] if len(idx) else np.zeros((0, 3))
+        return pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1], "z": pts[:, 2], "masked": hidden})
 
     def new_id(self, prefix: str = "cam") -> str:
         k = len(self.specs) + 1
@@ -87,25 +125,16 @@ class Workbench:
 
     def regulator_table(self) -> pd.DataFrame:
         """Per camera: exposed targets by kind and DORI class, after masks, masks against the limit,
-        public share hidden, compliance and reasons."""
-        rows = []
-        for cid, (df, plan) in self.results.items():
-            cam = self.cameras[cid]
-            row: dict[str, Any] = {"camera": cid, "model": cam.model or "inline", "exposed": len(df)}
-            for kind in ("window", "door", "balcony", "terrace", "courtyard", "backyard", "facade"):
-                row[kind] = int((df["target_kind"] == kind).sum()) if len(df) else 0
-            for dori in ("identify", "recognise", "observe", "detect"):
-                row[dori] = int((df["dori"] == dori).sum()) if len(df) else 0
-            if plan is not None:
-                row |= {"exposed_after_masks": plan.exposed_after_masks,
-                        "masks": f"{len(plan.masks)}/{cam.mask_limits.max_masks}",
-                        "public_hidden_share": plan.public_hidden_share, "compliant": plan.compliant,
-                        "reasons": "; ".join(plan.reasons)}
-            rows.append(row)
-        return pd.DataFrame(rows)
+        public share hidden, compliance and reasons (``report.camera_table``)."""
+        return camera_table(self.result())
 
     def state(self) -> list[dict[str, Any]]:
+        """The cameras as plain JSON-able specs (what the app saves, and a bundle's cameras)."""
         return [json.loads(json.dumps(s, default=_jsonable)) for s in self.specs.values()]
+
+    def bundle(self) -> bytes:
+        """The scenario with its data files and the current cameras, as a zip (``io.bundle``)."""
+        return pack_scenario(self.scene.scenario, cameras=self.state(), crs=self.scene.frame.crs.to_string())
 
     def export_zip(self, vendor: str, *, key_path: str | Path | None = None) -> bytes:
         """A zip of the signed mask plans and the chosen vendor's files, with the public key."""

@@ -55,12 +55,17 @@ def server(tmp_path):
 
 
 def metric_values(driver) -> dict[str, str]:
+    """Label -> value of every metric on the page ({} while Streamlit is re-drawing them)."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     out = {}
-    for m in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]'):
-        label = m.find_element(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]').text.strip()
-        value = m.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text.strip()
-        out[label] = value
+    try:
+        for m in driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMetric"]'):
+            label = m.find_element(By.CSS_SELECTOR, '[data-testid="stMetricLabel"]').text.strip()
+            value = m.find_element(By.CSS_SELECTOR, '[data-testid="stMetricValue"]').text.strip()
+            out[label] = value
+    except StaleElementReferenceException:
+        return {}
     return out
 
 

@@ -45,9 +45,11 @@ def canonical_plan(camera: Camera, plan: CameraMasks) -> dict[str, Any]:
             "proposed_tilt_limits_deg": plan.proposed_tilt_limits_deg, "masks": masks}
 
 
-def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: int = 9) -> shapely.Geometry:
-    """Where the mask hides things: first hits of rays through its vertices and an interior grid,
-    within the camera's range, as a 2D convex hull (scene CRS)."""
+def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: int = 9,
+                   ground_z: float | None = None) -> shapely.Geometry:
+    """Where the mask hides things: first hits, within the camera's range, of rays through its vertices
+    and an interior grid, as a 2D convex hull (scene CRS); empty when every such ray meets nothing.
+    ``ground_z``: the height of flat ground that is not part of the mesh (scenes without a DEM)."""
     frame = mask.frame()
     poly = mask.polygon2d(frame)
     x0, y0, x1, y1 = poly.bounds
@@ -55,8 +57,12 @@ def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: in
     pts = np.column_stack([gx.ravel(), gy.ravel()])
     pts = np.vstack([pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])], project(mask.vertices, frame)])
     dirs = unproject(pts, frame)
-    t = np.minimum(engine.first_hit(np.array(camera.position), dirs), camera.range_m)
-    hits = np.array(camera.position)[None, :2] + dirs[:, :2] * t[:, None]
+    t = engine.first_hit(np.array(camera.position), dirs)
+    if ground_z is not None:
+        down = ~np.isfinite(t) & (dirs[:, 2] < -1e-9)
+        t[down] = (ground_z - camera.position[2]) / dirs[down, 2]
+    near = np.isfinite(t) & (t <= camera.range_m)
+    hits = np.array(camera.position)[None, :2] + dirs[near, :2] * t[near, None]
     return shapely.MultiPoint(hits).convex_hull
 
 
@@ -78,7 +84,7 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
         (base / "axis" / f"{name}.txt").write_text(axis_requests(cam, plan.masks), encoding="utf-8")
         (base / "hikvision" / f"{name}.xml").write_bytes(hikvision_xml(cam, plan.masks))
         for m in plan.masks:
-            fp = mask_footprint(cam, m, scene.engine)
+            fp = mask_footprint(cam, m, scene.engine, ground_z=flat_ground_z(scene, cam))
             if fp.is_empty:
                 continue
             coords = shapely.get_coordinates(fp)
@@ -95,6 +101,11 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
                          detail={"formats": ["json", "onvif", "axis", "hikvision"], "file": f"masks/{name}.json"})
     (base / "masks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}) + "\n",
                                         encoding="utf-8")
+
+
+def flat_ground_z(scene: Any, camera: Camera) -> float | None:
+    """The ground height under ``camera`` when the scene's ground is flat and not meshed, else None."""
+    return camera.z - camera.mount_height_m if scene.terrain.is_flat else None
 
 
 def file_sha256(path: Path) -> str:

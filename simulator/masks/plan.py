@@ -44,6 +44,9 @@ class CameraMasks:
     public_hidden: int = 0
     proposed_pan_limits_deg: tuple[float, float] | None = None
     proposed_tilt_limits_deg: tuple[float, float] | None = None
+    residual_targets: tuple[str, ...] = ()  # ids of the targets counted in exposed_after_masks
+    public_index: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))  # street samples seen
+    public_hidden_flags: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # ... hidden by masks
 
     @property
     def public_hidden_share(self) -> float | None:
@@ -59,13 +62,17 @@ def _inside_any(masks: list[SphericalMask], dirs: F64) -> NDArray[np.bool_]:
 
 
 def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_targets: NDArray[np.intp], *,
-                      margin_deg: float, public_dirs: F64, verify: bool = True) -> CameraMasks:
+                      margin_deg: float, public: tuple[NDArray[np.intp], F64],
+                      verify: bool = True) -> CameraMasks:
     """Masks for ``camera`` over the targets in ``exposed_targets`` (indices into scene.targets) whose
-    visible samples are ``seen``; ``public_dirs`` (n, 3) are the public street samples it sees."""
+    visible samples are ``seen``; ``public`` holds the public street samples it sees (indices into
+    ``scene.street_samples`` and their (n, 3) unit directions), see ``visible_street_samples``."""
+    public_index, public_dirs = public
     t = scene.targets
     lim = camera.mask_limits
     hw, vw = camera.hfov_deg[0], camera.vfov_deg[0]
-    result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs))
+    result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs), public_index=public_index,
+                         public_hidden_flags=np.zeros(len(public_index), bool))
     if len(exposed_targets) == 0:
         return result
     counts = np.diff(t.offsets)
@@ -102,7 +109,8 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
     if result.exposed_after_masks:
         result.compliant = False
         result.reasons.append(f"{result.exposed_after_masks} targets keep visible samples outside the masks")
-    result.public_hidden = int(_inside_any(result.masks, public_dirs).sum()) if len(public_dirs) else 0
+    result.public_hidden_flags = _inside_any(result.masks, public_dirs)
+    result.public_hidden = int(result.public_hidden_flags.sum())
     if not result.compliant:
         _propose_limits(camera, seen, result)
     return result
@@ -207,7 +215,9 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
         out = ~_inside_any(result.masks, seen.vector)
         result.verification_samples = len(seen.sample)
         result.residual_samples = int(out.sum())
-        result.exposed_after_masks = len(np.unique(seen.target[out]))
+        residual = np.unique(seen.target[out])
+        result.exposed_after_masks = len(residual)
+        result.residual_targets = tuple(str(i) for i in t.id[residual])
         if not out.any() or attempt == 1:
             return
         # grow the mask that already covers most of each missing target's samples
@@ -242,20 +252,22 @@ def _propose_limits(camera: Camera, seen: VisibleSamples, result: CameraMasks) -
         result.proposed_tilt_limits_deg = (camera.tilt_limits_deg[0], round(ceiling, 1))
 
 
-def public_directions(camera: Camera, scene: Any) -> F64:
-    """Directions (n, 3) of the public street samples this camera sees (range, reach, no occlusion)."""
+def visible_street_samples(camera: Camera, scene: Any) -> tuple[NDArray[np.intp], F64]:
+    """The public street samples this camera sees (range, reach, no occlusion): their indices into
+    ``scene.street_samples`` and their (n, 3) unit directions from the camera."""
     from ..exposure import in_reach
 
     pts = scene.street_samples
+    none = (np.zeros(0, np.intp), np.zeros((0, 3)))
     if len(pts) == 0:
-        return np.zeros((0, 3))
+        return none
     cam = np.array(camera.position)
     tree: cKDTree = scene.street_index
     near = np.asarray(tree.query_ball_point(cam, camera.range_m), dtype=np.intp)
     if len(near) == 0:
-        return np.zeros((0, 3))
+        return none
     vec = pts[near] - cam
     ok = in_reach(camera, vec)
     near, vec = near[ok], vec[ok]
     clear = scene.engine.segment_clear(cam, pts[near])
-    return unit(vec[clear]) if clear.any() else np.zeros((0, 3))
+    return (near[clear], unit(vec[clear])) if clear.any() else none
