@@ -96,6 +96,8 @@ names = list(available)
 default = st.query_params.get("scenario", "tutorial.yaml")
 if "scenario" not in st.session_state:
     st.session_state["scenario"] = default if default in names else names[0]
+if "open_next" in st.session_state:  # a scenario just made from uploads
+    st.session_state["scenario"] = st.session_state.pop("open_next")
 name = st.sidebar.selectbox("Scenario", names, key="scenario")
 st.query_params["scenario"] = name
 
@@ -119,7 +121,7 @@ with st.sidebar.expander("Open your own data or a saved scenario"):
         else:
             state_file(f"yours/{slug}").unlink(missing_ok=True)
             st.session_state.pop(f"workbench:yours/{slug}", None)
-            st.session_state["scenario"] = f"yours/{slug}"
+            st.session_state["open_next"] = f"yours/{slug}"
             st.rerun()
 
 try:

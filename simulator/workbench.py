@@ -3,6 +3,7 @@ camera's exposures and mask plan, recomputed one camera at a time when it change
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import tempfile
@@ -115,7 +116,7 @@ class Workbench:
         ex = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
             columns=["camera_id", "target_id", "target_kind", "building_id", "visible_fraction", "max_px_per_m",
                      "dori", "distance_m", "target"])
-        scene = self.scene
+        scene = copy.copy(self.scene)  # shallow: shares the mesh and caches; the cached scene keeps its cameras
         scene.cameras = list(self.cameras.values())
         plans = {cid: p for cid, (_, p) in self.results.items() if p is not None}
         return Result(scene=scene, exposures=ex, stats={"rays": int(scene.engine.rays_cast),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import tempfile
 import zipfile
@@ -140,13 +141,16 @@ def _role(path: Path) -> str:
     if name.endswith((".gml", ".xml")):
         return "model"
     if name.endswith(".zip"):
-        with zipfile.ZipFile(path) as z:
-            if "scenario.yaml" in z.namelist():
-                return "bundle"
+        try:
+            with zipfile.ZipFile(path) as z:
+                if "scenario.yaml" in z.namelist():
+                    return "bundle"
+        except (zipfile.BadZipFile, EOFError) as exc:
+            raise InputError(f"not a readable zip file ({exc})", file=path.name) from None
         raise InputError("a zip must be a scenario bundle (with scenario.yaml at its top)", file=path.name)
     if name.endswith((".json", ".geojson")):
-        head = path.read_bytes()[:4096].decode("utf-8", "replace")
-        if '"CityJSON"' in head.replace(" ", ""):
+        text = path.read_bytes()
+        if re.search(rb'"type"\s*:\s*"CityJSON"', text) and b'"CityObjects"' in text:
             return "model"
     import pyogrio
 
