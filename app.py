@@ -22,6 +22,7 @@ from simulator.errors import SimulatorError
 from simulator.io.bundle import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, scenario_from_uploads
 from simulator.render import render_view
 from simulator.report import DORI_CLASSES, kind_dori_table, report_html
+from simulator.where import point_from_lonlat, where_point, where_target
 from simulator.workbench import Workbench
 
 ROOT = Path(__file__).parent
@@ -326,6 +327,31 @@ with tab_regulator:
         after_col.caption("After masks: still visible outside every mask")
         after_col.dataframe(kind_dori_table(result, cid, after_masks=True), width="stretch")
         st.caption(f"DORI classes from best to least detail: {', '.join(DORI_CLASSES)}.")
+    st.subheader("Which cameras can see it?")
+    ask_target, ask_point = st.columns(2)
+    exposed_ids = sorted(set(result.exposures["target_id"].astype(str))) if len(result.exposures) else []
+    target_id = ask_target.selectbox("A window, door, balcony, garden … (exposed targets)", exposed_ids, index=None,
+                                     key="where_target")
+    with ask_point.form("where_point"):
+        lon = st.number_input("Longitude [deg]", value=None, format="%.6f", key="where_lon")
+        lat = st.number_input("Latitude [deg]", value=None, format="%.6f", key="where_lat")
+        z = st.number_input("Height above ground [m]", value=1.5, key="where_z")
+        asked_point = st.form_submit_button("Ask for this point")
+    answer = None
+    try:
+        if asked_point and lon is not None and lat is not None:
+            with st.spinner("Asking every camera…"):
+                answer = where_point(result.scene, point_from_lonlat(result.scene, lon, lat, z))
+        elif target_id:
+            with st.spinner("Asking every camera…"):
+                answer = where_target(result.scene, target_id)
+    except SimulatorError as exc:
+        st.error(str(exc))
+    if answer is not None:
+        seen = answer[answer["visible"]]
+        st.write(f"{len(seen)} of {len(answer)} cameras can see it; "
+                 f"{int((~seen['masked'].astype(bool)).sum())} without a mask over it.")
+        st.dataframe(seen, hide_index=True, key="where_answer")
     if len(table):
         st.download_button("Download the report (HTML)", report_html(result),
                            file_name=f"{Path(name).stem}-report.html", mime="text/html", key="download_report")

@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--key", help="Ed25519 private key (PEM) that signs the mask plans; default "
                                    "$SIMULATOR_SIGNING_KEY, else a per-user key created on first use")
     run.set_defaults(func=_run)
+    wh = sub.add_parser("where", help="which cameras can see a point or a target (window, door …), masked or not")
+    wh.add_argument("scenario", help="scenario YAML file")
+    wh.add_argument("--lon", type=float, help="longitude [deg, WGS 84] of the point")
+    wh.add_argument("--lat", type=float, help="latitude [deg, WGS 84] of the point")
+    wh.add_argument("--z", type=float, default=1.5, help="height of the point above the ground [m] (default 1.5)")
+    wh.add_argument("--target", metavar="ID", help="a target id (as in exposures.csv) instead of a point")
+    wh.add_argument("--json", action="store_true", help="print the answer as JSON")
+    wh.set_defaults(func=_where)
     keys = sub.add_parser("keys", help="create an Ed25519 key pair for signing mask plans and audit logs")
     keys.add_argument("--out", required=True, help="folder for signing-key.pem (mode 0600) and signing-key.pub")
     keys.set_defaults(func=_keys)
@@ -91,6 +99,46 @@ def build_parser() -> argparse.ArgumentParser:
     aud.add_argument("--key")
     aud.set_defaults(func=_audit)
     return p
+
+
+def _where(args: argparse.Namespace) -> int:
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from .scenario import load_scenario
+    from .scene import build_scene
+    from .where import point_from_lonlat, where_point, where_target
+
+    if (args.target is None) == (args.lon is None or args.lat is None):
+        raise InputError("give either --lon and --lat, or --target", field="--lon/--lat/--target")
+    err = Console(stderr=True)
+    with err.status("building the scene…"):
+        scene = build_scene(load_scenario(args.scenario))
+    if args.target is not None:
+        what = f"target {args.target}"
+        answer = where_target(scene, args.target)
+    else:
+        if not (-180 <= args.lon <= 180 and -90 <= args.lat <= 90):
+            raise InputError(f"lon must be within -180..180 and lat within -90..90, got {args.lon}, {args.lat}",
+                             field="--lon/--lat")
+        point = point_from_lonlat(scene, args.lon, args.lat, args.z)
+        what = f"point lon {args.lon}, lat {args.lat}, {args.z:g} m above ground"
+        answer = where_point(scene, point)
+    seen = answer[answer["visible"]]
+    if args.json:
+        print(json.dumps({"query": what, "cameras": json.loads(seen.to_json(orient="records"))}, indent=1))
+        return 0
+    table = Table(title=f"cameras that can see the {what}")
+    for col in ("camera", "distance m", "px/m", "DORI", "masked"):
+        table.add_column(col, justify="left" if col == "camera" else "right")
+    for r in seen.itertuples(index=False):
+        table.add_row(r.camera_id, f"{r.distance_m:.1f}", f"{r.px_per_m:.0f}", str(r.dori), "yes" if r.masked else "NO")
+    Console().print(table)
+    Console().print(f"{len(seen)} of {len(answer)} cameras can see it; {int((~seen['masked'].astype(bool)).sum())} "
+                    "without a mask over it.")
+    return 0
 
 
 def _keys(args: argparse.Namespace) -> int:

@@ -114,8 +114,9 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
                   mask_plans=plans)
 
 
-def analyse_camera(scene: Scene, cam: Any) -> tuple[pd.DataFrame, CameraMasks | None]:
-    """One camera: its exposures (with ids, kinds and buildings) and, when masks are enabled, its plan."""
+def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:
+    """One camera: its exposures (with ids, kinds and buildings) and, when masks are enabled (in the
+    scenario and here), its plan."""
     t = scene.targets
     thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
     seen = visible_samples(cam, t, scene.engine, target_radius=scene.target_radius,
@@ -123,7 +124,7 @@ def analyse_camera(scene: Scene, cam: Any) -> tuple[pd.DataFrame, CameraMasks | 
     df = camera_exposures(cam, t, scene.engine, dori_thresholds=thresholds, target_radius=scene.target_radius,
                           seen=seen)
     plan = None
-    if scene.scenario.masks.enabled:
+    if masks and scene.scenario.masks.enabled:
         idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
         plan = plan_camera_masks(cam, scene, seen, idx[scene.maskable[idx]], margin_deg=scene.scenario.masks.margin_deg,
                                  public=visible_street_samples(cam, scene))

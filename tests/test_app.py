@@ -218,3 +218,13 @@ def test_own_data_bad_file_shows_one_line_error():
     errors = at.sidebar.error
     assert len(errors) == 1 and "broken.geojson" in errors[0].value and "\n" not in errors[0].value
     assert at.sidebar.selectbox[0].value == "tutorial.yaml"
+
+
+def test_regulator_where_question(expected):
+    at = app()
+    at.selectbox(key="where_target").set_value("S1-window-10").run()
+    assert not at.exception
+    ex = expected.exposures
+    cameras = sorted(ex[ex["target_id"] == "S1-window-10"]["camera_id"])
+    shown = [d.value for d in at.dataframe if "reason" in getattr(d.value, "columns", [])]
+    assert len(shown) == 1 and sorted(shown[0]["camera_id"]) == cameras and len(cameras) == 3
