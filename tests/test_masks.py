@@ -269,3 +269,32 @@ def test_audit_cli_records_approval(tmp_path):
     assert run("verify", str(out / "audit")).returncode == 0
     last = json.loads(sorted((out / "audit").glob("*.jsonl"))[-1].read_text().splitlines()[-1])
     assert (last["action"], last["user"], last["masks"]) == ("disable_request", "operator-7", ["bullet-east-mask-01"])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_offset_and_reduction_contain_the_rounded_buffer(seed):
+    """The mitre offset (bevelled at sharp corners) contains the round buffer of the hull, also for a
+    single point, a segment and a needle; the vertex reduction contains the offset ring and stays
+    counter-clockwise with at most k vertices."""
+    from simulator.masks.spherical import offset_convex, reduce_ring
+
+    rng = np.random.default_rng(seed)
+    for trial in range(300):
+        pts = rng.normal(size=(int(rng.integers(1, 30)), 2)) * rng.uniform(0.01, 1)
+        if trial % 7 == 0:
+            pts = np.array([[0.0, 0.0], [1.0, 0.001 * rng.normal()], [2.0, 0.0]])  # needle: sharp corners
+        elif trial % 11 == 0:
+            pts = pts[:1]
+        elif trial % 13 == 0:
+            pts = np.vstack([pts[:1], pts[:1] + [1.0, 1.0]])
+        dist = rng.uniform(1e-4, 0.3)
+        ring = offset_convex(pts, dist)
+        poly = shapely.Polygon(ring)
+        assert poly.is_valid
+        assert poly.buffer(1e-9).contains(shapely.MultiPoint(pts).convex_hull.buffer(dist * 0.999, quad_segs=32))
+        for k in (3, 4, 5, 8):
+            red = reduce_ring(ring, k)
+            rp = shapely.Polygon(red)
+            assert len(red) <= k and rp.is_valid and rp.buffer(1e-9).contains(poly)
+            x, y = red[:, 0], red[:, 1]
+            assert np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) > 0

@@ -24,7 +24,7 @@ from ..camera.model import Camera
 from ..exposure import VisibleSamples, visible_samples
 from ..frames import azimuth_elevation
 from ..scene.targets import sample_planes
-from .spherical import SphericalMask, hull_mask, unit
+from .spherical import SphericalMask, hull_mask, hull_masks, unit
 
 F64 = NDArray[np.float64]
 
@@ -54,10 +54,18 @@ class CameraMasks:
 
 
 def _inside_any(masks: list[SphericalMask], dirs: F64) -> NDArray[np.bool_]:
+    """Whether each direction (n, 3) lies inside at least one of ``masks``."""
     inside = np.zeros(len(dirs), bool)
+    if len(dirs) == 0:
+        return inside
+    d = unit(dirs)
+    todo = np.arange(len(d))
     for m in masks:
-        if len(dirs):
-            inside |= m.contains(dirs)
+        if len(todo) == 0:
+            break
+        hit = m.contains(d[todo], unit_length=True)
+        inside[todo[hit]] = True
+        todo = todo[~hit]
     return inside
 
 
@@ -81,21 +89,24 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
     st, sv, sd = seen.target[order], seen.vector[order], seen.distance[order]
     starts = np.searchsorted(st, exposed_targets)
     ends = np.searchsorted(st, exposed_targets, side="right")
+    # one mask per exposed target with visible samples, all built in one batch
+    has = ends > starts
+    tis, a_, b_ = exposed_targets[has], starts[has], ends[has]
+    nearest = np.minimum.reduceat(sd, a_) if len(a_) else np.zeros(0)
+    sel = np.concatenate([np.arange(a, b) for a, b in zip(a_, b_, strict=True)]) if len(a_) else np.zeros(0, int)
+    group = np.repeat(np.arange(len(tis)), b_ - a_)
+    margins = margin_deg + np.degrees(spacing[tis] * math.sqrt(2) / np.maximum(nearest, 0.1))
+    labels = [str(i) for i in t.id[tis]]
+    built = hull_masks([f"m{k + 1}" for k in np.flatnonzero(has)], sv[sel], group, [(x,) for x in labels], margins,
+                       max_vertices=lim.max_vertices, rectangle_only=lim.rectangle_only) if len(tis) else []
     masks: list[SphericalMask] = []
-    for k, (ti, a, b) in enumerate(zip(exposed_targets, starts, ends, strict=True)):
-        if a == b:
-            continue
-        margin = margin_deg + math.degrees(spacing[ti] * math.sqrt(2) / max(float(sd[a:b].min()), 0.1))
-        m = hull_mask(f"m{k + 1}", sv[a:b], (str(t.id[ti]),), margin_deg=margin, max_vertices=lim.max_vertices,
-                      rectangle_only=lim.rectangle_only)
+    for label, near, m in zip(labels, nearest, built, strict=True):
         if m is None or not m.fits_view(hw, vw):
             result.compliant = False
-            result.reasons.append(f"target {t.id[ti]} spans more than the camera's wide view ({hw:g} x {vw:.1f} "
-                                  f"deg) from {float(sd[a:b].min()):.1f} m: no single mask covers it")
-            if m is not None:
-                masks.append(m)
-            continue
-        masks.append(m)
+            result.reasons.append(f"target {label} spans more than the camera's wide view ({hw:g} x {vw:.1f} "
+                                  f"deg) from {float(near):.1f} m: no single mask covers it")
+        if m is not None:
+            masks.append(m)
     masks = _fit(masks, lim.max_masks, public_dirs, hw=hw, vw=vw, max_vertices=lim.max_vertices,
                  rectangle_only=lim.rectangle_only)
     if len(masks) > lim.max_masks:
@@ -130,8 +141,10 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         masks = _precluster(masks, 3 * max_masks, hw=hw, vw=vw, max_vertices=max_vertices,
                             rectangle_only=rectangle_only)
     alive: dict[int, SphericalMask] = dict(enumerate(masks))
-    hidden: dict[int, NDArray[np.bool_]] = {i: m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
-                                            for i, m in alive.items()}
+    def hides(m: SphericalMask) -> NDArray[np.bool_]:
+        return m.contains(public_dirs, unit_length=True) if len(public_dirs) else np.zeros(0, bool)
+
+    hidden: dict[int, NDArray[np.bool_]] = {i: hides(m) for i, m in alive.items()}
     next_id = len(masks)
     heap: list[tuple[int, float, int, int, SphericalMask]] = []
 
@@ -160,7 +173,7 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
             m = merged(i, j)
             if m is None:
                 continue
-            now = m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
+            now = hides(m)
             cost = int((now & ~(hidden[i] | hidden[j])).sum())
             extra = m.area_sr - alive[i].area_sr - alive[j].area_sr
             heapq.heappush(heap, (cost, extra, i, j, m))
@@ -173,7 +186,7 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
             continue
         del alive[i], alive[j]
         live[[i, j]] = False
-        hidden[next_id] = m.contains(public_dirs) if len(public_dirs) else np.zeros(0, bool)
+        hidden[next_id] = hides(m)
         alive[next_id] = m
         centres[next_id], live[next_id] = m.centre, True
         push_pairs(next_id)

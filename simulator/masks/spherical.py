@@ -84,9 +84,10 @@ class SphericalMask:
         v = self.vertices
         return cross(_next(v), v)
 
-    def contains(self, dirs: F64, *, tol: float = 1e-12) -> NDArray[np.bool_]:
-        """Whether directions (n, 3) lie inside (or on) the mask: on the inner side of every great circle."""
-        d = unit(dirs)
+    def contains(self, dirs: F64, *, tol: float = 1e-12, unit_length: bool = False) -> NDArray[np.bool_]:
+        """Whether directions (n, 3) lie inside (or on) the mask: on the inner side of every great circle.
+        ``unit_length``: the directions are unit vectors already (skips normalising them)."""
+        d = np.atleast_2d(dirs) if unit_length else unit(dirs)
         return np.all(d @ self._inward_normals.T >= -tol, axis=1) & (d @ self.centre > 0)
 
     def polygon2d(self, frame: tuple[F64, F64, F64] | None = None) -> shapely.Polygon:
@@ -131,10 +132,18 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
     theta = np.arccos(np.clip(d @ frame[0], -1, 1)).max()
     if math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
         return None
+    return _finish(mask_id, convex_ring(xy), frame, float(theta), targets, margin_deg=margin_deg,
+                   max_vertices=max_vertices, rectangle_only=rectangle_only)
+
+
+def _finish(mask_id: str, hull: F64, frame: tuple[F64, F64, F64], theta: float, targets: tuple[str, ...], *,
+            margin_deg: float, max_vertices: int, rectangle_only: bool) -> SphericalMask:
+    """The mask from the gnomonic hull (k, 2) of its directions, ``theta`` [rad] their largest angle
+    from the frame's centre: grown by the margin, then reduced or made a rectangle."""
     # in the gnomonic plane an angle a at angle t from the centre spans at least tan(a) * cos(t)^-2 ... so
     # offsetting by tan(margin) / cos^2(t_max) keeps at least the margin everywhere
     buf = max(math.tan(math.radians(margin_deg)) / math.cos(theta + math.radians(margin_deg)) ** 2, 1e-9)
-    ring = offset_convex(xy, buf)
+    ring = offset_ring(hull, buf)
     if rectangle_only:
         (x0, y0), (x1, y1) = ring.min(axis=0), ring.max(axis=0)
         ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
@@ -143,15 +152,59 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
     return SphericalMask(mask_id, unproject(ring, frame), targets)
 
 
+def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list[tuple[str, ...]],
+               margins_deg: F64, *, max_vertices: int, rectangle_only: bool) -> list[SphericalMask | None]:
+    """``hull_mask`` for many groups at once: directions (n, 3) with their group number ``group``
+    (n,), sorted and covering 0 .. len(ids) - 1; one margin [deg] per group. The projection and
+    the convex hulls are computed for all groups in a few array operations."""
+    k = len(ids)
+    d = unit(dirs)
+    starts = np.searchsorted(group, np.arange(k))
+    c = np.add.reduceat(d, starts, axis=0)
+    f = c / np.sqrt(np.einsum("ij,ij->i", c, c))[:, None]
+    h = np.hypot(f[:, 0], f[:, 1])
+    vertical = h < 1e-9
+    hs = np.where(vertical, 1.0, h)
+    r = np.column_stack([np.where(vertical, 1.0, f[:, 1] / hs), np.where(vertical, 0.0, -f[:, 0] / hs),
+                         np.zeros(k)])
+    u = np.column_stack([r[:, 1] * f[:, 2], -r[:, 0] * f[:, 2], r[:, 0] * f[:, 1] - r[:, 1] * f[:, 0]])
+    z = np.einsum("ij,ij->i", d, f[group])
+    behind = np.minimum.reduceat(z, starts) <= 1e-9
+    zs = np.where(z > 1e-9, z, 1.0)
+    xy = np.column_stack([np.einsum("ij,ij->i", d, r[group]) / zs, np.einsum("ij,ij->i", d, u[group]) / zs])
+    theta = np.arccos(np.clip(np.minimum.reduceat(z, starts), -1, 1))
+    hulls = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy, indices=group)), return_index=True)
+    coords, owner = hulls
+    bounds = np.searchsorted(owner, np.arange(k + 1))
+    out: list[SphericalMask | None] = []
+    for g in range(k):
+        if behind[g] or math.degrees(theta[g]) + margins_deg[g] > MAX_HALF_ANGLE_DEG:
+            out.append(None)
+            continue
+        ring = coords[bounds[g]:bounds[g + 1]]
+        if len(ring) < 4:
+            ring = np.unique(ring, axis=0)
+        else:
+            ring = ring[:-1]
+            (ax, ay), (bx, by), (cx, cy) = ring[0], ring[1], ring[2]
+            if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) < 0:
+                ring = ring[::-1]
+        out.append(_finish(ids[g], ring, (f[g], r[g], u[g]), float(theta[g]), targets[g],
+                           margin_deg=float(margins_deg[g]), max_vertices=max_vertices,
+                           rectangle_only=rectangle_only))
+    return out
+
+
 def convex_ring(pts: F64) -> F64:
     """The counter-clockwise convex hull (k, 2) of points (n, 2), without the closing vertex; fewer than
     three vertices when the points are collinear."""
     coords = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(pts)))
-    if len(coords) >= 4:
-        coords = coords[:-1]
-        if _area2(coords) < 0:
-            coords = coords[::-1]
-    return np.unique(coords, axis=0) if len(coords) < 3 else coords
+    if len(coords) < 4:  # a point or a segment
+        return np.unique(coords, axis=0)
+    coords = coords[:-1]
+    (ax, ay), (bx, by), (cx, cy) = coords[0], coords[1], coords[2]
+    # a convex ring turns the same way at every vertex: the first turn tells its orientation
+    return coords[::-1] if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) < 0 else coords
 
 
 def offset_convex(pts: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
@@ -159,7 +212,12 @@ def offset_convex(pts: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
     hull of ``pts`` (n, 2): each edge moved out by ``dist`` (mitre joins, bevelled beyond
     ``mitre_limit``). A point or a segment becomes the rectangle around it grown by ``dist``.
     (Plain floats: the rings here have a handful of vertices, where numpy's per-call cost dominates.)"""
-    ring = convex_ring(pts).tolist()
+    return offset_ring(convex_ring(pts), dist, mitre_limit=mitre_limit)
+
+
+def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
+    """``offset_convex`` of a ring that is already a counter-clockwise convex hull (k, 2), k >= 1."""
+    ring = hull.tolist()
     if len(ring) < 3:  # a point or a segment: its rectangle, aligned with the segment
         (ax, ay), (bx, by) = ring[0], ring[-1]
         tx, ty = bx - ax, by - ay
