@@ -287,6 +287,8 @@ def test_offset_and_reduction_contain_the_rounded_buffer(seed):
             pts = pts[:1]
         elif trial % 13 == 0:
             pts = np.vstack([pts[:1], pts[:1] + [1.0, 1.0]])
+        elif trial % 17 == 0:  # collinear within rounding, with a repeated point
+            pts = np.array([[0.0, 0.0], [0.5, 0.5 + 1e-15], [1.0, 1.0], [1.0, 1.0], [0.25, 0.25]])
         dist = rng.uniform(1e-4, 0.3)
         ring = offset_convex(pts, dist)
         poly = shapely.Polygon(ring)

@@ -217,7 +217,16 @@ def offset_convex(pts: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
 
 def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
     """``offset_convex`` of a ring that is already a counter-clockwise convex hull (k, 2), k >= 1."""
-    ring = hull.tolist()
+    ring = [p for i, p in enumerate(hull.tolist()) if i == 0 or p != hull[i - 1].tolist()]
+    if len(ring) > 1 and ring[-1] == ring[0]:
+        ring.pop()
+    if len(ring) >= 3:
+        span = float(np.ptp(hull, axis=0).max())
+        if abs(_area2(np.asarray(ring))) <= 1e-9 * span * span:  # (nearly) collinear: its two extremes
+            pts = np.asarray(ring)
+            far = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=2)
+            i, j = np.unravel_index(int(np.argmax(far)), far.shape)
+            ring = [ring[i], ring[j]]
     if len(ring) < 3:  # a point or a segment: its rectangle, aligned with the segment
         (ax, ay), (bx, by) = ring[0], ring[-1]
         tx, ty = bx - ax, by - ay
