@@ -17,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .coverage import CameraCoverage, camera_coverage
 from .errors import InputError
 from .exposure import camera_exposures, visible_samples
 from .masks.plan import CameraMasks, plan_camera_masks, visible_street_samples
@@ -36,6 +37,7 @@ class Result:
     stats: dict[str, Any] = field(default_factory=dict)
     camera_ids: list[str] | None = None  # the cameras analysed (None: all)
     mask_plans: dict[str, CameraMasks] = field(default_factory=dict)
+    coverage: dict[str, CameraCoverage] = field(default_factory=dict)
 
     def exposures_gdf(self) -> gpd.GeoDataFrame:
         """Exposures with each target's 3D polygon (scene CRS)."""
@@ -54,6 +56,11 @@ class Result:
             entry: dict[str, Any] = {"id": c.id, "exposed_targets": n, "exposed_after_masks": n, "masks": 0,
                                      "mask_limit": c.mask_limits.max_masks, "compliant": n == 0,
                                      "model": c.model, "kind": c.kind, "defaults": list(c.defaults)}
+            cov = self.coverage.get(c.id)
+            if cov is not None:
+                areas = cov.areas()
+                entry["coverage_m2"] = areas["before_masks"]
+                entry["coverage_after_masks_m2"] = areas["after_masks"]
             if plan is not None:
                 entry.update({
                     "exposed_after_masks": plan.exposed_after_masks, "masks": len(plan.masks),
@@ -74,7 +81,12 @@ class Result:
                 "masking": {"margin_deg": self.scene.scenario.masks.margin_deg,
                             "facades": "masked only on buildings without window or door targets",
                             "verification": "exposed targets resampled at half the spacing; exposed_after_masks "
-                                            "counts targets with a visible sample outside every mask"}}
+                                            "counts targets with a visible sample outside every mask"},
+                "coverage": {"cell_m": self.scene.scenario.coverage.cell_m,
+                             "height_m": self.scene.scenario.coverage.height_m,
+                             "what": "public open ground (not in footprints or private areas) seen at height_m "
+                                     "above the ground, by DORI class at the tele end; after_masks: not inside a "
+                                     "mask", "enabled": self.scene.scenario.coverage.enabled}}
 
     @property
     def cameras(self) -> list[Any]:
@@ -93,6 +105,7 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     rays0, rs0 = engine.rays_cast, engine.ray_seconds
     frames = []
     plans: dict[str, CameraMasks] = {}
+    coverage: dict[str, CameraCoverage] = {}
     t = scene.targets
     for i, cam in enumerate(selected):
         if progress:
@@ -100,6 +113,8 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
         df, plan = analyse_camera(scene, cam)
         if plan is not None:
             plans[cam.id] = plan
+        if scene.scenario.coverage.enabled:
+            coverage[cam.id] = camera_coverage(scene, cam, masks=plan.masks if plan is not None else None)
         if len(df):
             frames.append(df)
     if progress:
@@ -111,7 +126,7 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
              "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
              "buildings": int(len(scene.buildings))}
     return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[c.id for c in selected],
-                  mask_plans=plans)
+                  mask_plans=plans, coverage=coverage)
 
 
 def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:

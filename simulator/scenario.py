@@ -113,6 +113,15 @@ class MaskSettings(_Strict):
     street_sample_height_m: float = Field(1.5, ge=0)
 
 
+class CoverageSettings(_Strict):
+    """Public-space coverage: open ground on a grid of ``cell_m`` cells, seen at ``height_m`` above the
+    ground (1.6 m: a face)."""
+
+    enabled: bool = True
+    cell_m: float = Field(2.0, gt=0)
+    height_m: float = Field(1.6, ge=0)
+
+
 class MaskLimitsSpec(_Strict):
     max_masks: int | None = Field(None, ge=0)
     max_vertices: int | None = Field(None, ge=3)
@@ -210,6 +219,7 @@ class Scenario(_Strict):
     private_areas: PrivateAreasLayer | None = None
     analysis: Analysis = Analysis()
     masks: MaskSettings = MaskSettings()
+    coverage: CoverageSettings = CoverageSettings()
     cameras: tuple[CameraEntry, ...] | CamerasFromFile | CamerasGenerated = ()
 
     # where the file was read from; not part of the YAML

@@ -116,11 +116,54 @@ def _write_gpkg(result: Result, path: Path) -> None:
         "range_m": [c.range_m for c in cams], "defaults": ["; ".join(c.defaults) for c in cams],
     }, geometry=shapely.points([[c.x, c.y] for c in cams]) if cams else [], crs=crs)
     cg.to_file(path, layer="cameras", driver="GPKG", engine="pyogrio", use_arrow=True)
-    # coverage: reach discs of the cameras (public-space coverage by DORI class comes with the report issue)
-    cov = gpd.GeoDataFrame({"camera_id": [c.id for c in cams], "range_m": [c.range_m for c in cams]},
-                           geometry=shapely.buffer(shapely.points([[c.x, c.y] for c in cams]),
-                                                   [c.range_m for c in cams]) if cams else [], crs=crs)
-    cov.to_file(path, layer="coverage", driver="GPKG", engine="pyogrio", use_arrow=True)
+    _write_coverage(result, path)
+
+
+def _write_coverage(result: Result, path: Path) -> None:
+    """``coverage``: per camera, DORI class and masked or not, the public ground it covers (dissolved
+    cells); ``identify``: where some camera reaches face identification, before and after masks."""
+    from ..coverage import CLASSES, cells_to_polygons
+
+    crs = result.scene.frame.crs
+    rows: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    for cid, cov in result.coverage.items():
+        code = np.array([CLASSES.index(d) for d in cov.dori], np.int32) * 2 + cov.masked.astype(np.int32)
+        for value, geom in cells_to_polygons(cov.ix, cov.iy, code, cov.cell_m):
+            n = int((code == value).sum())
+            rows.append({"camera_id": cid, "dori": CLASSES[value // 2], "masked": bool(value % 2),
+                         "area_m2": round(n * cov.cell_m**2, 1), "cells": n})
+            geoms.append(geom)
+    cols = {"camera_id": pd.Series(dtype=str), "dori": pd.Series(dtype=str), "masked": pd.Series(dtype=bool),
+            "area_m2": pd.Series(dtype=float), "cells": pd.Series(dtype=int)}
+    layer = gpd.GeoDataFrame(rows if rows else cols, geometry=geoms, crs=crs)
+    layer.to_file(path, layer="coverage", driver="GPKG", engine="pyogrio", use_arrow=True)
+    id_rows: list[dict[str, Any]] = []
+    id_geoms: list[Any] = []
+    for when in ("before_masks", "after_masks"):
+        cell, cells = identify_cells(result, after_masks=when == "after_masks")
+        if len(cells):
+            ix, iy = cells[:, 0], cells[:, 1]
+            for _, geom in cells_to_polygons(ix, iy, np.ones(len(ix), np.int32), cell):
+                id_rows.append({"when": when, "area_m2": round(len(cells) * cell**2, 1)})
+                id_geoms.append(geom)
+    gpd.GeoDataFrame(id_rows if id_rows else {"when": pd.Series(dtype=str), "area_m2": pd.Series(dtype=float)},
+                     geometry=id_geoms, crs=crs).to_file(path, layer="identify", driver="GPKG", engine="pyogrio",
+                                                         use_arrow=True)
+
+
+def identify_cells(result: Result, *, after_masks: bool) -> tuple[float, np.ndarray]:
+    """(cell size, (n, 2) unique cell indices) where at least one camera reaches the identify class
+    (only through no mask, with ``after_masks``)."""
+    parts = []
+    cell = result.scene.scenario.coverage.cell_m
+    for cov in result.coverage.values():
+        keep = cov.dori == "identify"
+        if after_masks:
+            keep &= ~cov.masked
+        parts.append(np.column_stack([cov.ix[keep], cov.iy[keep]]))
+    cells = np.unique(np.vstack(parts), axis=0) if parts else np.zeros((0, 2), np.int64)
+    return cell, cells
 
 
 def _jsonable(o: Any) -> Any:

@@ -126,6 +126,18 @@ class Scene:
         return (t.kind != "facade") | ~np.isin(t.planes.building_id, list(self.buildings_with_openings))
 
     @cached_property
+    def _public_cells(self) -> dict[float, tuple[int, int, np.ndarray]]:
+        return {}
+
+    def public_cells(self, cell_m: float) -> tuple[int, int, np.ndarray]:
+        """The public-ground raster at ``cell_m`` (see ``coverage.public_cells``), computed once."""
+        if cell_m not in self._public_cells:
+            from ..coverage import public_cells
+
+            self._public_cells[cell_m] = public_cells(self, cell_m)
+        return self._public_cells[cell_m]
+
+    @cached_property
     def engine(self) -> RayEngine:
         return RayEngine(self.triangles, origin=self.origin, threads=self.scenario.analysis.threads)
 

@@ -1,0 +1,145 @@
+"""Public-space coverage: the open ground each camera sees, by DORI class, before and after its masks.
+
+The ground is a grid of square cells (``coverage.cell_m``) aligned on multiples of the cell size in the
+scene CRS, so cells of different cameras coincide. A cell is public unless its centre lies in a
+building footprint or a private area (courtyard, backyard, terrace on the ground). A camera covers a
+public cell when the point ``coverage.height_m`` above the ground at its centre (default 1.6 m: a face)
+is within range and reach and the segment to it is clear (the same Embree any-hit query as for
+private targets; terrain occludes). Its class is the DORI class of the tele-end pixel density at that
+distance; it is *masked* when its direction lies inside one of the camera's masks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .camera.model import Camera
+from .exposure import DORI_CLASSES, dori_class, in_reach
+from .masks.spherical import SphericalMask, unit
+
+F64 = NDArray[np.float64]
+CLASSES = (*DORI_CLASSES, "none")  # identify … detect, then below detect
+
+
+@dataclass
+class CameraCoverage:
+    """The public cells a camera sees: cell indices ``ix``, ``iy`` (centre at ((ix + 0.5) cell_m,
+    (iy + 0.5) cell_m) in the scene CRS), ``distance_m``, ``px_per_m``, ``dori`` and ``masked``."""
+
+    camera_id: str
+    cell_m: float
+    ix: NDArray[np.int64]
+    iy: NDArray[np.int64]
+    distance_m: F64
+    px_per_m: F64
+    dori: NDArray[np.object_]
+    masked: NDArray[np.bool_]
+
+    def area_m2(self, dori: str | None = None, *, after_masks: bool = False) -> float:
+        """Covered area [m2] (of one DORI class, or all); ``after_masks``: only cells no mask hides."""
+        keep = np.ones(len(self.ix), bool) if dori is None else self.dori == dori
+        if after_masks:
+            keep &= ~self.masked
+        return float(keep.sum()) * self.cell_m**2
+
+    def areas(self) -> dict[str, dict[str, float]]:
+        """``{"before_masks": {class: m2}, "after_masks": {class: m2}}`` for every DORI class and ``none``."""
+        return {when: {c: round(self.area_m2(c, after_masks=when == "after_masks"), 1) for c in CLASSES}
+                for when in ("before_masks", "after_masks")}
+
+
+def public_cells(scene: Any, cell_m: float) -> tuple[int, int, NDArray[np.bool_]]:
+    """(ix0, iy0, public) over the scene's buildings and streets: ``public[r, c]`` is the cell
+    (ix0 + c, iy0 + r); False where the cell centre is in a footprint or a private ground area.
+    Cells outside the raster are open (public) ground."""
+    from rasterio.features import rasterize
+    from rasterio.transform import from_origin
+
+    t = scene.targets
+    private = [p for p, d in zip(t.planes.poly2d, t.planes.draped, strict=True) if d] if len(t) else []
+    shapes = [*scene.buildings.geometry.values, *private]
+    bounds = [g.bounds for g in shapes]
+    if len(scene.streets):
+        bounds.append(tuple(scene.streets.total_bounds))
+    if not bounds:
+        return 0, 0, np.ones((0, 0), bool)
+    b = np.array(bounds)
+    ix0, iy0 = int(np.floor(b[:, 0].min() / cell_m)) - 1, int(np.floor(b[:, 1].min() / cell_m)) - 1
+    ix1, iy1 = int(np.ceil(b[:, 2].max() / cell_m)) + 1, int(np.ceil(b[:, 3].max() / cell_m)) + 1
+    width, height = ix1 - ix0, iy1 - iy0
+    transform = from_origin(ix0 * cell_m, iy1 * cell_m, cell_m, cell_m)  # row 0 is the top (north)
+    closed = rasterize(((g, 1) for g in shapes if not g.is_empty), out_shape=(height, width), transform=transform,
+                       fill=0, dtype="uint8", all_touched=False) if shapes else np.zeros((height, width), np.uint8)
+    return ix0, iy0, (closed == 0)[::-1]  # row 0 = iy0 (south)
+
+
+def camera_coverage(scene: Any, camera: Camera, *, masks: list[SphericalMask] | None = None) -> CameraCoverage:
+    """The public ground ``camera`` covers (see the module docstring)."""
+    settings = scene.scenario.coverage
+    cell = settings.cell_m
+    ix0, iy0, public = scene.public_cells(cell)
+    r = camera.range_m
+    cx, cy, cz = camera.position
+    xs = np.arange(int(np.floor((cx - r) / cell)), int(np.ceil((cx + r) / cell)) + 1)
+    ys = np.arange(int(np.floor((cy - r) / cell)), int(np.ceil((cy + r) / cell)) + 1)
+    gx, gy = np.meshgrid(xs, ys)
+    ix, iy = gx.ravel(), gy.ravel()
+    x, y = (ix + 0.5) * cell, (iy + 0.5) * cell
+    near = (x - cx) ** 2 + (y - cy) ** 2 <= r * r
+    ix, iy, x, y = ix[near], iy[near], x[near], y[near]
+    row, col = iy - iy0, ix - ix0
+    inside = (row >= 0) & (row < public.shape[0]) & (col >= 0) & (col < public.shape[1])
+    open_ground = np.ones(len(ix), bool)
+    open_ground[inside] = public[row[inside], col[inside]]
+    ix, iy, x, y = ix[open_ground], iy[open_ground], x[open_ground], y[open_ground]
+    ground = (scene.terrain.height_at(x, y) if not scene.terrain.is_flat
+              else np.full(len(x), camera.z - camera.mount_height_m))
+    pts = np.column_stack([x, y, ground + settings.height_m])
+    vec = pts - np.array(camera.position)
+    dist = np.linalg.norm(vec, axis=1)
+    ok = (dist <= r) & (dist > 0)
+    ok[ok] = in_reach(camera, vec[ok])
+    sel = np.flatnonzero(ok)
+    clear = scene.engine.segment_clear(np.array(camera.position), pts[sel]) if len(sel) else np.zeros(0, bool)
+    sel = sel[clear]
+    px = camera.resolution_px[0] / (2.0 * dist[sel] * np.tan(np.radians(camera.hfov_deg[1]) / 2.0))
+    thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
+    masked = np.zeros(len(sel), bool)
+    if masks and len(sel):
+        d = unit(vec[sel])
+        todo = np.arange(len(sel))
+        for m in masks:
+            hit = m.contains(d[todo], unit_length=True)
+            masked[todo[hit]] = True
+            todo = todo[~hit]
+    return CameraCoverage(camera.id, cell, ix[sel].astype(np.int64), iy[sel].astype(np.int64), dist[sel], px,
+                          dori_class(px, thresholds), masked)
+
+
+def cells_to_polygons(ix: NDArray[np.int64], iy: NDArray[np.int64], values: NDArray[np.integer],
+                      cell_m: float) -> list[tuple[int, Any]]:
+    """(value, polygon) pairs: the cells (ix, iy) with the same integer value dissolved into polygons
+    (scene CRS)."""
+    from rasterio.features import shapes
+    from rasterio.transform import from_origin
+
+    if len(ix) == 0:
+        return []
+    import shapely
+
+    x0, y0 = int(ix.min()), int(iy.min())
+    w, h = int(ix.max()) - x0 + 1, int(iy.max()) - y0 + 1
+    grid = np.zeros((h, w), np.int32)
+    has = np.zeros((h, w), bool)
+    rows = (h - 1) - (iy - y0)  # row 0 = north
+    grid[rows, ix - x0] = values
+    has[rows, ix - x0] = True
+    transform = from_origin(x0 * cell_m, (y0 + h) * cell_m, cell_m, cell_m)
+    out: dict[int, list[Any]] = {}
+    for geom, value in shapes(grid, mask=has, transform=transform, connectivity=4):
+        out.setdefault(int(value), []).append(shapely.geometry.shape(geom))
+    return [(v, shapely.union_all(polys) if len(polys) > 1 else polys[0]) for v, polys in sorted(out.items())]
