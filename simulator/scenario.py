@@ -69,6 +69,12 @@ class PrivateAreasLayer(Layer):
     z_field: str | None = "z"
 
 
+class SensitivePlacesLayer(Layer):
+    """Places used in seclusion (public toilets, changing rooms …): points or polygons."""
+
+    id_field: str = "id"
+
+
 class WindowLayout(_Strict):
     synthesize: bool = True
     width_m: float = Field(1.2, gt=0)
@@ -217,6 +223,7 @@ class Scenario(_Strict):
     terrain: Layer | None = None
     models: tuple[Layer, ...] = ()
     private_areas: PrivateAreasLayer | None = None
+    sensitive_places: SensitivePlacesLayer | None = None
     analysis: Analysis = Analysis()
     masks: MaskSettings = MaskSettings()
     coverage: CoverageSettings = CoverageSettings()

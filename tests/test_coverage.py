@@ -101,3 +101,30 @@ def test_coverage_layers_in_results_gpkg(tmp_path):
     assert ident.loc["after_masks", "area_m2"] <= ident.loc["before_masks", "area_m2"]
     # identify before masks: at least the largest single camera's identify area
     assert ident.loc["before_masks", "area_m2"] >= max(c["coverage_m2"]["identify"] for c in summary["cameras"])
+
+
+def test_sensitive_places_are_private_targets(tmp_path):
+    """A mapped toilet (a point in the open) becomes a 4 m square ground target seen by the camera; a
+    changing room drawn over a non-residential building makes that building private (its facade counts)."""
+    from .scenes import fc
+
+    places = fc([{"type": "Feature", "properties": {"id": "wc-1", "amenity": "toilets"},
+                  "geometry": {"type": "Point", "coordinates": [X0 + 20.0, Y0 + 0.0]}},
+                 {"type": "Feature", "properties": {"id": "changing-1"},
+                  "geometry": {"type": "Polygon", "coordinates": [[[X0 + 31, Y0 + 21], [X0 + 34, Y0 + 21],
+                                                                   [X0 + 34, Y0 + 24], [X0 + 31, Y0 + 21]]]}}])
+    (tmp_path / "places.geojson").write_text(json.dumps(places))
+    cam = {**CAM, "mount_height_m": 6.0}
+    path = write_scenario(tmp_path, buildings=[building("gym", 30, 20, 40, 30, 6.0, use="sports_hall")],
+                          cameras=[cam], sensitive_places={"path": "places.geojson"})
+    result = simulator.analyse(path)
+    t = result.scene.targets
+    wc = np.flatnonzero(t.id == "wc-1")
+    assert len(wc) == 1 and t.kind[wc[0]] == "sensitive" and t.area[wc[0]] == pytest.approx(16.0)
+    ex = result.exposures
+    assert "wc-1" in set(ex["target_id"])
+    gym = result.scene.buildings.set_index("id").loc["gym"]
+    assert bool(gym["private"]) and (ex["building_id"] == "gym").any()
+    # the sensitive place is masked like any other private target
+    assert "wc-1" not in result.mask_plans["c"].residual_targets
+    assert any("wc-1" in m.targets for m in result.mask_plans["c"].masks)

@@ -60,7 +60,7 @@ def test_camera_table_agrees_with_summary(result):
         assert row["after_masks"] == cam["exposed_after_masks"]
         assert row["masks"] == cam["masks"] and row["mask_limit"] == cam["mask_limit"]
         assert bool(row["compliant"]) == cam["compliant"]
-        kinds = ["window", "door", "balcony", "terrace", "courtyard", "backyard", "facade"]
+        kinds = ["window", "door", "balcony", "terrace", "courtyard", "backyard", "sensitive", "facade"]
         assert row[kinds].sum() == cam["exposed_targets"]
 
 
@@ -77,3 +77,76 @@ def test_report_html_is_self_contained_and_carries_the_numbers(result):
         assert f"id='cam-{cam['id']}'" in page
         for reason in cam.get("reasons", []):
             assert reason.replace("'", "&#x27;") in page
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from simulator.cli import main
+
+    out = tmp_path_factory.mktemp("tutorial-run")
+    assert main(["run", str(ROOT / "scenarios" / "tutorial.yaml"), "--out", str(out)]) == 0
+    return out
+
+
+def test_report_numbers_match_summary_and_exposures(run_dir):
+    import io
+    import json
+
+    import pandas as pd
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    exposures = pd.read_csv(run_dir / "exposures.csv")
+    page = (run_dir / "report.html").read_text()
+    tables = pd.read_html(io.StringIO(page))
+    # the first table: kind x DORI over all cameras, from exposures.csv
+    first = tables[0].set_index("kind")
+    assert int(first.loc["total", "total"]) == len(exposures)
+    for kind, n in exposures["target_kind"].value_counts().items():
+        assert int(first.loc[kind, "total"]) == n
+    # the cameras table agrees with summary.json
+    cams = next(t for t in tables if "camera" in t.columns and "exposed" in t.columns).set_index("camera")
+    for cam in summary["cameras"]:
+        row = cams.loc[cam["id"]]
+        assert row["exposed"] == cam["exposed_targets"] == (exposures["camera_id"] == cam["id"]).sum()
+        assert row["after_masks"] == cam["exposed_after_masks"] and row["masks"] == cam["masks"]
+        assert f"Masks {cam['masks']} of {cam['mask_limit']}" in page
+        assert f"{cam['coverage_m2']['identify'] and 0 or ''}" == ""  # (numbers below)
+    # coverage tables, one per camera in order: before/after totals are the summary's
+    cov_tables = [t for t in tables if "DORI class" in t.columns]
+    assert len(cov_tables) == len(summary["cameras"])
+    for t, cam in zip(cov_tables, summary["cameras"], strict=True):
+        t = t.set_index("DORI class")
+        for cls, area in cam["coverage_m2"].items():
+            assert t.loc[cls, "before masks [m²]"] == pytest.approx(area)
+            assert t.loc[cls, "after masks [m²]"] == pytest.approx(cam["coverage_after_masks_m2"][cls])
+    # one figure per camera plus the identify map
+    assert page.count("<svg") == len(summary["cameras"]) + 1
+
+
+def test_report_renders_in_headless_chromium(run_dir, tmp_path):
+    import shutil
+
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.skip("Chromium or chromedriver missing: apt-get install chromium chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,900"):
+        opts.add_argument(a)
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    try:
+        driver.get((run_dir / "report.html").as_uri())
+        assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Camera privacy report")
+        svgs = driver.find_elements(By.TAG_NAME, "svg")
+        assert len(svgs) == 4 and all(s.size["width"] > 100 and s.size["height"] > 100 for s in svgs)
+        assert not [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        shots = ROOT / "tests" / "artifacts"
+        shots.mkdir(exist_ok=True)
+        driver.save_screenshot(str(shots / "report.png"))
+    finally:
+        driver.quit()

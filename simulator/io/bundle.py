@@ -36,7 +36,7 @@ UPLOAD_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb", ".pbf", ".gml", ".xml",
 
 def _layer_paths(data: dict[str, Any]) -> Iterable[tuple[dict[str, Any], str]]:
     """(mapping, key) of every file path in a scenario mapping (plain YAML data)."""
-    for key in ("buildings", "openings", "streets", "terrain", "private_areas"):
+    for key in ("buildings", "openings", "streets", "terrain", "private_areas", "sensitive_places"):
         entry = data.get(key)
         if isinstance(entry, dict) and entry.get("path"):
             yield entry, "path"

@@ -1,5 +1,6 @@
 """OpenStreetMap PBF through pyosmium: buildings (ways, multipolygon relations, ways clipped by the
-extract), streets (``highway=*``), gardens (private open space), and surveillance cameras.
+extract), streets (``highway=*``), gardens (private open space), places used in seclusion (toilets,
+changing rooms, showers: ``SENSITIVE_TAGS``) and surveillance cameras.
 
 Geometries are returned in WGS 84 (EPSG:4326) with the raw tags; interpretation happens in ``scene``
 and ``camera.osm``.
@@ -34,6 +35,7 @@ class OsmData:
     gardens: gpd.GeoDataFrame
     cameras: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
+    sensitive: gpd.GeoDataFrame | None = None  # places used in seclusion: toilets, changing rooms, showers
 
 
 class _Handler(osmium.SimpleHandler):
@@ -42,6 +44,7 @@ class _Handler(osmium.SimpleHandler):
         self.buildings: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
         self.streets: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
         self.gardens: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
+        self.sensitive: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
         self.cameras: list[dict[str, Any]] = []
         self.clipped_salvaged = 0
         self.clipped_dropped = 0
@@ -51,6 +54,9 @@ class _Handler(osmium.SimpleHandler):
         if tags.get("man_made") == "surveillance" and n.location.valid():
             self.cameras.append({"osm_id": f"node/{n.id}", "lon": n.location.lon, "lat": n.location.lat,
                                  "tags": {t.k: t.v for t in tags}})
+        if _is_sensitive(tags) and n.location.valid():
+            self.sensitive.append((f"node/{n.id}", shapely.Point(n.location.lon, n.location.lat),
+                                   {t.k: t.v for t in tags}))
 
     def way(self, w: osmium.osm.Way) -> None:
         tags = w.tags
@@ -77,7 +83,8 @@ class _Handler(osmium.SimpleHandler):
         oid = f"{'way' if a.from_way() else 'relation'}/{a.orig_id()}"
         is_building = "building" in tags and tags.get("building") != "no"
         is_garden = any(tags.get(k) == v for k, v in GARDEN_TAGS) and tags.get("access") != "public"
-        if not (is_building or is_garden):
+        is_sensitive = _is_sensitive(tags)
+        if not (is_building or is_garden or is_sensitive):
             return
         try:
             polys = []
@@ -92,8 +99,14 @@ class _Handler(osmium.SimpleHandler):
             return
         if is_building:
             self.buildings.append((oid, geom, _pick(tags, BUILDING_KEYS)))
-        else:
+        elif is_garden:
             self.gardens.append((oid, geom, {t.k: t.v for t in tags}))
+        if is_sensitive:
+            self.sensitive.append((oid, geom, {t.k: t.v for t in tags}))
+
+
+def _is_sensitive(tags: osmium.osm.TagList) -> bool:
+    return any(tags.get(k) == v for k, v in SENSITIVE_TAGS)
 
 
 def _pick(tags: osmium.osm.TagList, keys: tuple[str, ...]) -> dict[str, str]:
@@ -121,4 +134,5 @@ def read_osm(path: Path, *, label: str | None = None) -> OsmData:
         notes.append(f"{name}: {handler.clipped_salvaged} building ways clipped by the extract were kept from their "
                      f"nodes present; {handler.clipped_dropped} had fewer than 3 and were dropped")
     return OsmData(buildings=_frame(handler.buildings), streets=_frame(handler.streets),
-                   gardens=_frame(handler.gardens), cameras=handler.cameras, notes=notes)
+                   gardens=_frame(handler.gardens), cameras=handler.cameras, notes=notes,
+                   sensitive=_frame(handler.sensitive))

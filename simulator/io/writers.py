@@ -72,6 +72,9 @@ def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = No
             csv["distance_m"] = csv["distance_m"].astype(float).round(2)
         csv.to_csv(stage / "exposures.csv", index=False)
         _write_gpkg(result, stage / "results.gpkg")
+        from ..report.html import report_html
+
+        (stage / "report.html").write_text(report_html(result), encoding="utf-8")
         written = []
         for f in sorted(stage.iterdir()):
             target = out / f.name

@@ -225,8 +225,8 @@ def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
         if abs(_area2(np.asarray(ring))) <= 1e-9 * span * span:  # (nearly) collinear: its two extremes
             pts = np.asarray(ring)
             far = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=2)
-            i, j = np.unravel_index(int(np.argmax(far)), far.shape)
-            ring = [ring[i], ring[j]]
+            ia, ib = (int(v) for v in np.unravel_index(int(np.argmax(far)), far.shape))
+            ring = [ring[ia], ring[ib]]
     if len(ring) < 3:  # a point or a segment: its rectangle, aligned with the segment
         (ax, ay), (bx, by) = ring[0], ring[-1]
         tx, ty = bx - ax, by - ay

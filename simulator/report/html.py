@@ -29,11 +29,82 @@ def _verdict(ok: bool) -> str:
     return f'<span class="verdict {"ok" if ok else "no"}">{"compliant" if ok else "not compliant"}</span>'
 
 
-def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sections: str = "") -> str:
-    """The report for ``result`` (a ``pipeline.Result``): scenario totals first, then the assumptions,
-    then per camera its exposure before and after masks, masks against the limit, the public view the
-    masks cost, and a verdict with reasons. ``figures`` maps camera ids to inline SVG or <img> markup."""
+REQUIREMENTS = {
+    "private": "CNPD 2020/80 §1-2 (Law 1/2005 art. 7(6)-(7)): no images of the inside of homes; masks over "
+               "doors, windows, balconies, terraces and backyards",
+    "seclusion": "CNPD 2020/80 §1 (Law 1/2005 art. 7(4)): no capture of places used in seclusion (toilets, "
+                 "changing rooms)",
+    "faces": "CNPD 2020/80 §6 and CNIL MED-2021-134: no facial recognition without a legal basis; where faces "
+             "can be identified is stated so that it can be assessed",
+}
+
+
+def _findings(result: Any, camera_id: str) -> list[str]:
+    """Reasons for the verdict, each tied to the requirement it concerns."""
+    out = []
+    plan = result.mask_plans.get(camera_id)
+    ex = result.exposures
+    mine = ex[ex["camera_id"] == camera_id] if len(ex) else ex
+    if plan is not None:
+        out += [f"{r} — {REQUIREMENTS['private']}" for r in plan.reasons]
+    elif len(mine):
+        out.append(f"{len(mine)} private targets exposed and no masks generated — {REQUIREMENTS['private']}")
+    if len(mine) and (mine["target_kind"] == "sensitive").any():
+        n = int((mine["target_kind"] == "sensitive").sum())
+        residual = set(plan.residual_targets) if plan is not None else set(mine["target_id"])
+        left = int(mine[(mine["target_kind"] == "sensitive")]["target_id"].astype(str).isin(residual).sum())
+        out.append(f"{n} places used in seclusion in view, {left} still visible after masks — "
+                   f"{REQUIREMENTS['seclusion']}")
+    cov = result.coverage.get(camera_id)
+    if cov is not None and cov.area_m2("identify", after_masks=True) > 0:
+        out.append(f"faces can be identified over {cov.area_m2('identify', after_masks=True):,.0f} m² of public "
+                   f"space after masks (a finding, not a breach) — {REQUIREMENTS['faces']}")
+    return out
+
+
+def _coverage_table(cov: Any) -> pd.DataFrame:
+    areas = cov.areas()
+    rows = [{"DORI class": c, "before masks [m²]": areas["before_masks"][c],
+             "after masks [m²]": areas["after_masks"][c]} for c in areas["before_masks"]]
+    rows.append({"DORI class": "total", "before masks [m²]": round(cov.area_m2(), 1),
+                 "after masks [m²]": round(cov.area_m2(after_masks=True), 1)})
+    return pd.DataFrame(rows)
+
+
+def _assumptions(result: Any) -> list[str]:
+    """What the scene was made of, where data was missing and defaults or generated data stood in."""
     scene = result.scene
+    b, t = scene.buildings, scene.targets
+    out = []
+    if len(b) and "height_source" in b:
+        counts = b["height_source"].value_counts()
+        out.append("Building heights: " + ", ".join(f"{n:,} {src}" for src, n in counts.items()) + ".")
+    if len(b) and "use" in b:
+        counts = b["use"].value_counts()
+        unknown = scene.scenario.buildings.unknown_use if scene.scenario.buildings else "residential"
+        out.append("Building use: " + ", ".join(f"{n:,} {u}" for u, n in counts.items())
+                   + f"; unknown use counts as {unknown}.")
+    if len(t):
+        for kind in ("window", "door"):
+            mine = t.kind == kind
+            synth = int((mine & (t.source == "synthesized")).sum())
+            out.append(f"{kind.capitalize()}s: {int(mine.sum()):,}, of which {synth:,} synthesized from the window "
+                       "layout (no data).")
+    return out
+
+
+def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sections: str = "",
+                draw: bool = True) -> str:
+    """The report for ``result`` (a ``pipeline.Result``): scenario totals first, then the assumptions,
+    then per camera a map figure, its exposure before and after masks, masks against the limit, the
+    public coverage kept after masking, where faces can be identified, and a verdict with reasons tied
+    to the requirements. ``figures`` maps camera ids to inline SVG or <img> markup (drawn here when
+    ``draw`` and not given)."""
+    from .figures import camera_figure, identify_figure
+
+    scene = result.scene
+    if figures is None and draw:
+        figures = {c.id: camera_figure(result, c.id) for c in result.cameras}
     sc = scene.scenario
     cams = camera_table(result)
     n_cams = len(cams)
@@ -52,10 +123,23 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
            f"<li>Exposed private targets (camera × target): <b>{exposed}</b>; still visible after masks: "
            f"<b>{after}</b></li>",
            f"<li>Buildings: {len(scene.buildings):,}; private targets analysed: {len(scene.targets):,}</li></ul>",
-           _table(kind_dori_table(result), index=True),
-           "<p class='small'>Rows: kind of private target; columns: the best DORI class (IEC 62676-4) at which "
-           "any camera sees it, before masks.</p>",
-           "<h2>Assumptions</h2><ul>"]
+           _table(kind_dori_table(result).reset_index()),
+           "<p class='small'>Rows: kind of private target; columns: the DORI class (IEC 62676-4) at which a "
+           "camera sees it, before masks (camera × target pairs).</p>"]
+    if result.coverage:
+        from ..io.writers import identify_cells
+
+        cell, cells_before = identify_cells(result, after_masks=False)
+        _, cells_after = identify_cells(result, after_masks=True)
+        identify_before, identify_after = len(cells_before) * cell**2, len(cells_after) * cell**2
+        public = sum(c.area_m2() for c in result.coverage.values())
+        out += [f"<h3>Where faces can be identified</h3><p>Public ground on which at least one camera reaches "
+                f"the identify class ({sc.analysis.dori_px_per_m.identify:g} px/m at the tele end): "
+                f"<b>{identify_before:,.0f} m²</b> before masks, <b>{identify_after:,.0f} m²</b> after masks "
+                f"(the cameras cover {public:,.0f} m² of public ground in all, counted per camera).</p>",
+                identify_figure(result) if draw else ""]
+    out.append("<h2>Assumptions</h2><ul>")
+    out += [f"<li>{esc(a)}</li>" for a in _assumptions(result)]
     thresholds = sc.analysis.dori_px_per_m
     out += [f"<li>Frame: {esc(scene.frame.crs.to_string())}, x east / y north in metres; azimuth clockwise from "
             "true north; elevation above horizontal.</li>",
@@ -69,7 +153,7 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
     if defaults:
         out.append(f"<li>{len(defaults)} cameras use stated defaults (see each camera).</li>")
     out.append("</ul><h2>Cameras</h2>")
-    out.append(_table(cams))
+    out.append(_table(cams.drop(columns=["reasons"])))
     by_id = {c.id: c for c in result.cameras}
     for row in cams.itertuples(index=False):
         cam = by_id[row.camera]
@@ -83,14 +167,22 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
             out.append(f"<p class='small'>Defaults used: {esc(', '.join(cam.defaults))}</p>")
         if figures and row.camera in figures:
             out.append(figures[row.camera])
-        out.append("<div class='pair'><div><b>Before masks</b>"
-                   + _table(kind_dori_table(result, row.camera), index=True)
+        cov = result.coverage.get(row.camera)
+        if cov is not None:
+            out.append(f"<p>Public ground covered (seen at {sc.coverage.height_m:g} m above the ground): "
+                       f"{cov.area_m2():,.0f} m², of which {cov.area_m2(after_masks=True):,.0f} m² is kept after "
+                       f"masking; faces identifiable over {cov.area_m2('identify', after_masks=True):,.0f} m².</p>"
+                       + _table(_coverage_table(cov)))
+        out.append("<div class='pair'><div><b>Private targets before masks</b>"
+                   + _table(kind_dori_table(result, row.camera).reset_index())
                    + "</div><div><b>After masks</b>"
-                   + _table(kind_dori_table(result, row.camera, after_masks=True), index=True) + "</div></div>")
-        plan = result.mask_plans.get(row.camera)
-        reasons = plan.reasons if plan is not None else ([row.reasons] if row.reasons else [])
-        if reasons:
-            out.append("<p>Reasons:</p><ul>" + "".join(f"<li>{esc(r)}</li>" for r in reasons) + "</ul>")
+                   + _table(kind_dori_table(result, row.camera, after_masks=True).reset_index()) + "</div></div>")
+        findings = _findings(result, row.camera)
+        if findings:
+            out.append("<p>Findings:</p><ul>" + "".join(f"<li>{esc(r)}</li>" for r in findings) + "</ul>")
+        elif row.compliant:
+            out.append(f"<p>Every exposed private surface is masked within the camera's limits — "
+                       f"{esc(REQUIREMENTS['private'])}.</p>")
     out.append(extra_sections)
     out.append("</body></html>")
     return "\n".join(out)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-TARGET_KINDS = ("window", "door", "balcony", "terrace", "courtyard", "backyard", "facade")
+TARGET_KINDS = ("window", "door", "balcony", "terrace", "courtyard", "backyard", "sensitive", "facade")
 DORI_CLASSES = ("identify", "recognise", "observe", "detect", "none")
 
 

@@ -155,6 +155,7 @@ class _Raw:
     models: list[CityModel] = field(default_factory=list)
     streets: list[gpd.GeoDataFrame] = field(default_factory=list)
     gardens: list[gpd.GeoDataFrame] = field(default_factory=list)
+    sensitive: list[gpd.GeoDataFrame] = field(default_factory=list)  # places used in seclusion
     openings: gpd.GeoDataFrame | None = None
     private_areas: gpd.GeoDataFrame | None = None
     camera_specs: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)  # (spec, source, field)
@@ -177,6 +178,9 @@ def _read_sources(sc: Scenario) -> _Raw:
         if _is_osm(p):
             raw.footprints.append((_osm(raw, p, sc.buildings.path).buildings, "osm", sc.buildings.path))
             raw.gardens.append(_osm(raw, p, sc.buildings.path).gardens)
+            osm_sensitive = _osm(raw, p, sc.buildings.path).sensitive
+            if osm_sensitive is not None and len(osm_sensitive):
+                raw.sensitive.append(osm_sensitive)
         else:
             g = read_vector(p, layer=sc.buildings.layer, crs=sc.buildings.crs, fallback_crs=sc.crs,
                             label=sc.buildings.path)
@@ -209,6 +213,12 @@ def _read_sources(sc: Scenario) -> _Raw:
         if not shapely.has_z(raw.openings.geometry.values).all():
             raise InputError("openings need 3D polygons (PolygonZ): z is the height of each vertex",
                              file=sc.openings.path, field="geometry")
+    if sc.sensitive_places is not None:
+        sp = sc.sensitive_places
+        g = read_vector(sc.resolve(sp.path), layer=sp.layer, crs=sp.crs, label=sp.path, fallback_crs=sc.crs)
+        check_lonlat_order(g, label=sp.path)
+        raw.sensitive.append(g.rename(columns={sp.id_field: "id"}) if sp.id_field in g else
+                             g.assign(id=[f"sensitive-{i}" for i in range(len(g))]))
     if sc.private_areas is not None:
         raw.private_areas = read_vector(sc.resolve(sc.private_areas.path), layer=sc.private_areas.layer,
                                         crs=sc.private_areas.crs, label=sc.private_areas.path, fallback_crs=sc.crs)
@@ -379,7 +389,8 @@ def build_scene(sc: Scenario, *, progress: Progress | None = None) -> Scene:
     _set_building_z(buildings, terrain, ground_at)
 
     say("targets")
-    targets = _targets(sc, buildings, terrain, raw, model_surfaces, model_openings, crs, clip)
+    sensitive = _sensitive_places(raw, buildings, clip)
+    targets = _targets(sc, buildings, terrain, raw, model_surfaces, model_openings, crs, clip, sensitive)
 
     say("mesh")
     tri_parts = []
@@ -494,8 +505,39 @@ def _set_building_z(b: gpd.GeoDataFrame, terrain: Terrain, ground_at: Callable[[
                            ground + b["height"].to_numpy(float)) if n else np.zeros(0)
 
 
+SENSITIVE_POINT_HALF_WIDTH_M = 2.0  # a mapped point (a toilet block, a changing room) becomes a 4 m square
+
+
+def _sensitive_places(raw: _Raw, b: gpd.GeoDataFrame,
+                      clip: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """Places used in seclusion (OSM toilets, changing rooms, showers; a scenario layer) as polygons in
+    the scene CRS: points become squares of ``2 * SENSITIVE_POINT_HALF_WIDTH_M``. Buildings they touch
+    become private (their facades, windows and doors are targets); the note says how many."""
+    parts = [clip(g) for g in raw.sensitive]
+    parts = [g for g in parts if len(g)]
+    if not parts:
+        return gpd.GeoDataFrame({"id": pd.Series([], dtype=object)}, geometry=[], crs=b.crs)
+    g = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True)[["id", "geometry"]], geometry="geometry", crs=b.crs)
+    geoms = g.geometry.values
+    point = shapely.get_type_id(geoms) == 0
+    geoms[point] = shapely.buffer(geoms[point], SENSITIVE_POINT_HALF_WIDTH_M, cap_style="square")
+    g = g.set_geometry(shapely.make_valid(geoms))
+    g = g[shapely.area(g.geometry.values) > 0].reset_index(drop=True)
+    if len(b) and len(g):
+        hit = np.unique(shapely.STRtree(b.geometry.values).query(g.geometry.values, predicate="intersects")[1])
+        newly = hit[~b["private"].to_numpy(bool)[hit]]
+        b.loc[newly, "private"] = True
+        if len(newly):
+            raw.notes.append(f"{len(newly)} buildings holding places used in seclusion (toilets, changing rooms, "
+                             "showers) count as private")
+    raw.notes.append(f"{len(g)} places used in seclusion (toilets, changing rooms, showers) are private targets "
+                     f"(mapped points as {2 * SENSITIVE_POINT_HALF_WIDTH_M:g} m squares)")
+    return g
+
+
 def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, model_surfaces: list[Any],
-             model_openings: list[Any], crs: CRS, clip: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame]) -> Targets:
+             model_openings: list[Any], crs: CRS, clip: Callable[[gpd.GeoDataFrame], gpd.GeoDataFrame],
+             sensitive: gpd.GeoDataFrame | None = None) -> Targets:
     sets: list[PlanarSet] = []
     kinds: list[np.ndarray] = []
     ids: list[np.ndarray] = []
@@ -605,6 +647,10 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
         g = clip(gd)
         areas.append((g.geometry.values, np.full(len(g), "backyard", object), np.full(len(g), np.nan),
                       g["id"].astype(str).to_numpy(object), "data"))
+    if sensitive is not None and len(sensitive):
+        n = len(sensitive)
+        areas.append((sensitive.geometry.values, np.full(n, "sensitive", object), np.full(n, np.nan),
+                      sensitive["id"].astype(str).to_numpy(object), "data"))
     for geoms, kind, z, gid, source in areas:
         geoms = np.asarray(shapely.make_valid(geoms), object)
         flat = np.isnan(z)
