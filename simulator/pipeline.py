@@ -106,6 +106,7 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     frames = []
     plans: dict[str, CameraMasks] = {}
     coverage: dict[str, CameraCoverage] = {}
+    coverage_rays = 0
     t = scene.targets
     for i, cam in enumerate(selected):
         if progress:
@@ -114,14 +115,16 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
         if plan is not None:
             plans[cam.id] = plan
         if scene.scenario.coverage.enabled:
+            before = engine.rays_cast
             coverage[cam.id] = camera_coverage(scene, cam, masks=plan.masks if plan is not None else None)
+            coverage_rays += engine.rays_cast - before
         if len(df):
             frames.append(df)
     if progress:
         progress("", len(selected), len(selected))
     exposures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         {c: pd.Series(dtype=object) for c in [*EXPOSURE_COLUMNS, "target"]})
-    stats = {"rays": int(engine.rays_cast - rays0), "ray_seconds": round(engine.ray_seconds - rs0, 4),
+    stats = {"rays": int(engine.rays_cast - rays0 - coverage_rays), "coverage_rays": int(coverage_rays), "ray_seconds": round(engine.ray_seconds - rs0, 4),
              "seconds": round(time.perf_counter() - t0, 3), "targets": int(len(t)),
              "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
              "buildings": int(len(scene.buildings))}

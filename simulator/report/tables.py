@@ -45,7 +45,9 @@ def camera_table(result: Any) -> pd.DataFrame:
         row["compliant"] = plan.compliant if plan else len(mine) == 0
         row["reasons"] = "; ".join(plan.reasons) if plan else ("" if len(mine) == 0 else "masks not generated")
         rows.append(row)
-    return pd.DataFrame(rows)
+    columns = ["camera", "model", "exposed", *TARGET_KINDS, *DORI_CLASSES[:4], "after_masks", "masks", "mask_limit",
+               "public_hidden_share", "compliant", "reasons"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: bool = False) -> pd.DataFrame:
