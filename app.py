@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+import shapely
 import streamlit as st
 
 import simulator
@@ -163,16 +164,24 @@ with tab_map:
     cam_df = pd.DataFrame({"id": [c.id for c in cams], "lon": clon, "lat": clat, "range": [c.range_m for c in cams]})
     layers = [pdk.Layer("PolygonLayer", buildings, id="buildings", get_polygon="polygon", get_fill_color="colour",
                         get_elevation="height", extruded=True, pickable=True)]
-    show = st.multiselect("Show", ["exposed targets", "reach", "coverage", "mask footprints"],
+    show = st.multiselect("Show", ["exposed targets", "reach", "coverage", "face identification", "mask footprints"],
                           default=["exposed targets", "reach", "coverage", "mask footprints"], key="layers")
-    if "coverage" in show and cams:
-        cov = pd.concat([wb.coverage(c.id).assign(camera=c.id) for c in cams], ignore_index=True)
-        cov = cov.iloc[:: max(1, len(cov) // 20000)]
-        lon, lat = scene.frame.to_lonlat(cov["x"].to_numpy(), cov["y"].to_numpy())
-        cov = cov.assign(lon=lon, lat=lat, colour=[[40, 40, 40, 200] if m else [40, 140, 255, 160]
-                                                   for m in cov["masked"]])
-        layers.append(pdk.Layer("ScatterplotLayer", cov, id="coverage", get_position=["lon", "lat"], get_radius=1.5,
-                                get_fill_color="colour"))
+    coverage = wb.coverage_polygons() if cams and {"coverage", "face identification"} & set(show) else None
+    if "coverage" in show and coverage is not None and len(coverage):
+        layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({
+            "camera_id": coverage["camera_id"], "dori": coverage["dori"], "area_m2": coverage["area_m2"].round(1),
+            "polygon": rings(coverage.geometry),
+            "colour": [[30, 30, 30, 150] if m else [*DORI_COLOURS[d], 90]
+                       for d, m in zip(coverage["dori"], coverage["masked"], strict=True)]}),
+            id="coverage", get_polygon="polygon", get_fill_color="colour", stroked=False, pickable=True))
+    if "face identification" in show and coverage is not None and len(coverage):
+        faces = coverage[(coverage["dori"] == "identify") & ~coverage["masked"]]
+        if len(faces):
+            union = faces.geometry.union_all()
+            layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({"polygon": rings(shapely.get_parts(union))}),
+                                    id="face_identification", get_polygon="polygon",
+                                    get_fill_color=[200, 0, 0, 120], get_line_color=[120, 0, 0, 255],
+                                    stroked=True, line_width_min_pixels=1))
     if "mask footprints" in show and cams:
         fps = pd.concat([wb.mask_footprints(c.id) for c in cams], ignore_index=True)
         if len(fps):
@@ -207,9 +216,11 @@ with tab_map:
         centre = tuple(b.geometry.union_all().centroid.coords[0]) if len(b) else (0.0, 0.0)
     basemap = st.toggle("Web basemap (needs internet)", value=False, key="basemap")
     st.caption("Buildings: red = has exposed targets, tan = private, grey = non-residential. Dots: exposed targets "
-               "by DORI class (red identify … green detect). Blue circles: cameras and their reach; blue points: "
-               "public street the camera sees (black where its masks hide it); yellow outlines: where the masks "
-               "fall. Click a grey street point to place a camera there; click a camera to edit it.")
+               "by DORI class (red identify, orange recognise, yellow observe, green detect). Shaded ground: the "
+               "public space each camera covers, by the same colours (dark where its masks hide it); 'face "
+               "identification' outlines where some camera reaches the identify class through no mask. Blue "
+               "circles: cameras and their reach; yellow outlines: where the masks fall. Click a grey street point "
+               "to place a camera there; click a camera to edit it.")
     event = st.pydeck_chart(pdk.Deck(layers=layers, map_provider="carto",
                                      map_style="light" if basemap else OFFLINE_STYLE,
                                      tooltip={"text": "{id}{target}{mask_id}"},

@@ -124,7 +124,8 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
         progress("", len(selected), len(selected))
     exposures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         {c: pd.Series(dtype=object) for c in [*EXPOSURE_COLUMNS, "target"]})
-    stats = {"rays": int(engine.rays_cast - rays0 - coverage_rays), "coverage_rays": int(coverage_rays), "ray_seconds": round(engine.ray_seconds - rs0, 4),
+    stats = {"rays": int(engine.rays_cast - rays0 - coverage_rays), "coverage_rays": int(coverage_rays),
+             "ray_seconds": round(engine.ray_seconds - rs0, 4),
              "seconds": round(time.perf_counter() - t0, 3), "targets": int(len(t)),
              "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
              "buildings": int(len(scene.buildings))}

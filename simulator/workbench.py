@@ -19,9 +19,10 @@ import pandas as pd
 
 from .camera.model import Camera
 from .camera.placement import place_camera
+from .coverage import CLASSES, CameraCoverage, camera_coverage, cells_to_polygons
 from .export.plans import flat_ground_z, mask_footprint
 from .io.bundle import pack_scenario
-from .masks.plan import CameraMasks, visible_street_samples
+from .masks.plan import CameraMasks
 from .pipeline import Result, analyse_camera
 from .report.tables import camera_table
 from .scene import Scene
@@ -48,6 +49,7 @@ class Workbench:
     results: dict[str, tuple[pd.DataFrame, CameraMasks | None]] = field(default_factory=dict)
 
     footprints: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    coverages: dict[str, CameraCoverage] = field(default_factory=dict)
 
     @classmethod
     def open(cls, scene: Scene, state: list[dict[str, Any]] | None = None, *,
@@ -74,10 +76,13 @@ class Workbench:
         self.cameras[cam.id] = cam
         self.results[cam.id] = analyse_camera(self.scene, cam)
         self.footprints.pop(cam.id, None)
+        if self.scene.scenario.coverage.enabled:
+            plan = self.results[cam.id][1]
+            self.coverages[cam.id] = camera_coverage(self.scene, cam, masks=plan.masks if plan else None)
         return cam
 
     def remove(self, camera_id: str) -> None:
-        for d in (self.specs, self.cameras, self.results, self.footprints):
+        for d in (self.specs, self.cameras, self.results, self.footprints, self.coverages):
             d.pop(camera_id, None)
 
     def mask_footprints(self, camera_id: str) -> gpd.GeoDataFrame:
@@ -93,17 +98,18 @@ class Workbench:
             self.footprints[camera_id] = g[~g.geometry.is_empty].to_crs("EPSG:4326")
         return self.footprints[camera_id]
 
-    def coverage(self, camera_id: str) -> pd.DataFrame:
-        """The public street samples the camera sees: ``x``, ``y``, ``z`` [m, scene CRS] and ``masked``
-        (hidden by one of its masks)."""
-        _, plan = self.results[camera_id]
-        if plan is None:
-            idx, _ = visible_street_samples(self.cameras[camera_id], self.scene)
-            hidden = np.zeros(len(idx), bool)
-        else:
-            idx, hidden = plan.public_index, plan.public_hidden_flags
-        pts = self.scene.street_samples[idx] if len(idx) else np.zeros((0, 3))
-        return pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1], "z": pts[:, 2], "masked": hidden})
+    def coverage_polygons(self) -> gpd.GeoDataFrame:
+        """Public ground covered, per camera, DORI class and masked or not (lon/lat polygons, area_m2)."""
+        rows, geoms = [], []
+        for cid, cov in self.coverages.items():
+            code = np.array([CLASSES.index(d) for d in cov.dori], np.int32) * 2 + cov.masked.astype(np.int32)
+            for value, geom in cells_to_polygons(cov.ix, cov.iy, code, cov.cell_m):
+                rows.append({"camera_id": cid, "dori": CLASSES[value // 2], "masked": bool(value % 2),
+                             "area_m2": float((code == value).sum()) * cov.cell_m**2})
+                geoms.append(geom)
+        g = gpd.GeoDataFrame(rows or {"camera_id": [], "dori": [], "masked": [], "area_m2": []}, geometry=geoms,
+                             crs=self.scene.frame.crs)
+        return g.to_crs("EPSG:4326")
 
     def new_id(self, prefix: str = "cam") -> str:
         k = len(self.specs) + 1
@@ -119,9 +125,8 @@ class Workbench:
         scene = copy.copy(self.scene)  # shallow: shares the mesh and caches; the cached scene keeps its cameras
         scene.cameras = list(self.cameras.values())
         plans = {cid: p for cid, (_, p) in self.results.items() if p is not None}
-        return Result(scene=scene, exposures=ex, stats={"rays": int(scene.engine.rays_cast),
-                                                        "ray_seconds": round(scene.engine.ray_seconds, 4),
-                                                        "seconds": 0.0},
+        stats = {"rays": int(scene.engine.rays_cast), "ray_seconds": round(scene.engine.ray_seconds, 4), "seconds": 0.0}
+        return Result(scene=scene, exposures=ex, coverage=dict(self.coverages), stats=stats,
                       camera_ids=list(self.cameras), mask_plans=plans)
 
     def regulator_table(self) -> pd.DataFrame:

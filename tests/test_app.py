@@ -18,7 +18,6 @@ from simulator.export.plans import flat_ground_z, mask_footprint
 from simulator.frames import azimuth_elevation
 from simulator.integrity import load_public_key, verify_plan
 from simulator.io.bundle import unpack_bundle
-from simulator.masks.plan import visible_street_samples
 from simulator.render import render_view
 from simulator.report import kind_dori_table
 
@@ -73,13 +72,24 @@ def test_map_page_layers(expected):
     scene = expected.scene
     assert len(layers["buildings"]["data"]) == len(scene.buildings)
     assert len(layers["targets"]["data"]) == len(expected.exposures)
-    # coverage: the street samples each camera sees, recomputed here by the library's own query
-    seen = sum(len(visible_street_samples(c, scene)[0]) for c in expected.cameras)
-    assert len(layers["coverage"]["data"]) == seen > 0
+    # coverage: per camera, the areas by DORI class and masked or not add up to the library's coverage
+    data = layers["coverage"]["data"]
+    for cam in expected.cameras:
+        cov = expected.coverage[cam.id]
+        mine = [d for d in data if d["camera_id"] == cam.id]
+        assert sum(d["area_m2"] for d in mine) == pytest.approx(cov.area_m2()) and cov.area_m2() > 0
+        assert sum(d["area_m2"] for d in mine if d["dori"] == "identify") == pytest.approx(cov.area_m2("identify"))
     # mask footprints: one polygon per mask that falls on something
     footprints = sum(not mask_footprint(c, m, scene.engine, ground_z=flat_ground_z(scene, c)).is_empty
                      for c in expected.cameras for m in expected.mask_plans[c.id].masks)
     assert len(layers["mask_footprints"]["data"]) == footprints > 0
+    # the face-identification layer: where some camera reaches identify through no mask
+    at.multiselect(key="layers").set_value(["face identification"]).run()
+    from simulator.io.writers import identify_cells
+
+    cell, cells = identify_cells(expected, after_masks=True)
+    faces = deck_layers(at)["face_identification"]["data"]
+    assert len(faces) >= 1 and len(cells) * cell**2 > 0
     # hiding layers removes them from the map
     at.multiselect(key="layers").set_value(["reach"]).run()
     assert set(deck_layers(at)) == {"buildings", "reach", "cameras", "street_points"}
