@@ -21,6 +21,10 @@ def _run(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     scenario = load_scenario(args.scenario)
+    if args.pdf:
+        from .report.pdf import browser
+
+        browser()  # fail before the work, not after it
     if args.no_masks:
         scenario = scenario.model_copy(update={"masks": scenario.masks.model_copy(update={"enabled": False})})
     with err.status("building the scene…"):
@@ -38,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
             bar.update(task, completed=i, total=n, description=cam)
 
         result = analyse(scene, cameras=args.camera, progress=tick)
-    write_outputs(result, Path(args.out), key_path=args.key)
+    write_outputs(result, Path(args.out), key_path=args.key, pdf=args.pdf)
     summary = result.summary()
     table = Table(title=f"{summary['scenario']}: exposed private targets per camera")
     for col in ("camera", "exposed", "identify", "recognise", "masks", "compliant"):
@@ -58,7 +62,8 @@ def _run(args: argparse.Namespace) -> int:
     st = result.stats
     rate = st["rays"] / st["ray_seconds"] if st["ray_seconds"] else 0.0
     Console().print(f"{st['rays']:,} rays in {st['ray_seconds']:.2f} s ({rate / 1e6:.2f} M rays/s); "
-                    f"total {st['seconds']:.1f} s. Outputs in {args.out}/ (summary.json, exposures.csv, results.gpkg)")
+                    f"total {st['seconds']:.1f} s. Outputs in {args.out}/ (summary.json, exposures.csv, results.gpkg, "
+                    f"report.html{', report.pdf' if args.pdf else ''})")
     return 0
 
 
@@ -71,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="log each stage")
     run.add_argument("--no-masks", action="store_true", help="exposures only: no mask plans or exports")
+    run.add_argument("--pdf", action="store_true", help="also print report.html to report.pdf (headless Chromium)")
     run.add_argument("--key", help="Ed25519 private key (PEM) that signs the mask plans; default "
                                    "$SIMULATOR_SIGNING_KEY, else a per-user key created on first use")
     run.set_defaults(func=_run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+import re
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,25 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
         driver.save_screenshot(str(shots / "report.png"))
     finally:
         driver.quit()
+
+
+def test_pdf_report(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    tutorial = str(ROOT / "scenarios" / "tutorial.yaml")
+    venv_bin = str(Path(sys.executable).parent)
+    # without Chromium on the PATH: one line, exit 2, nothing written
+    p = subprocess.run([sys.executable, "-m", "simulator.cli", "run", tutorial, "--out", str(tmp_path / "a"), "--pdf"],
+                       capture_output=True, text=True, env={"PATH": venv_bin, "HOME": str(tmp_path)}, cwd=ROOT)
+    assert p.returncode == 2 and "Chromium" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a").exists()
+    if not shutil.which("chromium"):
+        pytest.skip("Chromium missing: apt-get install chromium")
+    from simulator.cli import main
+
+    assert main(["run", tutorial, "--out", str(tmp_path / "b"), "--pdf"]) == 0
+    pdf = (tmp_path / "b" / "report.pdf").read_bytes()
+    pages = re.findall(rb"/Type\s*/Page[^s]", pdf)
+    assert pdf.startswith(b"%PDF") and len(pages) >= 2  # totals and assumptions, then the cameras

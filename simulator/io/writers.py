@@ -44,9 +44,10 @@ def write_text(path: Path, text: str) -> None:
     atomic_write(path, write)
 
 
-def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = None) -> list[Path]:
-    """Write summary.json, exposures.csv, results.gpkg and (with mask plans) the signed mask exports
-    into ``out``; returns the paths written. The audit log in ``out/audit/`` is appended to.
+def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = None, pdf: bool = False) -> list[Path]:
+    """Write summary.json, exposures.csv, results.gpkg, report.html (and report.pdf with ``pdf``) and
+    (with mask plans) the signed mask exports into ``out``; returns the paths written. The audit log in
+    ``out/audit/`` is appended to.
 
     Everything is written to a staging folder first and moved into ``out`` only when all files exist.
     """
@@ -75,6 +76,10 @@ def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = No
         from ..report.html import report_html
 
         (stage / "report.html").write_text(report_html(result), encoding="utf-8")
+        if pdf:
+            from ..report.pdf import html_to_pdf
+
+            html_to_pdf(stage / "report.html", stage / "report.pdf")
         written = []
         for f in sorted(stage.iterdir()):
             target = out / f.name
