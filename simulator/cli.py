@@ -21,6 +21,10 @@ def _run(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     scenario = load_scenario(args.scenario)
+    if args.workers is not None or args.scheduler is not None:
+        from .parallel import check_cluster_arguments
+
+        check_cluster_arguments(args.workers, args.scheduler)
     if args.pdf:
         from .report.pdf import browser
 
@@ -41,7 +45,13 @@ def _run(args: argparse.Namespace) -> int:
         def tick(cam: str, i: int, n: int) -> None:
             bar.update(task, completed=i, total=n, description=cam)
 
-        result = analyse(scene, cameras=args.camera, progress=tick)
+        if args.workers is not None or args.scheduler is not None:
+            from .parallel import analyse_distributed
+
+            result = analyse_distributed(scenario, cameras=args.camera, workers=args.workers,
+                                         scheduler=args.scheduler, scene=scene, progress=tick)
+        else:
+            result = analyse(scene, cameras=args.camera, progress=tick)
     write_outputs(result, Path(args.out), key_path=args.key, pdf=args.pdf)
     summary = result.summary()
     table = Table(title=f"{summary['scenario']}: exposed private targets per camera")
@@ -75,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="log each stage")
+    where_to = run.add_mutually_exclusive_group()
+    where_to.add_argument("--workers", type=int, metavar="N", help="run the cameras on N local processes (Dask)")
+    where_to.add_argument("--scheduler", metavar="ADDRESS", help="run the cameras on this Dask cluster "
+                                                                  "(e.g. tcp://10.0.0.5:8786)")
     run.add_argument("--no-masks", action="store_true", help="exposures only: no mask plans or exports")
     run.add_argument("--pdf", action="store_true", help="also print report.html to report.pdf (headless Chromium)")
     run.add_argument("--key", help="Ed25519 private key (PEM) that signs the mask plans; default "

@@ -94,6 +94,49 @@ class Result:
         return [c for c in self.scene.cameras if ids is None or c.id in ids]
 
 
+@dataclass
+class CameraResult:
+    """One camera's whole outcome: exposures (rows with the ``target`` index), mask plan, coverage, and
+    the rays it cast (targets and verification; coverage apart)."""
+
+    camera_id: str
+    exposures: pd.DataFrame
+    plan: CameraMasks | None
+    coverage: CameraCoverage | None
+    rays: int
+    coverage_rays: int
+    ray_seconds: float
+
+
+def camera_result(scene: Scene, cam: Any) -> CameraResult:
+    """Exposures, mask plan and public coverage of one camera (what ``analyse`` does per camera, and
+    each task of ``parallel``)."""
+    engine = scene.engine
+    r0, s0 = engine.rays_cast, engine.ray_seconds
+    df, plan = analyse_camera(scene, cam)
+    r1 = engine.rays_cast
+    cov = None
+    if scene.scenario.coverage.enabled:
+        cov = camera_coverage(scene, cam, masks=plan.masks if plan is not None else None)
+    return CameraResult(cam.id, df, plan, cov, rays=int(r1 - r0), coverage_rays=int(engine.rays_cast - r1),
+                        ray_seconds=engine.ray_seconds - s0)
+
+
+def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> Result:
+    """A ``Result`` from per-camera results, in the order given."""
+    frames = [p.exposures for p in parts if len(p.exposures)]
+    exposures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        {c: pd.Series(dtype=object) for c in [*EXPOSURE_COLUMNS, "target"]})
+    t = scene.targets
+    stats = {"rays": sum(p.rays for p in parts), "coverage_rays": sum(p.coverage_rays for p in parts),
+             "ray_seconds": round(sum(p.ray_seconds for p in parts), 4), "seconds": round(seconds, 3),
+             "targets": int(len(t)), "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
+             "buildings": int(len(scene.buildings))}
+    return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[p.camera_id for p in parts],
+                  mask_plans={p.camera_id: p.plan for p in parts if p.plan is not None},
+                  coverage={p.camera_id: p.coverage for p in parts if p.coverage is not None})
+
+
 def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] | None = None,
             progress: Callable[[str, int, int], None] | None = None) -> Result:
     """Run the engine: every camera (or those named in ``cameras``) against every private target."""
@@ -101,36 +144,14 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     scene = scenario if isinstance(scenario, Scene) else build_scene(
         scenario if isinstance(scenario, Scenario) else load_scenario(scenario))
     selected = select_cameras(scene, cameras)
-    engine = scene.engine
-    rays0, rs0 = engine.rays_cast, engine.ray_seconds
-    frames = []
-    plans: dict[str, CameraMasks] = {}
-    coverage: dict[str, CameraCoverage] = {}
-    coverage_rays = 0
-    t = scene.targets
+    parts = []
     for i, cam in enumerate(selected):
         if progress:
             progress(cam.id, i, len(selected))
-        df, plan = analyse_camera(scene, cam)
-        if plan is not None:
-            plans[cam.id] = plan
-        if scene.scenario.coverage.enabled:
-            before = engine.rays_cast
-            coverage[cam.id] = camera_coverage(scene, cam, masks=plan.masks if plan is not None else None)
-            coverage_rays += engine.rays_cast - before
-        if len(df):
-            frames.append(df)
+        parts.append(camera_result(scene, cam))
     if progress:
         progress("", len(selected), len(selected))
-    exposures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        {c: pd.Series(dtype=object) for c in [*EXPOSURE_COLUMNS, "target"]})
-    stats = {"rays": int(engine.rays_cast - rays0 - coverage_rays), "coverage_rays": int(coverage_rays),
-             "ray_seconds": round(engine.ray_seconds - rs0, 4),
-             "seconds": round(time.perf_counter() - t0, 3), "targets": int(len(t)),
-             "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
-             "buildings": int(len(scene.buildings))}
-    return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[c.id for c in selected],
-                  mask_plans=plans, coverage=coverage)
+    return assemble(scene, parts, seconds=time.perf_counter() - t0)
 
 
 def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:

@@ -75,13 +75,21 @@ def pack_scenario(scenario: Scenario, *, cameras: Sequence[dict[str, Any]] | Non
             if src not in written:
                 folder = f"data/{len(written) + 1:02d}"
                 for f in _sidecars(src):
-                    z.write(f, f"{folder}/{f.name}")
+                    _add(z, f"{folder}/{f.name}", f.read_bytes())
                 written[src] = f"{folder}/{src.name}"
             entry[key] = written[src]
-        z.writestr("scenario.yaml", yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False, allow_unicode=True))
+        _add(z, "scenario.yaml", yaml.safe_dump(json.loads(json.dumps(data)), sort_keys=False, allow_unicode=True))
         for name, content in (extra or {}).items():
-            z.writestr(name, content)
+            _add(z, name, content)
     return buf.getvalue()
+
+
+def _add(z: zipfile.ZipFile, name: str, content: str | bytes) -> None:
+    """A member with a fixed date: the same scenario always packs to the same bytes (and digest)."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    z.writestr(info, content)
 
 
 def _safe_member(name: str) -> PurePosixPath | None:

@@ -1,0 +1,96 @@
+"""The distributed path: a real Dask LocalCluster on loopback, started here, against a one-process run.
+Results must be identical: exposures, mask plans, coverage, summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import simulator
+from simulator.parallel import analyse_distributed, builds, chunks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from dask.distributed import Client, LocalCluster
+
+    c = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+    client = Client(c)
+    yield c, client
+    client.close()
+    c.close()
+
+
+def test_chunks_keep_order_and_cover_everything():
+    ids = [f"c{i}" for i in range(11)]
+    parts = chunks(ids, 4)
+    assert [x for p in parts for x in p] == ids and sorted(len(p) for p in parts) == [2, 3, 3, 3]
+    assert chunks(ids[:2], 8) == [["c0"], ["c1"]]
+
+
+def test_cluster_results_identical_to_one_process(cluster):
+    c, client = cluster
+    sc = simulator.load_scenario(ROOT / "scenarios" / "ingolstadt-lod3.yaml")
+    local = simulator.analyse(sc)
+    dist = analyse_distributed(sc, scheduler=c.scheduler_address, chunks_per_worker=2)
+    assert local.exposures.drop(columns=[]).equals(dist.exposures)
+    assert list(local.mask_plans) == list(dist.mask_plans)
+    for cid, plan in local.mask_plans.items():
+        other = dist.mask_plans[cid]
+        assert [m.targets for m in plan.masks] == [m.targets for m in other.masks]
+        assert all(np.array_equal(a.vertices, b.vertices) for a, b in zip(plan.masks, other.masks, strict=True))
+        assert plan.compliant == other.compliant and plan.residual_targets == other.residual_targets
+    for cid, cov in local.coverage.items():
+        other = dist.coverage[cid]
+        assert np.array_equal(cov.ix, other.ix) and np.array_equal(cov.masked, other.masked)
+        assert list(cov.dori) == list(other.dori)
+    a, b = local.summary(), dist.summary()
+    assert a["cameras"] == b["cameras"] and a["stats"]["rays"] == b["stats"]["rays"]
+    # each worker built the scene once, however many chunks it ran
+    assert set(client.run(builds).values()) == {1}
+    # and keeps it for the next run of the same scenario (the bundle packs to the same bytes)
+    analyse_distributed(sc, scheduler=c.scheduler_address, chunks_per_worker=3)
+    assert set(client.run(builds).values()) == {1}
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "simulator.cli", "run", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+def test_cli_workers_and_scheduler_write_the_same_outputs(cluster, tmp_path):
+    c, _ = cluster
+    tutorial = str(ROOT / "scenarios" / "tutorial.yaml")
+    outs = {}
+    runs = (("one", []), ("workers", ["--workers", "2"]), ("scheduler", ["--scheduler", c.scheduler_address]))
+    for name, extra in runs:
+        p = run(tutorial, "--out", str(tmp_path / name), *extra)
+        assert p.returncode == 0, p.stderr
+        outs[name] = tmp_path / name
+    base = (outs["one"] / "exposures.csv").read_bytes()
+    for name in ("workers", "scheduler"):
+        assert (outs[name] / "exposures.csv").read_bytes() == base
+        s0 = json.loads((outs["one"] / "summary.json").read_text())
+        s1 = json.loads((outs[name] / "summary.json").read_text())
+        assert s0["cameras"] == s1["cameras"]
+        for plan in (outs["one"] / "masks").glob("*.json"):
+            p0, p1 = json.loads(plan.read_text()), json.loads((outs[name] / "masks" / plan.name).read_text())
+            assert p0["masks"] == p1["masks"] and p0["compliant"] == p1["compliant"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--scheduler", "tcp://127.0.0.1:1"], "cannot reach the Dask scheduler"),
+    (["--scheduler", "tcp://127.0.0.1:notaport"], "expected tcp://HOST:PORT"),
+    (["--workers", "0"], "--workers must be at least 1"),
+])
+def test_bad_cluster_arguments_exit_2(tmp_path, args, message):
+    p = run(str(ROOT / "scenarios" / "tutorial.yaml"), "--out", str(tmp_path / "o"), *args)
+    assert p.returncode == 2 and message in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not (tmp_path / "o").exists()
