@@ -38,6 +38,7 @@ class Result:
     camera_ids: list[str] | None = None  # the cameras analysed (None: all)
     mask_plans: dict[str, CameraMasks] = field(default_factory=dict)
     coverage: dict[str, CameraCoverage] = field(default_factory=dict)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # derived figures, computed once
 
     def exposures_gdf(self) -> gpd.GeoDataFrame:
         """Exposures with each target's 3D polygon (scene CRS)."""

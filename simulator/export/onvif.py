@@ -84,7 +84,7 @@ def validate(data: bytes) -> None:
                       (f"{{{TR2}}}CreateMask", "ver20/media/wsdl/media.wsdl")):
         schema = _schema(wsdl)
         for el in root.iter(tag):
-            errors = list(schema.iter_errors(etree.tostring(el).decode()))
+            errors = list(schema.iter_errors(el))  # the parsed element: no entities, no network (above)
             if errors:
                 raise OnvifValidationError(f"{etree.QName(tag).localname}: {errors[0].reason}")
     for p in root.iter(f"{{{TT}}}Point"):

@@ -163,6 +163,9 @@ def _write_coverage(result: Result, path: Path) -> None:
 def identify_cells(result: Result, *, after_masks: bool) -> tuple[float, np.ndarray]:
     """(cell size, (n, 2) unique cell indices) where at least one camera reaches the identify class
     (only through no mask, with ``after_masks``)."""
+    key = ("identify_cells", after_masks)
+    if key in result.cache:
+        return result.cache[key]
     parts = []
     cell = result.scene.scenario.coverage.cell_m
     for cov in result.coverage.values():
@@ -171,6 +174,7 @@ def identify_cells(result: Result, *, after_masks: bool) -> tuple[float, np.ndar
             keep &= ~cov.masked
         parts.append(np.column_stack([cov.ix[keep], cov.iy[keep]]))
     cells = np.unique(np.vstack(parts), axis=0) if parts else np.zeros((0, 2), np.int64)
+    result.cache[key] = (cell, cells)
     return cell, cells
 
 

@@ -141,18 +141,13 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         masks = _precluster(masks, 3 * max_masks, hw=hw, vw=vw, max_vertices=max_vertices,
                             rectangle_only=rectangle_only)
     alive: dict[int, SphericalMask] = dict(enumerate(masks))
+
     def hides(m: SphericalMask) -> NDArray[np.bool_]:
         return m.contains(public_dirs, unit_length=True) if len(public_dirs) else np.zeros(0, bool)
 
     hidden: dict[int, NDArray[np.bool_]] = {i: hides(m) for i, m in alive.items()}
     next_id = len(masks)
     heap: list[tuple[int, float, int, int, SphericalMask]] = []
-
-    def merged(i: int, j: int) -> SphericalMask | None:
-        a, b = alive[i], alive[j]
-        m = hull_mask("merged", np.vstack([a.vertices, b.vertices]), a.targets + b.targets, margin_deg=0.0,
-                      max_vertices=max_vertices, rectangle_only=rectangle_only)
-        return m if m is not None and m.fits_view(hw, vw) else None
 
     centres = np.zeros((2 * len(masks), 3))
     live = np.zeros(2 * len(masks), bool)
@@ -161,25 +156,33 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
 
     tried: set[tuple[int, int]] = set()
 
-    def push_pairs(i: int, k: int = 4) -> None:
-        score = np.where(live, centres @ alive[i].centre, -np.inf)
-        score[i] = -np.inf
-        near = np.argpartition(-score, min(k, len(score) - 1))[:k]
-        for j in near[np.isfinite(score[near])]:
-            j = int(j)
-            if (min(i, j), max(i, j)) in tried:
+    def push_pairs(sources: list[int], k: int = 4) -> None:
+        """Candidate merges of each source with its ``k`` nearest live masks, hulls built in one batch."""
+        pairs = []
+        for i in sources:
+            score = np.where(live, centres @ alive[i].centre, -np.inf)
+            score[i] = -np.inf
+            near = np.argpartition(-score, min(k, len(score) - 1))[:k]
+            for j in near[np.isfinite(score[near])]:
+                key = (min(i, int(j)), max(i, int(j)))
+                if key not in tried:
+                    tried.add(key)
+                    pairs.append((i, int(j)))
+        if not pairs:
+            return
+        dirs = np.vstack([v for i, j in pairs for v in (alive[i].vertices, alive[j].vertices)])
+        sizes = [len(alive[i].vertices) + len(alive[j].vertices) for i, j in pairs]
+        built = hull_masks(["merged"] * len(pairs), dirs, np.repeat(np.arange(len(pairs)), sizes),
+                           [alive[i].targets + alive[j].targets for i, j in pairs], np.zeros(len(pairs)),
+                           max_vertices=max_vertices, rectangle_only=rectangle_only)
+        for (i, j), m in zip(pairs, built, strict=True):
+            if m is None or not m.fits_view(hw, vw):
                 continue
-            tried.add((min(i, j), max(i, j)))
-            m = merged(i, j)
-            if m is None:
-                continue
-            now = hides(m)
-            cost = int((now & ~(hidden[i] | hidden[j])).sum())
+            cost = int((hides(m) & ~(hidden[i] | hidden[j])).sum())
             extra = m.area_sr - alive[i].area_sr - alive[j].area_sr
             heapq.heappush(heap, (cost, extra, i, j, m))
 
-    for i in list(alive):
-        push_pairs(i)
+    push_pairs(list(alive))
     while len(alive) > max_masks and heap:
         _, _, i, j, m = heapq.heappop(heap)
         if i not in alive or j not in alive:
@@ -189,7 +192,7 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         hidden[next_id] = hides(m)
         alive[next_id] = m
         centres[next_id], live[next_id] = m.centre, True
-        push_pairs(next_id)
+        push_pairs([next_id])
         next_id += 1
     return list(alive.values())
 

@@ -15,10 +15,12 @@ def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
     """The exposure rows still visible outside every mask (all rows of cameras without a plan)."""
     if not len(ex):
         return ex
-    keep = pd.Series(True, index=ex.index)
-    for cid, plan in result.mask_plans.items():
-        rows = ex["camera_id"] == cid
-        keep[rows] = ex.loc[rows, "target_id"].astype(str).isin(set(plan.residual_targets))
+    has_plan = ex["camera_id"].isin(list(result.mask_plans)).to_numpy()
+    residual = [(cid, t) for cid, plan in result.mask_plans.items() for t in plan.residual_targets]
+    keep = ~has_plan
+    if residual:
+        pairs = pd.MultiIndex.from_arrays([ex["camera_id"], ex["target_id"].astype(str)])
+        keep |= pairs.isin(residual)
     return ex[keep]
 
 
@@ -28,16 +30,18 @@ def camera_table(result: Any) -> pd.DataFrame:
     samples it sees that its masks hide, compliance and reasons."""
     ex = result.exposures
     after = _after_masks(ex, result)
+    after_counts = after.groupby("camera_id").size() if len(after) else pd.Series(dtype=int)
+    groups = dict(iter(ex.groupby("camera_id"))) if len(ex) else {}
     rows = []
     for cam in result.cameras:
-        mine = ex[ex["camera_id"] == cam.id] if len(ex) else ex
+        mine = groups.get(cam.id, ex.iloc[:0])
         plan = result.mask_plans.get(cam.id)
         row: dict[str, Any] = {"camera": cam.id, "model": cam.model or "inline", "exposed": len(mine)}
         for kind in TARGET_KINDS:
             row[kind] = int((mine["target_kind"] == kind).sum()) if len(mine) else 0
         for dori in DORI_CLASSES[:4]:
             row[dori] = int((mine["dori"] == dori).sum()) if len(mine) else 0
-        row["after_masks"] = int((after["camera_id"] == cam.id).sum()) if len(after) else 0
+        row["after_masks"] = int(after_counts.get(cam.id, 0))
         row["masks"] = len(plan.masks) if plan else 0
         row["mask_limit"] = cam.mask_limits.max_masks
         row["public_hidden_share"] = (round(plan.public_hidden_share, 4)
@@ -55,10 +59,10 @@ def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: b
     table, before masks or, with ``after_masks``, those still visible outside every mask; a
     ``total`` row and column."""
     ex = result.exposures
-    if after_masks:
-        ex = _after_masks(ex, result)
     if camera_id is not None and len(ex):
         ex = ex[ex["camera_id"] == camera_id]
+    if after_masks:
+        ex = _after_masks(ex, result)
     table = pd.DataFrame(0, index=pd.Index(TARGET_KINDS, name="kind"), columns=list(DORI_CLASSES))
     if len(ex):
         counts = ex.groupby(["target_kind", "dori"]).size()

@@ -116,14 +116,15 @@ class Scene:
     def buildings_with_openings(self) -> set[str]:
         """Buildings that have window or door targets (their facades are then not masked as a whole)."""
         t = self.targets
-        return set(t.planes.building_id[np.isin(t.kind, ["window", "door"])])
+        return set(t.planes.building_id[pd.Series(t.kind).isin(["window", "door"]).to_numpy()])
 
     @cached_property
     def maskable(self) -> np.ndarray:
         """(n,) bool per target: masked when exposed (every target but the facades of buildings that
         have window or door targets)."""
         t = self.targets
-        return (t.kind != "facade") | ~np.isin(t.planes.building_id, list(self.buildings_with_openings))
+        with_openings = pd.Series(t.planes.building_id).isin(self.buildings_with_openings).to_numpy()
+        return (t.kind != "facade") | ~with_openings
 
     @cached_property
     def _public_cells(self) -> dict[float, tuple[int, int, np.ndarray]]:
