@@ -1,0 +1,265 @@
+#!/usr/bin/env python3
+"""City-scale benchmarks (issue 6): one script, figures and ratios measured in the same run.
+
+    .venv/bin/python benchmarks/cluster.py engine     # engine vs a plain embreex loop on two threads
+    .venv/bin/python benchmarks/cluster.py viewshed   # N cameras: full 3D analysis vs gdal_viewshed on a 1 m DSM
+    .venv/bin/python benchmarks/cluster.py scaling --buildings 4000 --cameras 400   # 1 process vs 2 Dask workers
+    .venv/bin/python benchmarks/cluster.py growth     # time and peak memory as the generated city grows
+
+These machines are noisy (2 cores): medians over --repeat runs, ratios against baselines of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import simulator  # noqa: E402
+
+
+# ---------------------------------------------------------------- 1. engine vs plain embreex, 2 threads
+def bench_engine(args: argparse.Namespace) -> None:
+    from embreex import rtcore_scene
+    from embreex.mesh_construction import TriangleMesh
+
+    from benchmarks.engine import amadora_rays  # type: ignore[import-not-found]
+    from simulator.visibility import EPS_END_M, EPS_START_M, RayEngine
+
+    scene = simulator.build_scene(simulator.load_scenario(ROOT / "scenarios" / "amadora.yaml"))
+    start, end = amadora_rays(scene, args.cameras)
+    n = len(end)
+    emb = rtcore_scene.EmbreeScene()
+    TriangleMesh(emb, (scene.triangles - scene.origin).astype(np.float32))
+    delta = end - start
+    length = np.linalg.norm(delta, axis=1)
+    d = delta / length[:, None]
+    o = (start - scene.origin + d * EPS_START_M).astype(np.float32)
+    t = (length - EPS_START_M - EPS_END_M).astype(np.float32)
+    d = d.astype(np.float32)
+    half = n // 2
+
+    def plain_two_threads() -> float:
+        out: list[np.ndarray] = [np.empty(0), np.empty(0)]
+
+        def work(k: int, sl: slice) -> None:
+            out[k] = emb.run(o[sl], d[sl], dists=t[sl], query="OCCLUDED")
+
+        t0 = time.perf_counter()
+        th = [threading.Thread(target=work, args=(0, slice(0, half))),
+              threading.Thread(target=work, args=(1, slice(half, n)))]
+        for x in th:
+            x.start()
+        for x in th:
+            x.join()
+        return time.perf_counter() - t0
+
+    engine = RayEngine(scene.triangles, origin=scene.origin, threads=2)
+    plain_s, eng_s = [], []
+    for _ in range(args.repeat):
+        plain_s.append(plain_two_threads())
+        t0 = time.perf_counter()
+        engine.segment_clear(start, end)
+        eng_s.append(time.perf_counter() - t0)
+    p, e = n / statistics.median(plain_s), n / statistics.median(eng_s)
+    print(f"{n:,} Amadora rays, {len(scene.triangles):,} triangles, median of {args.repeat}:")
+    print(f"  plain embreex, 2 Python threads : {p / 1e6:6.2f} M rays/s (1.00)")
+    print(f"  engine segment_clear, 2 threads  : {e / 1e6:6.2f} M rays/s ({e / p:.2f}; goal >= 0.8)")
+
+
+# ---------------------------------------------------------------- 3. N cameras vs gdal_viewshed
+def bench_viewshed(args: argparse.Namespace) -> None:
+    import shutil
+
+    import rasterio
+    from rasterio.features import rasterize
+    from rasterio.transform import from_origin
+
+    from simulator.pipeline import camera_result
+
+    exe = shutil.which("gdal_viewshed")
+    if exe is None:
+        sys.exit("gdal_viewshed missing: apt-get install gdal-bin")
+    sc = simulator.load_scenario(ROOT / "scenarios" / "amadora.yaml")
+    sc = sc.model_copy(update={"coverage": sc.coverage.model_copy(update={"cell_m": 1.0})})
+    scene = simulator.build_scene(sc)
+    cams = scene.cameras[: args.cameras]
+    cell = 1.0
+    ix0, iy0, public = scene.public_cells(cell)
+    h, w = public.shape
+    iy1 = iy0 + h
+    transform = from_origin(ix0 * cell, iy1 * cell, cell, cell)
+    cols, rows = np.meshgrid(np.arange(w), np.arange(h))
+    ground = scene.terrain.height_at(((ix0 + cols + 0.5) * cell).ravel(), ((iy1 - rows - 0.5) * cell).ravel())
+    b = scene.buildings
+    roofs = rasterize(((g, z) for g, z in zip(b.geometry.values, b["roof_z"], strict=True)), out_shape=(h, w),
+                      transform=transform, fill=np.nan, dtype="float64")
+    dsm = np.where(np.isnan(roofs), ground.reshape(h, w), roofs)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "dsm.tif"
+        with rasterio.open(src, "w", driver="GTiff", width=w, height=h, count=1, dtype="float64",
+                           crs=scene.frame.crs, transform=transform) as ds:
+            ds.write(dsm, 1)
+        t0 = time.perf_counter()
+        for cam in cams:
+            col, row = int(math.floor(cam.x / cell)) - ix0, iy1 - 1 - int(math.floor(cam.y / cell))
+            subprocess.run([exe, "-q", "-ox", str(cam.x), "-oy", str(cam.y), "-oz",
+                            str(cam.z - dsm[row, col]), "-tz", str(sc.coverage.height_m), "-md", str(cam.range_m),
+                            str(src), str(Path(tmp) / "v.tif")], check=True)
+        gdal_s = time.perf_counter() - t0
+    scene.engine  # noqa: B018 - built once, as in a run
+    for label, masks in (("exposures + coverage", False), ("exposures + masks + coverage", True)):
+        sc2 = sc.model_copy(update={"masks": sc.masks.model_copy(update={"enabled": masks})})
+        scene.scenario = sc2
+        t0 = time.perf_counter()
+        for cam in cams:
+            camera_result(scene, cam)
+        ours = time.perf_counter() - t0
+        print(f"{len(cams)} Amadora cameras, range {cams[0].range_m:g} m, 1 m cells: {label} {ours:.1f} s; "
+              f"gdal_viewshed (ground and roofs only, same cameras) {gdal_s:.1f} s; ratio {ours / gdal_s:.2f} "
+              "(goal <= 1)")
+
+
+# ---------------------------------------------------------------- a generated city
+def generated_city(folder: Path, n_buildings: int, n_cameras: int, *, seed: int = 1) -> Path:
+    """A grid city: blocks of 4 x 4 detached houses (10 x 8 m, 2-4 storeys) between 12 m streets,
+    cameras at intersections; files in EPSG:32629 near Lisbon."""
+    rng = np.random.default_rng(seed)
+    per_side = math.ceil(math.sqrt(n_buildings / 16))
+    block, street = 64.0, 12.0
+    x0, y0 = 480000.0, 4290000.0
+    feats = []
+    k = 0
+    for bi in range(per_side):
+        for bj in range(per_side):
+            bx, by = x0 + bi * (block + street), y0 + bj * (block + street)
+            for i in range(4):
+                for j in range(4):
+                    if k >= n_buildings:
+                        break
+                    hx, hy = bx + 3 + i * 15.5, by + 4 + j * 15.0
+                    ring = [[hx, hy], [hx + 10, hy], [hx + 10, hy + 8], [hx, hy + 8], [hx, hy]]
+                    feats.append({"type": "Feature", "properties": {"id": f"h{k}", "building": "house",
+                                                                     "building:levels": int(rng.integers(2, 5))},
+                                  "geometry": {"type": "Polygon", "coordinates": [ring]}})
+                    k += 1
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32629"}}
+    (folder / "b.geojson").write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": feats}))
+    lines = []
+    span = per_side * (block + street)
+    for i in range(per_side + 1):
+        c = -street / 2 + i * (block + street)
+        lines.append([[x0 + c, y0 - street], [x0 + c, y0 + span]])
+        lines.append([[x0 - street, y0 + c], [x0 + span, y0 + c]])
+    (folder / "s.geojson").write_text(json.dumps({"type": "FeatureCollection", "crs": crs, "features": [
+        {"type": "Feature", "properties": {"id": f"s{i}", "highway": "residential"},
+         "geometry": {"type": "LineString", "coordinates": ln}} for i, ln in enumerate(lines)]}))
+    nodes = [(x0 - street / 2 + i * (block + street), y0 - street / 2 + j * (block + street))
+             for i in range(per_side + 1) for j in range(per_side + 1)]
+    pick = rng.choice(len(nodes), size=min(n_cameras, len(nodes)), replace=False)
+    cams = [{"id": f"c{n}", "model": "bosch-mic-ip-starlight-7100i", "x": nodes[p][0], "y": nodes[p][1],
+             "mount_height_m": 6.0} for n, p in enumerate(sorted(pick))]
+    import yaml
+
+    (folder / "city.yaml").write_text(yaml.safe_dump({
+        "name": f"generated-{n_buildings}", "crs": "EPSG:32629",
+        "buildings": {"path": "b.geojson"}, "streets": {"path": "s.geojson"},
+        "windows": {"synthesize": True, "spacing_m": 3.5},
+        "analysis": {"max_range_m": 80, "sample_spacing_m": 0.5, "surface_sample_spacing_m": 3.0,
+                     "max_samples_per_target": 100},
+        "cameras": cams}, sort_keys=False))
+    return folder / "city.yaml"
+
+
+def bench_scaling(args: argparse.Namespace) -> None:
+    from dask.distributed import Client, LocalCluster
+
+    from simulator.parallel import analyse_distributed
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = generated_city(Path(tmp), args.buildings, args.cameras)
+        sc = simulator.load_scenario(path)
+        t0 = time.perf_counter()
+        scene = simulator.build_scene(sc)
+        build_s = time.perf_counter() - t0
+        print(f"generated city: {len(scene.buildings):,} buildings, {len(scene.targets):,} targets, "
+              f"{len(scene.cameras):,} cameras; scene built in {build_s:.1f} s")
+        one = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            simulator.analyse(scene)
+            one.append(time.perf_counter() - t0)
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+        client = Client(cluster)
+        try:
+            analyse_distributed(sc, scheduler=cluster.scheduler_address, scene=scene)  # workers build their scene
+            two = []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                analyse_distributed(sc, scheduler=cluster.scheduler_address, scene=scene)
+                two.append(time.perf_counter() - t0)
+            mem = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        finally:
+            client.close()
+            cluster.close()
+        n = len(scene.cameras)
+        r1, r2 = n / statistics.median(one), n / statistics.median(two) / 2
+        print(f"  one process (engine on 2 threads): {r1:.1f} cameras/s (median of {args.repeat})")
+        print(f"  2-worker LocalCluster            : {2 * r2:.1f} cameras/s, {r2:.1f} per worker = {r2 / r1:.2f} of "
+              f"one process (goal >= 0.8); worker peak RSS {', '.join(f'{m:.0f}' for m in mem.values())} MB")
+
+
+def bench_growth(args: argparse.Namespace) -> None:
+    print("buildings  cameras  targets     build s  analyse s  peak MB")
+    for n in args.sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = generated_city(Path(tmp), n, max(1, n // 10))
+            code = ("import sys, time, resource, simulator; t=time.perf_counter(); "
+                    "s=simulator.build_scene(simulator.load_scenario(sys.argv[1])); b=time.perf_counter()-t; "
+                    "t=time.perf_counter(); simulator.analyse(s); a=time.perf_counter()-t; "
+                    "print(len(s.buildings), len(s.cameras), len(s.targets), round(b,1), round(a,1), "
+                    "round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024))")
+            out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT)
+            if out.returncode:
+                print(out.stderr.strip().splitlines()[-1])
+                continue
+            b, c, t, bs, a, m = out.stdout.split()
+            print(f"{int(b):9,}  {int(c):7,}  {int(t):9,}  {float(bs):7.1f}  {float(a):9.1f}  {int(m):7,}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    e = sub.add_parser("engine")
+    e.add_argument("--cameras", type=int, default=40)
+    e.add_argument("--repeat", type=int, default=5)
+    v = sub.add_parser("viewshed")
+    v.add_argument("--cameras", type=int, default=141)
+    s = sub.add_parser("scaling")
+    s.add_argument("--buildings", type=int, default=4000)
+    s.add_argument("--cameras", type=int, default=400)
+    s.add_argument("--repeat", type=int, default=3)
+    g = sub.add_parser("growth")
+    g.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 8000])
+    args = ap.parse_args()
+    run = {"engine": bench_engine, "viewshed": bench_viewshed, "scaling": bench_scaling, "growth": bench_growth}
+    run[args.what](args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
