@@ -49,13 +49,15 @@ class RayEngine:
         n = len(end)
         if n == 0:
             return np.zeros(0, bool)
-        delta = end - start
+        # to the local origin first (float64), then everything in float32 as Embree takes it: local
+        # coordinates are within a few km, where float32 resolves a millimetre
+        s32 = (start - self.origin).astype(np.float32)
+        delta = (end - self.origin).astype(np.float32) - s32
         length = np.sqrt(np.einsum("ij,ij->i", delta, delta))
-        direction = delta / np.where(length > 0, length, 1.0)[:, None]
-        o64 = start - self.origin + direction * eps_start  # (n, 3); start may be (3,)
-        o: NDArray[np.float32] = np.ascontiguousarray(np.broadcast_to(o64, (n, 3)), dtype=np.float32)
-        dist = (length - (eps_start + eps_end)).astype(np.float32)
-        d = direction.astype(np.float32)
+        d: NDArray[np.float32] = (delta / np.where(length > 0, length, np.float32(1.0))[:, None]).astype(
+            np.float32, copy=False)
+        o: NDArray[np.float32] = np.ascontiguousarray(np.broadcast_to(s32 + d * np.float32(eps_start), (n, 3)))
+        dist = length - np.float32(eps_start + eps_end)
         clear = np.ones(n, bool)
         cast = dist > 0
         if self.n_triangles == 0 or not cast.any():
@@ -67,7 +69,7 @@ class RayEngine:
         if self._pool is None or m < 4096:
             hit = self._run(o, d, dist)
         else:
-            bounds = np.linspace(0, m, self.threads * 4 + 1).astype(int)
+            bounds = np.linspace(0, m, self.threads * 2 + 1).astype(int)
             chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
             parts = self._pool.map(lambda ab: self._run(o[ab[0]:ab[1]], d[ab[0]:ab[1]], dist[ab[0]:ab[1]]), chunks)
             hit = np.concatenate(list(parts))
