@@ -47,8 +47,28 @@ class RayEngine:
         end = np.asarray(end, float)
         start = np.asarray(start, float)
         n = len(end)
-        if n == 0:
-            return np.zeros(0, bool)
+        clear = np.ones(n, bool)
+        if n == 0 or self.n_triangles == 0:
+            return clear
+        t0 = time.perf_counter()
+        if self._pool is None or n < 4096:
+            cast = self._clear_part(start, end, clear, eps_start, eps_end)
+        else:  # the preparation runs in the threads too: numpy releases the GIL on these arrays
+            bounds = np.linspace(0, n, self.threads + 1).astype(int)
+            one_start = start.ndim == 1
+
+            def part(ab: tuple[int, int]) -> int:
+                a, b = ab
+                return self._clear_part(start if one_start else start[a:b], end[a:b], clear[a:b], eps_start,
+                                        eps_end)
+
+            cast = sum(self._pool.map(part, list(zip(bounds[:-1], bounds[1:], strict=True))))
+        self.ray_seconds += time.perf_counter() - t0
+        self.rays_cast += cast
+        return clear
+
+    def _clear_part(self, start: F64, end: F64, clear: NDArray[np.bool_], eps_start: float, eps_end: float) -> int:
+        """Fill ``clear`` (a view) for these segments; returns how many rays were cast."""
         # to the local origin first (float64), then everything in float32 as Embree takes it: local
         # coordinates are within a few km, where float32 resolves a millimetre
         s32 = (start - self.origin).astype(np.float32)
@@ -56,27 +76,16 @@ class RayEngine:
         length = np.sqrt(np.einsum("ij,ij->i", delta, delta))
         d: NDArray[np.float32] = (delta / np.where(length > 0, length, np.float32(1.0))[:, None]).astype(
             np.float32, copy=False)
-        o: NDArray[np.float32] = np.ascontiguousarray(np.broadcast_to(s32 + d * np.float32(eps_start), (n, 3)))
+        o: NDArray[np.float32] = np.ascontiguousarray(np.broadcast_to(s32 + d * np.float32(eps_start), d.shape))
         dist = length - np.float32(eps_start + eps_end)
-        clear = np.ones(n, bool)
         cast = dist > 0
-        if self.n_triangles == 0 or not cast.any():
-            return clear
-        t0 = time.perf_counter()
-        if not cast.all():
-            o, d, dist = o[cast], d[cast], dist[cast]
-        m = len(dist)
-        if self._pool is None or m < 4096:
-            hit = self._run(o, d, dist)
+        if not cast.any():
+            return 0
+        if cast.all():
+            clear[:] = self._run(o, d, dist) < 0
         else:
-            bounds = np.linspace(0, m, self.threads * 2 + 1).astype(int)
-            chunks = list(zip(bounds[:-1], bounds[1:], strict=True))
-            parts = self._pool.map(lambda ab: self._run(o[ab[0]:ab[1]], d[ab[0]:ab[1]], dist[ab[0]:ab[1]]), chunks)
-            hit = np.concatenate(list(parts))
-        clear[cast] = hit < 0
-        self.ray_seconds += time.perf_counter() - t0
-        self.rays_cast += m
-        return clear
+            clear[cast] = self._run(np.ascontiguousarray(o[cast]), np.ascontiguousarray(d[cast]), dist[cast]) < 0
+        return int(cast.sum())
 
     def first_hit(self, start: F64, directions: F64) -> F64:
         """Distance [m] along unit ``directions`` (n, 3) from ``start`` (3,) to the first triangle; inf if none."""
