@@ -131,12 +131,17 @@ def unpack_bundle(content: bytes, dest: Path, *, source: str = "bundle.zip") -> 
                     shutil.copyfileobj(src, out)
             except (zipfile.BadZipFile, EOFError, OSError) as exc:
                 raise InputError(f"damaged member {info.filename!r} ({exc})", file=source) from None
-        load_scenario(staging / "scenario.yaml")  # validate before it appears under its name
-        if dest.exists():
-            shutil.rmtree(dest)
-        staging.rename(dest)
+        return _publish(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, dest: Path) -> Path:
+    """Validate the scenario made in ``staging``, then move it to ``dest`` (replacing an older one)."""
+    load_scenario(staging / "scenario.yaml")  # validate before it appears under its name
+    if dest.exists():
+        shutil.rmtree(dest)
+    staging.rename(dest)
     return dest / "scenario.yaml"
 
 
@@ -229,10 +234,6 @@ def scenario_from_uploads(files: Sequence[tuple[str, bytes]], dest: Path, *, nam
             raise InputError("no buildings: upload building polygons, an OSM PBF, CityJSON or CityGML",
                              field="files")
         (staging / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-        load_scenario(staging / "scenario.yaml")
-        if dest.exists():
-            shutil.rmtree(dest)
-        staging.rename(dest)
+        return _publish(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return dest / "scenario.yaml"
