@@ -46,6 +46,13 @@ class CameraCoverage:
             keep &= ~self.masked
         return float(keep.sum()) * self.cell_m**2
 
+    def polygons(self) -> list[tuple[str, bool, int, Any]]:
+        """(DORI class, masked, cells, polygon) for each class and masked state present: the cells
+        dissolved into polygons (scene CRS)."""
+        code = np.array([CLASSES.index(d) for d in self.dori], np.int32) * 2 + self.masked.astype(np.int32)
+        return [(CLASSES[v // 2], bool(v % 2), int((code == v).sum()), geom)
+                for v, geom in cells_to_polygons(self.ix, self.iy, code, self.cell_m)]
+
     def areas(self) -> dict[str, dict[str, float]]:
         """``{"before_masks": {class: m2}, "after_masks": {class: m2}}`` for every DORI class and ``none``."""
         return {when: {c: round(self.area_m2(c, after_masks=when == "after_masks"), 1) for c in CLASSES}

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .camera.model import Camera
 from .camera.placement import place_camera
-from .coverage import CLASSES, CameraCoverage, camera_coverage, cells_to_polygons
+from .coverage import CameraCoverage, camera_coverage
 from .export.plans import flat_ground_z, mask_footprint
 from .io.bundle import pack_scenario
 from .masks.plan import CameraMasks
@@ -102,10 +102,8 @@ class Workbench:
         """Public ground covered, per camera, DORI class and masked or not (lon/lat polygons, area_m2)."""
         rows, geoms = [], []
         for cid, cov in self.coverages.items():
-            code = np.array([CLASSES.index(d) for d in cov.dori], np.int32) * 2 + cov.masked.astype(np.int32)
-            for value, geom in cells_to_polygons(cov.ix, cov.iy, code, cov.cell_m):
-                rows.append({"camera_id": cid, "dori": CLASSES[value // 2], "masked": bool(value % 2),
-                             "area_m2": float((code == value).sum()) * cov.cell_m**2})
+            for dori, masked, n, geom in cov.polygons():
+                rows.append({"camera_id": cid, "dori": dori, "masked": masked, "area_m2": n * cov.cell_m**2})
                 geoms.append(geom)
         g = gpd.GeoDataFrame(rows or {"camera_id": [], "dori": [], "masked": [], "area_m2": []}, geometry=geoms,
                              crs=self.scene.frame.crs)

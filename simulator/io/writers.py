@@ -130,17 +130,15 @@ def _write_gpkg(result: Result, path: Path) -> None:
 def _write_coverage(result: Result, path: Path) -> None:
     """``coverage``: per camera, DORI class and masked or not, the public ground it covers (dissolved
     cells); ``identify``: where some camera reaches face identification, before and after masks."""
-    from ..coverage import CLASSES, cells_to_polygons
+    from ..coverage import cells_to_polygons
 
     crs = result.scene.frame.crs
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     for cid, cov in result.coverage.items():
-        code = np.array([CLASSES.index(d) for d in cov.dori], np.int32) * 2 + cov.masked.astype(np.int32)
-        for value, geom in cells_to_polygons(cov.ix, cov.iy, code, cov.cell_m):
-            n = int((code == value).sum())
-            rows.append({"camera_id": cid, "dori": CLASSES[value // 2], "masked": bool(value % 2),
-                         "area_m2": round(n * cov.cell_m**2, 1), "cells": n})
+        for dori, masked, n, geom in cov.polygons():
+            rows.append({"camera_id": cid, "dori": dori, "masked": masked, "area_m2": round(n * cov.cell_m**2, 1),
+                         "cells": n})
             geoms.append(geom)
     cols = {"camera_id": pd.Series(dtype=str), "dori": pd.Series(dtype=str), "masked": pd.Series(dtype=bool),
             "area_m2": pd.Series(dtype=float), "cells": pd.Series(dtype=int)}

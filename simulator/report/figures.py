@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..coverage import CLASSES, cells_to_polygons
+from ..coverage import cells_to_polygons
 
 DORI_FILL = {"identify": "#c80000", "recognise": "#f07800", "observe": "#f0c800", "detect": "#78b43c",
              "none": "#b4c8dc"}
@@ -69,9 +69,8 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
     body: list[str] = []
     cov = result.coverage.get(camera_id)
     if cov is not None and len(cov.ix):
-        code = np.array([CLASSES.index(d) for d in cov.dori], np.int32) * 2 + cov.masked.astype(np.int32)
-        for value, geom in cells_to_polygons(cov.ix, cov.iy, code, cov.cell_m):
-            fill = MASKED_FILL if value % 2 else DORI_FILL[CLASSES[value // 2]]
+        for dori, masked, _, geom in cov.polygons():
+            fill = MASKED_FILL if masked else DORI_FILL[dori]
             body.append(f'<path d="{canvas.path(shapely.simplify(geom, simplify_m))}" fill="{fill}" '
                         f'fill-opacity="0.45" stroke="none"/>')
     ex = result.exposures
