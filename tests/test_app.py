@@ -238,3 +238,24 @@ def test_regulator_where_question(expected):
     cameras = sorted(ex[ex["target_id"] == "S1-window-10"]["camera_id"])
     shown = [d.value for d in at.dataframe if "reason" in getattr(d.value, "columns", [])]
     assert len(shown) == 1 and sorted(shown[0]["camera_id"]) == cameras and len(cameras) == 3
+
+
+def test_saved_scenario_reopens_from_the_sidebar_with_nothing_lost(expected):
+    at = app()
+    form = at.tabs[0]
+    form.text_input[0].set_value("pole-east")
+    form.number_input[0].set_value(488040.0)
+    form.number_input[1].set_value(4290000.0)
+    form.button[0].click().run()
+    exposed = metrics(at)[EXPOSED]
+    at.button(key="prepare_bundle").click().run()
+    content = at.session_state["bundle_zip"]
+    again = app()
+    again.sidebar.file_uploader[0].set_value([("tutorial-scenario.zip", content, "application/zip")]).run()
+    again.sidebar.text_input(key="own_name").set_value("reopened").run()
+    again.button(key="open_own").click().run()
+    assert not again.exception and not again.sidebar.error
+    assert again.sidebar.selectbox[0].value == "yours/reopened"
+    m = metrics(again)
+    assert m["Cameras"] == "4" and m[EXPOSED] == exposed
+    assert set(again.selectbox(key="edit_camera").options) == {"pole-west", "bullet-east", "mast-limited", "pole-east"}
