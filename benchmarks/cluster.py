@@ -206,11 +206,13 @@ def bench_scaling(args: argparse.Namespace) -> None:
                                dashboard_address=None)
         client = Client(cluster)
         try:
-            analyse_distributed(sc, scheduler=cluster.scheduler_address, scene=scene)  # workers build their scene
+            analyse_distributed(sc, scheduler=cluster.scheduler_address, scene=scene,
+                                chunks_per_worker=args.chunks)  # the workers build their scene
             two = []
             for _ in range(args.repeat):
                 t0 = time.perf_counter()
-                analyse_distributed(sc, scheduler=cluster.scheduler_address, scene=scene)
+                analyse_distributed(sc, scheduler=cluster.scheduler_address, scene=scene,
+                                    chunks_per_worker=args.chunks)
                 two.append(time.perf_counter() - t0)
             mem = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         finally:
@@ -253,6 +255,7 @@ def main() -> int:
     s.add_argument("--buildings", type=int, default=4000)
     s.add_argument("--cameras", type=int, default=400)
     s.add_argument("--repeat", type=int, default=3)
+    s.add_argument("--chunks", type=int, default=2, help="camera chunks per worker")
     g = sub.add_parser("growth")
     g.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 8000])
     args = ap.parse_args()

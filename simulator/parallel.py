@@ -4,7 +4,8 @@ The scenario and its data files travel as one bundle (``io.bundle``): the client
 worker once; each worker unpacks it and builds the scene once (kept per worker process, keyed by the
 bundle's SHA-256), then runs its chunks of cameras with ``pipeline.camera_result``. Scene building is
 deterministic, so target indices, camera objects and results are the same as in one process; the
-client assembles the results in camera order and writes the outputs.
+client assembles the results in camera order and writes the outputs. Cameras are dealt into the
+chunks round-robin, so that chunks take similar time.
 
     simulator run SCENARIO --out DIR --workers 2              # a LocalCluster of 2 processes (loopback)
     simulator run SCENARIO --out DIR --scheduler tcp://host:8786   # an existing cluster
@@ -63,15 +64,10 @@ def run_chunk(bundle: bytes, digest: str, camera_ids: Sequence[str], threads: in
 
 
 def chunks(ids: Sequence[str], n: int) -> list[list[str]]:
-    """``ids`` in ``n`` contiguous chunks of near-equal size (order kept)."""
+    """``ids`` dealt into ``n`` chunks round-robin (chunk k: ids k, k + n, …), so that each chunk mixes
+    cameras from the whole list and the chunks take similar time."""
     n = max(1, min(n, len(ids)))
-    k, r = divmod(len(ids), n)
-    out, a = [], 0
-    for i in range(n):
-        b = a + k + (1 if i < r else 0)
-        out.append(list(ids[a:b]))
-        a = b
-    return [c for c in out if c]
+    return [list(ids[k::n]) for k in range(n)]
 
 
 def check_cluster_arguments(workers: int | None, scheduler: str | None, *, timeout_s: float = 5.0) -> None:
@@ -99,7 +95,7 @@ def check_cluster_arguments(workers: int | None, scheduler: str | None, *, timeo
 def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = None, workers: int | None = None,
                         scheduler: str | None = None, scene: Scene | None = None,
                         progress: Callable[[str, int, int], None] | None = None,
-                        chunks_per_worker: int = 4) -> Result:
+                        chunks_per_worker: int = 2) -> Result:
     """``pipeline.analyse`` on ``workers`` local processes (a LocalCluster on loopback) or on the Dask
     cluster at ``scheduler``. ``scene`` is the client's own scene (built when not given): the outputs
     are written from it."""
@@ -145,5 +141,6 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
     finally:
         if cluster is not None:
             cluster.close()
-    ordered = [r for i in range(len(parts)) for r in results[i]]
+    by_id = {r.camera_id: r for rs in results.values() for r in rs}
+    ordered = [by_id[cid] for cid in selected]
     return assemble(scene, ordered, seconds=time.perf_counter() - t0)

@@ -28,10 +28,11 @@ def cluster():
     c.close()
 
 
-def test_chunks_keep_order_and_cover_everything():
+def test_chunks_deal_round_robin_and_cover_everything():
     ids = [f"c{i}" for i in range(11)]
     parts = chunks(ids, 4)
-    assert [x for p in parts for x in p] == ids and sorted(len(p) for p in parts) == [2, 3, 3, 3]
+    assert parts[0] == ["c0", "c4", "c8"] and parts[3] == ["c3", "c7"]
+    assert sorted(x for p in parts for x in p) == sorted(ids) and sorted(len(p) for p in parts) == [2, 3, 3, 3]
     assert chunks(ids[:2], 8) == [["c0"], ["c1"]]
 
 
