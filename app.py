@@ -87,9 +87,13 @@ def fit_zoom(scene: simulator.Scene, lat: float, width_px: int = 900) -> float:
     return float(np.clip(np.log2(156543.03 * np.cos(np.radians(lat)) * width_px / extent), 11, 19))
 
 
-def rings(geoms) -> list[list[tuple[float, float]]]:  # type: ignore[no-untyped-def]
-    return [list((g if g.geom_type == "Polygon" else max(g.geoms, key=lambda p: p.area)).exterior.coords)
-            for g in geoms]
+def rings(geoms) -> list[list[list[tuple[float, float]]]]:  # type: ignore[no-untyped-def]
+    """Each polygon as pydeck takes it: its outer ring then its holes (a multipolygon: its largest part)."""
+    out = []
+    for g in geoms:
+        p = g if g.geom_type == "Polygon" else max(g.geoms, key=lambda q: q.area)
+        out.append([list(p.exterior.coords), *(list(r.coords) for r in p.interiors)])
+    return out
 
 
 # ---------------------------------------------------------------- sidebar: scenario and own data

@@ -99,14 +99,16 @@ class Workbench:
         return self.footprints[camera_id]
 
     def coverage_polygons(self) -> gpd.GeoDataFrame:
-        """Public ground covered, per camera, DORI class and masked or not (lon/lat polygons, area_m2)."""
+        """Public ground covered, per camera, DORI class and masked or not: single lon/lat polygons (with
+        holes), each with its ``area_m2``."""
         rows, geoms = [], []
         for cid, cov in self.coverages.items():
             for dori, masked, n, geom in cov.polygons():
                 rows.append({"camera_id": cid, "dori": dori, "masked": masked, "area_m2": n * cov.cell_m**2})
                 geoms.append(geom)
         g = gpd.GeoDataFrame(rows or {"camera_id": [], "dori": [], "masked": [], "area_m2": []}, geometry=geoms,
-                             crs=self.scene.frame.crs)
+                             crs=self.scene.frame.crs).explode(index_parts=False).reset_index(drop=True)
+        g["area_m2"] = g.geometry.area  # of each part, in the scene's metres
         return g.to_crs("EPSG:4326")
 
     def new_id(self, prefix: str = "cam") -> str:

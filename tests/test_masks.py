@@ -300,3 +300,23 @@ def test_offset_and_reduction_contain_the_rounded_buffer(seed):
             assert len(red) <= k and rp.is_valid and rp.buffer(1e-9).contains(poly)
             x, y = red[:, 0], red[:, 1]
             assert np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y) > 0
+
+
+def test_no_mask_reaches_beyond_a_view():
+    """A target close to the camera gets a wide margin (one sample cell at 2 m is ~35 deg); grown and
+    made a rectangle, its mask could reach past 90 degrees from its own centre (Helsinki's wall-mounted
+    bullets did, and their exports failed). Such a mask is refused; any mask returned stays within 75."""
+    from simulator.masks.spherical import MAX_HALF_ANGLE_DEG
+
+    rng = np.random.default_rng(3)
+    refused = 0
+    for spread, margin in ((0.45, 40.0), (0.3, 35.0), (0.6, 10.0), (0.05, 0.3)):
+        d = unit(np.column_stack([rng.uniform(-spread, spread, 50), np.ones(50), rng.uniform(-spread, spread, 50)]))
+        for rect in (True, False):
+            m = hull_mask("m", d, ("t",), margin_deg=margin, max_vertices=4, rectangle_only=rect)
+            if m is None:
+                refused += 1
+                continue
+            assert m.half_angle_deg() <= MAX_HALF_ANGLE_DEG
+            assert np.isfinite(project(m.vertices, m.frame())).all() and m.contains(d).all()
+    assert 0 < refused < 8  # the wide ones are refused, the narrow ones are not

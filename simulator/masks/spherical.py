@@ -137,9 +137,11 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
 
 
 def _finish(mask_id: str, hull: F64, frame: tuple[F64, F64, F64], theta: float, targets: tuple[str, ...], *,
-            margin_deg: float, max_vertices: int, rectangle_only: bool) -> SphericalMask:
+            margin_deg: float, max_vertices: int, rectangle_only: bool) -> SphericalMask | None:
     """The mask from the gnomonic hull (k, 2) of its directions, ``theta`` [rad] their largest angle
-    from the frame's centre: grown by the margin, then reduced or made a rectangle."""
+    from the frame's centre: grown by the margin, then reduced or made a rectangle. None when the
+    result reaches beyond ``MAX_HALF_ANGLE_DEG`` from its own centre (a rectangle around directions
+    from nadir to zenith, say): no view can hold it."""
     # in the gnomonic plane an angle a at angle t from the centre spans at least tan(a) * cos(t)^-2 ... so
     # offsetting by tan(margin) / cos^2(t_max) keeps at least the margin everywhere
     buf = max(math.tan(math.radians(margin_deg)) / math.cos(theta + math.radians(margin_deg)) ** 2, 1e-9)
@@ -149,7 +151,8 @@ def _finish(mask_id: str, hull: F64, frame: tuple[F64, F64, F64], theta: float, 
         ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
     else:
         ring = reduce_ring(ring, max_vertices)
-    return SphericalMask(mask_id, unproject(ring, frame), targets)
+    mask = SphericalMask(mask_id, unproject(ring, frame), targets)
+    return mask if mask.half_angle_deg() <= MAX_HALF_ANGLE_DEG else None
 
 
 def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list[tuple[str, ...]],
