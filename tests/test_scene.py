@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ import yaml
 
 import simulator
 
-from .scenes import PTZ, X0, Y0, building, write_scenario
+from .scenes import PTZ, X0, Y0, building, fc, write_scenario
 
 CAM = {"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 5.0}
 
@@ -125,3 +127,26 @@ def test_cameras_from_geojson_tags_within_extent(tmp_path, geodata):
     multi = kept["camera:direction"].fillna("").str.count(";")  # a list of n directions is n cameras
     assert len(scene.cameras) == len(kept) + int(multi.sum())
     assert len(scene.cameras) > 20
+
+
+def test_private_area_split_by_a_building_becomes_two_targets(tmp_path):
+    """A garden drawn across a house (x 10..20) is the ground on either side of it: two backyard
+    targets, 10 x 10 m each, the second named '<id>/2'; the targets layer writes them."""
+    from simulator.pipeline import targets_frame
+
+
+    garden = fc([{"type": "Feature", "properties": {"id": "g1", "kind": "backyard"},
+                  "geometry": {"type": "Polygon", "coordinates": [[[X0, Y0], [X0 + 30, Y0], [X0 + 30, Y0 + 10],
+                                                                   [X0, Y0 + 10], [X0, Y0]]]}}])
+    (tmp_path / "g.geojson").write_text(json.dumps(garden))
+    path = write_scenario(tmp_path, buildings=[building("H", 10, -5, 20, 15, 6.0)],
+                          cameras=[{"id": "c", "kind": "ptz", "resolution_px": [1920, 1080], "hfov_deg": [60.0, 2.0],
+                                    "x": 15.0, "y": 40.0, "mount_height_m": 8.0}],
+                          private_areas={"path": "g.geojson"})
+    scene = simulator.build_scene(simulator.load_scenario(path))
+    t = scene.targets
+    mine = sorted(str(i) for i in t.id if str(i).startswith("g1"))
+    assert mine == ["g1", "g1/2"]
+    assert sorted(np.round(t.area[np.isin(t.id, mine)], 6)) == [100.0, 100.0]
+    frame = targets_frame(scene)
+    assert frame[frame["target_id"].isin(mine)].geometry.is_valid.all()

@@ -655,14 +655,14 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
     for geoms, kind, z, gid, source in areas:
         geoms = np.asarray(shapely.make_valid(geoms), object)
         flat = np.isnan(z)
-        ground_geoms = shapely.difference(geoms[flat], footprints_union)
-        keep = shapely.area(ground_geoms) > 1.0
-        owner = bids[tree.nearest(ground_geoms[keep])] if tree is not None and keep.any() else \
-            np.full(keep.sum(), "", object)
-        add(draped_areas(ground_geoms[keep], owner), kind[flat][keep], gid[flat][keep], source)
-        if (~flat).any():
-            owner = bids[tree.nearest(geoms[~flat])] if tree is not None else np.full((~flat).sum(), "", object)
-            add(horizontal_areas(geoms[~flat], z[~flat], owner), kind[~flat], gid[~flat], source)
+        ground, g_kind, g_id, _ = _single_polygons(shapely.difference(geoms[flat], footprints_union), kind[flat],
+                                                   gid[flat], z[flat])
+        owner = bids[tree.nearest(ground)] if tree is not None and len(ground) else np.full(len(ground), "", object)
+        add(draped_areas(ground, owner), g_kind, g_id, source)
+        raised, r_kind, r_id, r_z = _single_polygons(geoms[~flat], kind[~flat], gid[~flat], z[~flat])
+        if len(raised):
+            owner = bids[tree.nearest(raised)] if tree is not None else np.full(len(raised), "", object)
+            add(horizontal_areas(raised, r_z, owner), r_kind, r_id, source)
 
     planes = PlanarSet.concat(sets)
     spacing = np.full(len(planes), sc.analysis.surface_sample_spacing_m)
@@ -681,6 +681,19 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
             centroid[:, k] = np.bincount(st, weights=samples[:, k], minlength=len(planes)) / np.maximum(counts, 1)
     return Targets(id=ids_all, kind=kind_all, source=np.concatenate(sources) if sources else np.empty(0, object),
                    planes=planes, area=area, samples=samples, offsets=offsets, centroid=centroid)
+
+
+def _single_polygons(geoms: np.ndarray, kind: np.ndarray, gid: np.ndarray, z: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The polygons of more than 1 m2 in ``geoms`` (multi-part areas split, other geometry types
+    dropped), with their kinds, ids (``<id>/<part>`` for the second part on) and z."""
+    parts, src = shapely.get_parts(geoms, return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 1.0)
+    parts, src = parts[keep], src[keep]
+    first = np.r_[True, src[1:] != src[:-1]] if len(src) else np.zeros(0, bool)
+    rank = np.arange(len(src)) - np.maximum.accumulate(np.where(first, np.arange(len(src)), 0))
+    ids = np.array([str(g) if r == 0 else f"{g}/{r + 1}" for g, r in zip(gid[src], rank, strict=True)], object)
+    return np.asarray(parts, object), kind[src], ids, z[src]
 
 
 def _add_synth(walls: PlanarSet, b: gpd.GeoDataFrame, w: Any, storey_h: float, skip: set[str],
