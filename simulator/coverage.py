@@ -150,3 +150,21 @@ def cells_to_polygons(ix: NDArray[np.int64], iy: NDArray[np.int64], values: NDAr
     for geom, value in shapes(grid, mask=has, transform=transform, connectivity=4):
         out.setdefault(int(value), []).append(shapely.geometry.shape(geom))
     return [(v, shapely.union_all(polys) if len(polys) > 1 else polys[0]) for v, polys in sorted(out.items())]
+
+
+def identify_cells(result: Any, *, after_masks: bool) -> tuple[float, np.ndarray]:
+    """(cell size, (n, 2) unique cell indices) where at least one camera reaches the identify class
+    (only through no mask, with ``after_masks``)."""
+    key = ("identify_cells", after_masks)
+    if key in result.cache:
+        return result.cache[key]
+    parts = []
+    cell = result.scene.scenario.coverage.cell_m
+    for cov in result.coverage.values():
+        keep = cov.dori == "identify"
+        if after_masks:
+            keep &= ~cov.masked
+        parts.append(np.column_stack([cov.ix[keep], cov.iy[keep]]))
+    cells = np.unique(np.vstack(parts), axis=0) if parts else np.zeros((0, 2), np.int64)
+    result.cache[key] = (cell, cells)
+    return cell, cells

@@ -20,7 +20,7 @@ import pandas as pd
 from .camera.model import Camera
 from .camera.placement import place_camera
 from .coverage import CameraCoverage, camera_coverage
-from .export.plans import flat_ground_z, mask_footprint
+from .export.plans import camera_footprints
 from .io.bundle import pack_scenario
 from .masks.plan import CameraMasks
 from .pipeline import Result, analyse_camera
@@ -91,7 +91,7 @@ class Workbench:
             cam = self.cameras[camera_id]
             _, plan = self.results[camera_id]
             masks = plan.masks if plan is not None else []
-            geoms = [mask_footprint(cam, m, self.scene.engine, ground_z=flat_ground_z(self.scene, cam)) for m in masks]
+            geoms = camera_footprints(self.scene, cam, masks)
             g = gpd.GeoDataFrame({"camera_id": camera_id, "mask_id": [m.id for m in masks],
                                   "targets": [len(m.targets) for m in masks]},
                                  geometry=geoms, crs=self.scene.frame.crs)

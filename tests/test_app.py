@@ -85,7 +85,7 @@ def test_map_page_layers(expected):
     assert len(layers["mask_footprints"]["data"]) == footprints > 0
     # the face-identification layer: where some camera reaches identify through no mask
     at.multiselect(key="layers").set_value(["face identification"]).run()
-    from simulator.io.writers import identify_cells
+    from simulator.coverage import identify_cells
 
     cell, cells = identify_cells(expected, after_masks=True)
     faces = deck_layers(at)["face_identification"]["data"]

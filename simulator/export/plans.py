@@ -66,6 +66,21 @@ def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: in
     return shapely.MultiPoint(hits).convex_hull
 
 
+def camera_footprints(scene: Any, camera: Camera, masks: list[SphericalMask]) -> list[shapely.Geometry]:
+    """``mask_footprint`` of each mask of ``camera`` (flat ground taken under the camera when unmeshed)."""
+    return [mask_footprint(camera, m, scene.engine, ground_z=flat_ground_z(scene, camera)) for m in masks]
+
+
+def result_footprints(result: Any, camera_id: str) -> list[shapely.Geometry]:
+    """The footprints of a camera's mask plan in ``result``, computed once (exports and report share them)."""
+    key = ("footprints", camera_id)
+    if key not in result.cache:
+        cam = next(c for c in result.scene.cameras if c.id == camera_id)
+        plan = result.mask_plans.get(camera_id)
+        result.cache[key] = camera_footprints(result.scene, cam, plan.masks if plan is not None else [])
+    return result.cache[key]
+
+
 def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: str,
                        audit: AuditLog | None = None) -> None:
     """Write canonical signed plans, ONVIF/Axis/Hikvision exports and masks.geojson into ``stage/masks``."""
@@ -83,8 +98,7 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
         (base / "onvif" / f"{name}.xml").write_bytes(mask_plan_xml(cam, plan.masks))
         (base / "axis" / f"{name}.txt").write_text(axis_requests(cam, plan.masks), encoding="utf-8")
         (base / "hikvision" / f"{name}.xml").write_bytes(hikvision_xml(cam, plan.masks))
-        for m in plan.masks:
-            fp = mask_footprint(cam, m, scene.engine, ground_z=flat_ground_z(scene, cam))
+        for m, fp in zip(plan.masks, result_footprints(result, cid), strict=True):
             if fp.is_empty:
                 continue
             coords = shapely.get_coordinates(fp)

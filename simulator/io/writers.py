@@ -130,7 +130,7 @@ def _write_gpkg(result: Result, path: Path) -> None:
 def _write_coverage(result: Result, path: Path) -> None:
     """``coverage``: per camera, DORI class and masked or not, the public ground it covers (dissolved
     cells); ``identify``: where some camera reaches face identification, before and after masks."""
-    from ..coverage import cells_to_polygons
+    from ..coverage import cells_to_polygons, identify_cells
 
     crs = result.scene.frame.crs
     rows: list[dict[str, Any]] = []
@@ -156,24 +156,6 @@ def _write_coverage(result: Result, path: Path) -> None:
     gpd.GeoDataFrame(id_rows if id_rows else {"when": pd.Series(dtype=str), "area_m2": pd.Series(dtype=float)},
                      geometry=id_geoms, crs=crs).to_file(path, layer="identify", driver="GPKG", engine="pyogrio",
                                                          use_arrow=True)
-
-
-def identify_cells(result: Result, *, after_masks: bool) -> tuple[float, np.ndarray]:
-    """(cell size, (n, 2) unique cell indices) where at least one camera reaches the identify class
-    (only through no mask, with ``after_masks``)."""
-    key = ("identify_cells", after_masks)
-    if key in result.cache:
-        return result.cache[key]
-    parts = []
-    cell = result.scene.scenario.coverage.cell_m
-    for cov in result.coverage.values():
-        keep = cov.dori == "identify"
-        if after_masks:
-            keep &= ~cov.masked
-        parts.append(np.column_stack([cov.ix[keep], cov.iy[keep]]))
-    cells = np.unique(np.vstack(parts), axis=0) if parts else np.zeros((0, 2), np.int64)
-    result.cache[key] = (cell, cells)
-    return cell, cells
 
 
 def _jsonable(o: Any) -> Any:

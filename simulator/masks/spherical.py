@@ -124,16 +124,9 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
     """The convex mask around directions (n, 3), grown by ``margin_deg`` everywhere, with at most
     ``max_vertices`` vertices (reduced conservatively: the polygon only grows), or an image-aligned
     rectangle. None when the directions span more than a gnomonic frame can hold."""
-    d = unit(dirs)
-    frame = tangent_frame(d.sum(axis=0))
-    xy = project(d, frame)
-    if np.isnan(xy).any():
-        return None
-    theta = np.arccos(np.clip(d @ frame[0], -1, 1)).max()
-    if math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
-        return None
-    return _finish(mask_id, convex_ring(xy), frame, float(theta), targets, margin_deg=margin_deg,
-                   max_vertices=max_vertices, rectangle_only=rectangle_only)
+    one = hull_masks([mask_id], dirs, np.zeros(len(dirs), np.intp), [targets], np.array([margin_deg]),
+                     max_vertices=max_vertices, rectangle_only=rectangle_only)
+    return one[0]
 
 
 def _finish(mask_id: str, hull: F64, frame: tuple[F64, F64, F64], theta: float, targets: tuple[str, ...], *,

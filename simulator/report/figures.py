@@ -86,10 +86,9 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
                         f'stroke="#555" stroke-width="0.5"/>')
     plan = result.mask_plans.get(camera_id)
     if plan is not None and plan.masks:
-        from ..export.plans import flat_ground_z, mask_footprint
+        from ..export.plans import result_footprints
 
-        for m in plan.masks:
-            fp = mask_footprint(cam, m, scene.engine, ground_z=flat_ground_z(scene, cam))
+        for fp in result_footprints(result, camera_id):
             if not fp.is_empty:
                 body.append(f'<path d="{canvas.path(fp)}" fill="none" stroke="#e6c800" stroke-width="1.5"/>')
     if len(mine):
@@ -107,7 +106,7 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
 def identify_figure(result: Any, *, width: int = 720, simplify_m: float = 1.0) -> str:
     """Where some camera reaches the identify class (faces), before masks (light red) and after masks
     (red), over the buildings and cameras of the whole scenario."""
-    from ..io.writers import identify_cells
+    from ..coverage import identify_cells
 
     scene = result.scene
     cams = result.cameras

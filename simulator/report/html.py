@@ -127,7 +127,7 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
            "<p class='small'>Rows: kind of private target; columns: the DORI class (IEC 62676-4) at which a "
            "camera sees it, before masks (camera × target pairs).</p>"]
     if result.coverage:
-        from ..io.writers import identify_cells
+        from ..coverage import identify_cells
 
         cell, cells_before = identify_cells(result, after_masks=False)
         _, cells_after = identify_cells(result, after_masks=True)
