@@ -106,8 +106,8 @@ def visible_samples(camera: Camera, targets: Targets, engine: RayEngine, *, targ
     rng = camera.range_m
     empty = VisibleSamples(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros((0, 3)))
     if target_index is not None:
-        near = np.asarray(target_index.query_ball_point(cam, rng + float(target_radius.max(initial=0.0))),
-                          dtype=np.intp)
+        near = np.asarray(target_index.query_ball_point(cam, rng + float(target_radius.max(initial=0.0)),
+                                                       return_sorted=True), dtype=np.intp)
     else:
         near = np.arange(len(targets))
     planes = targets.planes

@@ -1,11 +1,13 @@
-"""Per-camera work on several local processes or an existing Dask distributed cluster.
+"""Per-camera work on several local processes or an existing Dask distributed cluster, tile by tile.
 
-The scenario and its data files travel as one bundle (``io.bundle``): the client scatters it to every
-worker once; each worker unpacks it and builds the scene once (kept per worker process, keyed by the
-bundle's SHA-256), then runs its chunks of cameras with ``pipeline.camera_result``. Scene building is
-deterministic, so target indices, camera objects and results are the same as in one process; the
-client assembles the results in camera order and writes the outputs. Cameras are dealt into the
-chunks round-robin, so that chunks take similar time.
+The client builds the scene and cuts it into tiles (``simulator.tiles``): the part of the scene each
+tile's cameras can reach. Each part is scattered to the cluster once and its cameras dealt
+round-robin into chunks; a worker receives a part once (from the client or a peer), builds its
+Embree scene once on the first chunk it runs and keeps it for the next chunks of that tile; when the
+tile's chunks are done the part is released, so a worker holds only the parts in flight and its
+memory is bounded by the tile size and the cameras' range, not the area. At most a few tiles per
+worker are in flight at a time. A camera's results on its part are the same as on the whole scene;
+the client assembles them in camera order and writes the outputs.
 
     simulator run SCENARIO --out DIR --workers 2              # a LocalCluster of 2 processes (loopback)
     simulator run SCENARIO --out DIR --scheduler tcp://host:8786   # an existing cluster
@@ -13,54 +15,34 @@ chunks round-robin, so that chunks take similar time.
 
 from __future__ import annotations
 
-import hashlib
+import math
 import os
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 from .errors import InputError, MissingDependencyError
 from .pipeline import CameraResult, Result, assemble, camera_result, select_cameras
-from .scenario import Scenario, load_scenario
+from .scenario import DEFAULT_TILE_M, Scenario
 from .scene import Scene, build_scene
+from .tiles import Tile, plan_tiles, result_to_scene, scene_part
 
-# per worker process: the scene of the bundle it last received (one at a time: memory stays bounded),
-# and how many scenes it has built (the tests check it builds each once)
-_WORKER_SCENE: dict[str, Scene] = {}
-_BUILDS = {"count": 0}
-
-
-def _worker_scene(bundle: bytes, digest: str, threads: int) -> Scene:
-    if digest not in _WORKER_SCENE:
-        from .io.bundle import unpack_bundle
-
-        _WORKER_SCENE.clear()
-        folder = Path(tempfile.mkdtemp(prefix="pzs-worker-"))
-        try:
-            sc = load_scenario(unpack_bundle(bundle, folder / "scenario"))
-            sc = sc.model_copy(update={"analysis": sc.analysis.model_copy(update={"threads": threads})})
-            scene = build_scene(sc)
-            _BUILDS["count"] += 1
-            scene.engine  # noqa: B018 - build the Embree scene now, while the data files exist
-            _ = scene.target_index, scene.street_index
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        _WORKER_SCENE[digest] = scene
-    return _WORKER_SCENE[digest]
+# per worker process: the tiles whose Embree scene it has built (the tests check each is built once)
+_BUILT: list[tuple[str, tuple[int, int]]] = []
 
 
-def builds() -> int:
-    """How many scenes this worker process has built (see ``_worker_scene``)."""
-    return _BUILDS["count"]
+def run_part(part: Scene, run: str, key: tuple[int, int], camera_ids: Sequence[str]) -> list[CameraResult]:
+    """A worker's task: the results of ``camera_ids`` on a tile's ``part`` (its Embree scene built on
+    the worker's first chunk of it and kept with it), indices turned into the whole scene's."""
+    if "engine" not in part.__dict__:
+        _BUILT.append((run, key))
+    by_id = {c.id: c for c in part.cameras}
+    return [result_to_scene(part, camera_result(part, by_id[cid])) for cid in camera_ids]
 
 
-def run_chunk(bundle: bytes, digest: str, camera_ids: Sequence[str], threads: int = 1) -> list[CameraResult]:
-    """A worker's task: the results of ``camera_ids`` on the bundle's scene (built once per worker)."""
-    scene = _worker_scene(bundle, digest, threads)
-    by_id = {c.id: c for c in scene.cameras}
-    return [camera_result(scene, by_id[cid]) for cid in camera_ids]
+def built() -> list[tuple[str, tuple[int, int]]]:
+    """(run, tile) of every part whose Embree scene this worker process built (see ``run_part``)."""
+    return list(_BUILT)
 
 
 def chunks(ids: Sequence[str], n: int) -> list[list[str]]:
@@ -92,18 +74,26 @@ def check_cluster_arguments(workers: int | None, scheduler: str | None, *, timeo
                              field="--scheduler") from None
 
 
+def _tasks(tiles: list[Tile], chunks_per_tile: int) -> Iterator[tuple[Tile, list[list[str]]]]:
+    for tile in tiles:
+        yield tile, chunks(tile.camera_ids, chunks_per_tile)
+
+
 def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = None, workers: int | None = None,
                         scheduler: str | None = None, scene: Scene | None = None,
                         progress: Callable[[str, int, int], None] | None = None,
-                        chunks_per_worker: int = 2) -> Result:
+                        chunks_per_worker: int = 2, tile_m: float | None = None,
+                        tiles_in_flight: int = 2) -> Result:
     """``pipeline.analyse`` on ``workers`` local processes (a LocalCluster on loopback) or on the Dask
-    cluster at ``scheduler``. ``scene`` is the client's own scene (built when not given): the outputs
-    are written from it."""
+    cluster at ``scheduler``, tile by tile (``tile_m``, default the scenario's ``analysis.tile_m``,
+    else ``DEFAULT_TILE_M``). ``scene`` is the client's own scene (built when not given): the parts
+    are cut from it and the outputs written from it. At most ``tiles_in_flight`` tiles per worker are
+    scattered at a time; each tile's cameras go in enough chunks that every worker gets
+    ``chunks_per_worker`` of the work when there are few tiles."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a dependency; a broken install says so
         raise MissingDependencyError(f"--workers/--scheduler need dask[distributed] ({exc})") from None
-    from .io.bundle import pack_scenario
 
     if (workers is None) == (scheduler is None):
         raise InputError("give either a number of workers or a scheduler address", field="--workers/--scheduler")
@@ -111,9 +101,11 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
     t0 = time.perf_counter()
     scene = scene if scene is not None else build_scene(scenario)
     selected = [c.id for c in select_cameras(scene, cameras)]
-    bundle = pack_scenario(scenario)
-    digest = hashlib.sha256(bundle).hexdigest()
+    tile_m = tile_m or scenario.analysis.tile_m or DEFAULT_TILE_M
+    tiles = plan_tiles(scene, selected, tile_m)
+    run = f"{os.getpid()}-{time.time_ns()}"
     cluster = None
+    results: dict[str, CameraResult] = {}
     try:
         if scheduler is not None:
             try:
@@ -127,20 +119,44 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
         with client:
             n_workers = max(1, len(client.scheduler_info()["workers"]))
             threads = max(1, (os.cpu_count() or 1) // n_workers) if scheduler is None else 1
-            shared = client.scatter(bundle, broadcast=True)  # each worker receives the scene data once
-            parts = chunks(selected, chunks_per_worker * n_workers)
-            futures = {client.submit(run_chunk, shared, digest, ids, threads, pure=False): i
-                       for i, ids in enumerate(parts)}
-            results: dict[int, list[CameraResult]] = {}
-            done = 0
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                done += len(parts[futures[fut]])
+            per_tile = max(1, math.ceil(chunks_per_worker * n_workers / len(tiles))) if tiles else 1
+            todo = _tasks(tiles, per_tile)
+            pending: dict[Any, tuple[tuple[int, int], list[str]]] = {}  # future -> its tile and cameras
+            open_chunks: dict[tuple[int, int], int] = {}  # tile -> chunks not yet done
+            shared: dict[tuple[int, int], Any] = {}  # tile -> its scattered part
+
+            def submit_next() -> list[Any]:
+                nxt = next(todo, None)
+                if nxt is None:
+                    return []
+                tile, parts = nxt
+                part = scene_part(scene, tile.box, tile.camera_ids, threads=threads)
+                # sent once to one worker (peers fetch it from there), or to every worker when there are
+                # fewer tiles than workers (each then runs chunks of it)
+                shared[tile.key] = client.scatter(part, hash=False, broadcast=len(tiles) < n_workers)
+                del part
+                open_chunks[tile.key] = len(parts)
+                futs = []
+                for ids in parts:
+                    f = client.submit(run_part, shared[tile.key], run, tile.key, ids, pure=False)
+                    pending[f] = (tile.key, ids)
+                    futs.append(f)
+                return futs
+
+            first = [f for _ in range(tiles_in_flight * n_workers) for f in submit_next()]
+            queue = as_completed(first)
+            for fut in queue:
+                for r in fut.result():
+                    results[r.camera_id] = r
+                key, ids = pending.pop(fut)
+                open_chunks[key] -= 1
+                if open_chunks[key] == 0:  # the tile is done: release its part on the cluster
+                    shared.pop(key).release()
+                    for f in submit_next():
+                        queue.add(f)
                 if progress:
-                    progress(parts[futures[fut]][-1], done, len(selected))
+                    progress(ids[-1], len(results), len(selected))
     finally:
         if cluster is not None:
             cluster.close()
-    by_id = {r.camera_id: r for rs in results.values() for r in rs}
-    ordered = [by_id[cid] for cid in selected]
-    return assemble(scene, ordered, seconds=time.perf_counter() - t0)
+    return assemble(scene, [results[cid] for cid in selected], seconds=time.perf_counter() - t0)

@@ -139,20 +139,46 @@ def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> 
 
 
 def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] | None = None,
-            progress: Callable[[str, int, int], None] | None = None) -> Result:
-    """Run the engine: every camera (or those named in ``cameras``) against every private target."""
+            progress: Callable[[str, int, int], None] | None = None, tile_m: float | None = None) -> Result:
+    """Run the engine: every camera (or those named in ``cameras``) against every private target.
+
+    ``tile_m`` (default: the scenario's ``analysis.tile_m``): cut the run into tiles of that side, each
+    tile's cameras working on the part of the scene within their reach (``simulator.tiles``); the
+    results are the same."""
     t0 = time.perf_counter()
     scene = scenario if isinstance(scenario, Scene) else build_scene(
         scenario if isinstance(scenario, Scenario) else load_scenario(scenario))
     selected = select_cameras(scene, cameras)
-    parts = []
-    for i, cam in enumerate(selected):
-        if progress:
-            progress(cam.id, i, len(selected))
-        parts.append(camera_result(scene, cam))
+    tile_m = tile_m if tile_m is not None else scene.scenario.analysis.tile_m
+    if tile_m is None:
+        parts = []
+        for i, cam in enumerate(selected):
+            if progress:
+                progress(cam.id, i, len(selected))
+            parts.append(camera_result(scene, cam))
+    else:
+        parts = _analyse_by_tiles(scene, selected, tile_m, progress)
     if progress:
         progress("", len(selected), len(selected))
     return assemble(scene, parts, seconds=time.perf_counter() - t0)
+
+
+def _analyse_by_tiles(scene: Scene, selected: list[Any], tile_m: float,
+                      progress: Callable[[str, int, int], None] | None) -> list[CameraResult]:
+    from .tiles import plan_tiles, result_to_scene, scene_part
+
+    by_id: dict[str, CameraResult] = {}
+    for tile in plan_tiles(scene, [c.id for c in selected], tile_m):
+        part = scene_part(scene, tile.box, tile.camera_ids)
+        try:
+            for cam in part.cameras:
+                if progress:
+                    progress(cam.id, len(by_id), len(selected))
+                by_id[cam.id] = result_to_scene(part, camera_result(part, cam))
+        finally:
+            if "engine" in part.__dict__:
+                part.engine.close()
+    return [by_id[c.id] for c in selected]
 
 
 def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:

@@ -106,6 +106,13 @@ class Analysis(_Strict):
     max_samples_per_target: int = Field(400, ge=1)
     dori_px_per_m: DoriThresholds = DoriThresholds()
     threads: int | None = Field(None, ge=1)
+    # side [m] of the square tiles a run is cut into: the cameras of a tile work on the part of the
+    # scene within their reach (``simulator.tiles``); None: the whole scene at once (a cluster run
+    # then uses DEFAULT_TILE_M)
+    tile_m: float | None = Field(None, ge=50)
+
+
+DEFAULT_TILE_M = 1000.0
 
 
 class MaskSettings(_Strict):

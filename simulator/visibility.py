@@ -48,7 +48,11 @@ class RayEngine:
         start = np.asarray(start, float)
         n = len(end)
         clear = np.ones(n, bool)
-        if n == 0 or self.n_triangles == 0:
+        if n == 0:
+            return clear
+        if self.n_triangles == 0:  # nothing to hit; the queries still count (as on a scene with a mesh)
+            length = np.linalg.norm(end - start, axis=-1)
+            self.rays_cast += int(np.count_nonzero(length > eps_start + eps_end))
             return clear
         t0 = time.perf_counter()
         if self._pool is None or n < 4096:

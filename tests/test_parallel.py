@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.parallel import analyse_distributed, builds, chunks
+from simulator.parallel import analyse_distributed, built, chunks
+from simulator.tiles import plan_tiles
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,29 +37,37 @@ def test_chunks_deal_round_robin_and_cover_everything():
     assert chunks(ids[:2], 8) == [["c0"], ["c1"]]
 
 
-def test_cluster_results_identical_to_one_process(cluster):
+@pytest.mark.parametrize("tile_m", [None, 60.0])
+def test_cluster_results_identical_to_one_process(cluster, tile_m):
     c, client = cluster
     sc = simulator.load_scenario(ROOT / "scenarios" / "ingolstadt-lod3.yaml")
-    local = simulator.analyse(sc)
-    dist = analyse_distributed(sc, scheduler=c.scheduler_address, chunks_per_worker=2)
-    assert local.exposures.drop(columns=[]).equals(dist.exposures)
+    scene = simulator.build_scene(sc)
+    local = simulator.analyse(scene)  # the whole scene at once, no tiles
+    before = {w: len(v) for w, v in client.run(built).items()}
+    dist = analyse_distributed(sc, scheduler=c.scheduler_address, chunks_per_worker=2, tile_m=tile_m)
+    assert local.exposures.equals(dist.exposures)
     assert list(local.mask_plans) == list(dist.mask_plans)
     for cid, plan in local.mask_plans.items():
         other = dist.mask_plans[cid]
         assert [m.targets for m in plan.masks] == [m.targets for m in other.masks]
         assert all(np.array_equal(a.vertices, b.vertices) for a, b in zip(plan.masks, other.masks, strict=True))
         assert plan.compliant == other.compliant and plan.residual_targets == other.residual_targets
+        assert np.array_equal(plan.public_index, other.public_index)
     for cid, cov in local.coverage.items():
         other = dist.coverage[cid]
         assert np.array_equal(cov.ix, other.ix) and np.array_equal(cov.masked, other.masked)
         assert list(cov.dori) == list(other.dori)
     a, b = local.summary(), dist.summary()
     assert a["cameras"] == b["cameras"] and a["stats"]["rays"] == b["stats"]["rays"]
-    # each worker built the scene once, however many chunks it ran
-    assert set(client.run(builds).values()) == {1}
-    # and keeps it for the next run of the same scenario (the bundle packs to the same bytes)
-    analyse_distributed(sc, scheduler=c.scheduler_address, chunks_per_worker=3)
-    assert set(client.run(builds).values()) == {1}
+    # each worker built the Embree scene of a tile's part at most once, however many of its chunks it
+    # ran, and every tile was built somewhere
+    tiles = plan_tiles(scene, [cam.id for cam in scene.cameras], tile_m or 1000.0)
+    if tile_m is not None:
+        assert len(tiles) >= 3  # the cameras are spread over several 60 m tiles
+    new = {w: v[before.get(w, 0):] for w, v in client.run(built).items()}
+    for runs in new.values():
+        assert len(runs) == len(set(runs))
+    assert {key for runs in new.values() for _, key in runs} == {t.key for t in tiles}
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

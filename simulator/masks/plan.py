@@ -279,7 +279,7 @@ def visible_street_samples(camera: Camera, scene: Any) -> tuple[NDArray[np.intp]
         return none
     cam = np.array(camera.position)
     tree: cKDTree = scene.street_index
-    near = np.asarray(tree.query_ball_point(cam, camera.range_m), dtype=np.intp)
+    near = np.asarray(tree.query_ball_point(cam, camera.range_m, return_sorted=True), dtype=np.intp)
     if len(near) == 0:
         return none
     vec = pts[near] - cam

@@ -45,6 +45,7 @@ from .targets import (
 from .terrain import Terrain
 
 Progress = Callable[[str], None]
+_REBUILT = ("engine", "target_index", "street_index", "footprint_index")  # not pickled (see Scene.__getstate__)
 
 
 @dataclass
@@ -63,6 +64,14 @@ class Scene:
     scenario: Scenario
     notes: list[str] = field(default_factory=list)
     ground_at: Callable[[float, float], float] | None = None
+    # a part of a larger scene (``tiles.scene_part``): the indices of its targets and street samples there
+    target_map: np.ndarray | None = None
+    street_map: np.ndarray | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (sent to a Dask worker) without the Embree scene and the search trees: a process
+        that receives a scene builds its own from the arrays."""
+        return {k: v for k, v in self.__dict__.items() if k not in _REBUILT}
 
     @cached_property
     def target_radius(self) -> np.ndarray:

@@ -15,9 +15,13 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Terrain:
-    """Ground heights [m]; ``grid`` None means flat ground at z = 0."""
+    """Ground heights [m]; ``grid`` None means flat ground at z = 0. ``first_node`` (row, column):
+    where ``grid.z[0, 0]`` lies on the grid whose corner is ``grid.x0, grid.y0`` (a window cut from a
+    larger DEM keeps that DEM's corner, so its heights are computed with the same floating-point
+    operations, bit for bit)."""
 
     grid: DemGrid | None = None
+    first_node: tuple[int, int] = (0, 0)
 
     @property
     def is_flat(self) -> bool:
@@ -38,11 +42,13 @@ class Terrain:
             return np.zeros(np.broadcast(x, y).shape)
         z, xn, yn = self._nodes()
         nr, nc = z.shape
-        u = np.clip((x - xn) / self.grid.dx, 0, nc - 1 - 1e-9)
-        v = np.clip((yn - y) / self.grid.dy, 0, nr - 1 - 1e-9)
+        r0, c0 = self.first_node
+        u = np.clip((x - xn) / self.grid.dx, c0, c0 + nc - 1 - 1e-9)
+        v = np.clip((yn - y) / self.grid.dy, r0, r0 + nr - 1 - 1e-9)
         j = np.floor(u).astype(int)
         i = np.floor(v).astype(int)
         fu, fv = u - j, v - i
+        i, j = i - r0, j - c0
         z00, z01 = z[i, j], z[i, j + 1]
         z10, z11 = z[i + 1, j], z[i + 1, j + 1]
         upper = fu >= fv  # triangle (i,j) (i,j+1) (i+1,j+1)
@@ -56,7 +62,8 @@ class Terrain:
         z, xn, yn = self._nodes()
         nr, nc = z.shape
         cols, rows = np.meshgrid(np.arange(nc), np.arange(nr))
-        pts = np.stack([xn + cols * self.grid.dx, yn - rows * self.grid.dy, z], axis=-1)
+        r0, c0 = self.first_node
+        pts = np.stack([xn + (cols + c0) * self.grid.dx, yn - (rows + r0) * self.grid.dy, z], axis=-1)
         a, b = pts[:-1, :-1], pts[:-1, 1:]
         c, d = pts[1:, :-1], pts[1:, 1:]
         t1 = np.stack([a, b, d], axis=-2).reshape(-1, 3, 3)
