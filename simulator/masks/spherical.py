@@ -129,25 +129,6 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
     return one[0]
 
 
-def _finish(mask_id: str, hull: F64, frame: tuple[F64, F64, F64], theta: float, targets: tuple[str, ...], *,
-            margin_deg: float, max_vertices: int, rectangle_only: bool) -> SphericalMask | None:
-    """The mask from the gnomonic hull (k, 2) of its directions, ``theta`` [rad] their largest angle
-    from the frame's centre: grown by the margin, then reduced or made a rectangle. None when the
-    result reaches beyond ``MAX_HALF_ANGLE_DEG`` from its own centre (a rectangle around directions
-    from nadir to zenith, say): no view can hold it."""
-    # in the gnomonic plane an angle a at angle t from the centre spans at least tan(a) * cos(t)^-2 ... so
-    # offsetting by tan(margin) / cos^2(t_max) keeps at least the margin everywhere
-    buf = max(math.tan(math.radians(margin_deg)) / math.cos(theta + math.radians(margin_deg)) ** 2, 1e-9)
-    ring = offset_ring(hull, buf)
-    if rectangle_only:
-        (x0, y0), (x1, y1) = ring.min(axis=0), ring.max(axis=0)
-        ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    else:
-        ring = reduce_ring(ring, max_vertices)
-    mask = SphericalMask(mask_id, unproject(ring, frame), targets)
-    return mask if mask.half_angle_deg() <= MAX_HALF_ANGLE_DEG else None
-
-
 def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list[tuple[str, ...]],
                margins_deg: F64, *, max_vertices: int, rectangle_only: bool) -> list[SphericalMask | None]:
     """``hull_mask`` for many groups at once: directions (n, 3) with their group number ``group``
@@ -172,10 +153,18 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     hulls = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy, indices=group)), return_index=True)
     coords, owner = hulls
     bounds = np.searchsorted(owner, np.arange(k + 1))
-    out: list[SphericalMask | None] = []
+    ok = ~behind & (np.degrees(theta) + margins_deg <= MAX_HALF_ANGLE_DEG)
+    # grown by the margin: in the gnomonic plane an angle a at angle t from the centre spans at least
+    # tan(a) / cos(t)^2, so offsetting by tan(margin) / cos^2(t_max + margin) keeps at least the margin
+    m_rad = np.radians(margins_deg)
+    buf = np.maximum(np.tan(m_rad) / np.cos(np.where(ok, theta + m_rad, 0.0)) ** 2, 1e-9)
+    rings: list[F64 | None] = [None] * k
+    simple = _offset_batch(coords, owner, bounds, buf, ok)
     for g in range(k):
-        if behind[g] or math.degrees(theta[g]) + margins_deg[g] > MAX_HALF_ANGLE_DEG:
-            out.append(None)
+        if not ok[g]:
+            continue
+        if g in simple:
+            rings[g] = simple[g]
             continue
         ring = coords[bounds[g]:bounds[g + 1]]
         if len(ring) < 4:
@@ -185,9 +174,130 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
             (ax, ay), (bx, by), (cx, cy) = ring[0], ring[1], ring[2]
             if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) < 0:
                 ring = ring[::-1]
-        out.append(_finish(ids[g], ring, (f[g], r[g], u[g]), float(theta[g]), targets[g],
-                           margin_deg=float(margins_deg[g]), max_vertices=max_vertices,
-                           rectangle_only=rectangle_only))
+        rings[g] = offset_ring(ring, float(buf[g]))
+    if rectangle_only:
+        done = [None if r is None else np.array([[r[:, 0].min(), r[:, 1].min()], [r[:, 0].max(), r[:, 1].min()],
+                                                  [r[:, 0].max(), r[:, 1].max()], [r[:, 0].min(), r[:, 1].max()]])
+                for r in rings]
+    else:
+        done = _reduce_batch(rings, max_vertices)
+    # back to directions, all at once; masks reaching beyond MAX_HALF_ANGLE_DEG of their own centre
+    # (a rectangle around directions from nadir to zenith, say) are refused: no view can hold them
+    have = [g for g in range(k) if done[g] is not None]
+    out: list[SphericalMask | None] = [None] * k
+    if not have:
+        return out
+    sizes = np.array([len(done[g]) for g in have])  # type: ignore[arg-type]
+    rxy = np.vstack([done[g] for g in have])  # type: ignore[misc]
+    who = np.repeat(np.asarray(have), sizes)
+    v = unit(f[who] + rxy[:, :1] * r[who] + rxy[:, 1:2] * u[who])
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    c = np.add.reduceat(v, first, axis=0)
+    c /= np.sqrt(np.einsum("ij,ij->i", c, c))[:, None]
+    cosang = np.minimum.reduceat(np.einsum("ij,ij->i", v, np.repeat(c, sizes, axis=0)), first)
+    half = np.degrees(np.arccos(np.clip(cosang, -1, 1)))
+    for n, g in enumerate(have):
+        if half[n] <= MAX_HALF_ANGLE_DEG:
+            out[g] = SphericalMask(ids[g], v[first[n]:first[n] + sizes[n]], targets[g])
+    return out
+
+
+def _offset_batch(coords: F64, owner: NDArray[np.intp], bounds: NDArray[np.intp], buf: F64,
+                  ok: NDArray[np.bool_], *, mitre_limit: float = 10.0) -> dict[int, F64]:
+    """``offset_ring`` of many shapely hull rings at once (closed, (n, 2) ``coords`` with their ring
+    number ``owner``), for the rings it handles simply: a proper polygon whose corners all take a
+    mitre join. Returns {ring number: offset ring}; the others are left to ``offset_ring``."""
+    n_per = np.diff(bounds)
+    cand = ok & (n_per >= 4)
+    if not cand.any():
+        return {}
+    take = cand[owner]
+    pts, own = coords[take], owner[take]
+    nb = np.searchsorted(own, np.flatnonzero(cand))  # start of each candidate ring in pts
+    ln = np.diff(np.r_[nb, len(pts)])  # closed length (first vertex repeated)
+    last = np.r_[nb[1:], len(pts)] - 1
+    keep = np.ones(len(pts), bool)
+    keep[last] = False  # drop the closing vertex
+    ring_id = np.repeat(np.arange(len(nb)), ln)[keep]
+    p = pts[keep]
+    m = ln - 1
+    start = np.r_[0, np.cumsum(m)[:-1]]
+    pos = np.arange(len(p)) - np.repeat(start, m)
+    nxt = np.repeat(start, m) + (pos + 1) % np.repeat(m, m)
+    prv = np.repeat(start, m) + (pos - 1) % np.repeat(m, m)
+    # orientation from the first turn, as in offset_ring's input (counter-clockwise)
+    a, b, c = p[start], p[start + np.minimum(1, m - 1)], p[start + np.minimum(2, m - 1)]
+    turn = (b[:, 0] - a[:, 0]) * (c[:, 1] - b[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - b[:, 0])
+    cw = np.repeat(turn < 0, m)
+    nxt, prv = np.where(cw, prv, nxt), np.where(cw, nxt, prv)
+    d = p[nxt] - p
+    length = np.hypot(d[:, 0], d[:, 1])
+    x, y = p[:, 0], p[:, 1]
+    area2 = np.bincount(ring_id, weights=x * p[nxt, 1] - p[nxt, 0] * y, minlength=len(nb))
+    span = np.maximum(np.maximum.reduceat(x, start) - np.minimum.reduceat(x, start),
+                      np.maximum.reduceat(y, start) - np.minimum.reduceat(y, start))
+    good = (m >= 3) & (np.abs(area2) > 1e-9 * span * span) & (turn != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nx, ny = d[:, 1] / length, -d[:, 0] / length  # outward normal of edge i -> next
+        px, py = nx[prv], ny[prv]
+        cos = px * nx + py * ny
+        f = np.repeat(buf[cand], m) / (1.0 + cos)
+        mitre = 2.0 / np.maximum(1.0 + cos, 1e-12) <= mitre_limit**2
+        out_xy = np.column_stack([x + f * (px + nx), y + f * (py + ny)])
+    bad_vertex = (length <= 0) | ~mitre | ~np.isfinite(f)
+    good &= np.bincount(ring_id, weights=bad_vertex, minlength=len(nb)) == 0
+    rings = np.flatnonzero(cand)
+    result: dict[int, F64] = {}
+    for i in np.flatnonzero(good):
+        seg = out_xy[start[i]:start[i] + m[i]]
+        result[int(rings[i])] = seg[::-1] if cw[start[i]] else seg
+    return result
+
+
+def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
+    """``reduce_ring(ring, k)`` of every ring (None stays None), rings of the same size in one array:
+    each step removes, in every ring at once, the edge whose neighbours extended to their intersection
+    add the least area. Rings where no edge can go that way are left to ``reduce_ring``."""
+    out: list[F64 | None] = list(rings)
+    by_size: dict[int, list[int]] = {}
+    for g, ring in enumerate(rings):
+        if ring is not None and len(ring) > k:
+            by_size.setdefault(len(ring), []).append(g)
+    for n in sorted(by_size, reverse=True):
+        idx = by_size[n]
+        pts = np.stack([rings[g] for g in idx])  # type: ignore[misc]
+        ids = np.asarray(idx)
+        while n > k:
+            a, b = np.roll(pts, 1, axis=1), pts
+            c, d = np.roll(pts, -1, axis=1), np.roll(pts, -2, axis=1)
+            rx, ry = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
+            sx, sy = c[..., 0] - d[..., 0], c[..., 1] - d[..., 1]
+            den = rx * sy - ry * sx
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = ((d[..., 0] - a[..., 0]) * sy - (d[..., 1] - a[..., 1]) * sx) / den
+                uu = ((d[..., 0] - a[..., 0]) * ry - (d[..., 1] - a[..., 1]) * rx) / den
+            xx, yy = a[..., 0] + t * rx, a[..., 1] + t * ry
+            added = np.abs((b[..., 0] - xx) * (c[..., 1] - yy) - (b[..., 1] - yy) * (c[..., 0] - xx)) / 2
+            valid = (np.abs(den) >= 1e-15) & (t >= 1 - 1e-12) & (uu >= 1 - 1e-12)
+            added = np.where(valid, added, np.inf)
+            best = np.argmin(added, axis=1)
+            stuck = ~valid.any(axis=1)
+            for j in np.flatnonzero(stuck):  # the minimum rotated rectangle (or a triangle) instead
+                out[int(ids[j])] = reduce_ring(pts[j], k)
+            rows = np.flatnonzero(~stuck)
+            if len(rows) == 0:
+                break
+            pts, best, ids = pts[rows], best[rows], ids[rows]
+            r = np.arange(len(rows))
+            pts[r, best] = np.column_stack([xx[rows, best], yy[rows, best]])  # b becomes the corner
+            drop = (best + 1) % n  # and c goes
+            keep = np.ones(pts.shape[:2], bool)
+            keep[r, drop] = False
+            pts = pts[keep].reshape(len(rows), n - 1, 2)
+            n -= 1
+        else:
+            for j, g in enumerate(ids):
+                out[int(g)] = pts[j]
     return out
 
 
