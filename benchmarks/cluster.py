@@ -227,7 +227,8 @@ def bench_scaling(args: argparse.Namespace) -> None:
                 one.append(time.perf_counter() - t0)
             rates[threads] = len(sample) / statistics.median(one)
             print(f"  one process, engine on {threads} thread(s), {len(sample):,} cameras: "
-                  f"{statistics.median(one):.1f} s, {rates[threads]:.2f} cameras/s (median of {args.repeat})", flush=True)
+                  f"{statistics.median(one):.1f} s, {rates[threads]:.2f} cameras/s (median of {args.repeat})",
+                  flush=True)
         scene.scenario = sc
         r1 = rates[2]
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
