@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from .camera.model import Camera
 from .exposure import DORI_CLASSES, dori_class, in_reach
-from .masks.spherical import SphericalMask, unit
+from .masks.spherical import SphericalMask, inside_any
 
 F64 = NDArray[np.float64]
 CLASSES = (*DORI_CLASSES, "none")  # identify … detect, then below detect
@@ -115,14 +115,7 @@ def camera_coverage(scene: Any, camera: Camera, *, masks: list[SphericalMask] | 
     sel = sel[clear]
     px = camera.resolution_px[0] / (2.0 * dist[sel] * np.tan(np.radians(camera.hfov_deg[1]) / 2.0))
     thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
-    masked = np.zeros(len(sel), bool)
-    if masks and len(sel):
-        d = unit(vec[sel])
-        todo = np.arange(len(sel))
-        for m in masks:
-            hit = m.contains(d[todo], unit_length=True)
-            masked[todo[hit]] = True
-            todo = todo[~hit]
+    masked = inside_any(masks or [], vec[sel])
     return CameraCoverage(camera.id, cell, ix[sel].astype(np.int64), iy[sel].astype(np.int64), dist[sel], px,
                           dori_class(px, thresholds), masked)
 

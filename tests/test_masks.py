@@ -320,3 +320,62 @@ def test_no_mask_reaches_beyond_a_view():
             assert m.half_angle_deg() <= MAX_HALF_ANGLE_DEG
             assert np.isfinite(project(m.vertices, m.frame())).all() and m.contains(d).all()
     assert 0 < refused < 8  # the wide ones are refused, the narrow ones are not
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_batch_masks_equal_one_at_a_time(seed):
+    """``hull_masks`` finishes a batch of hulls in array operations; each mask must be the one the
+    scalar steps give (offset_ring, then reduce_ring or the bounding rectangle, then unprojected), for
+    ordinary hulls, needles (bevelled corners), points and segments; ``fits_views`` and ``inside_any``
+    must agree with ``fits_view`` and ``contains`` mask by mask."""
+    from simulator.masks.spherical import (
+        fits_views,
+        hull_masks,
+        inside_any,
+        offset_ring,
+        reduce_ring,
+        tangent_frame,
+        unproject,
+    )
+
+    rng = np.random.default_rng(seed)
+    groups, margins = [], []
+    for trial in range(120):
+        n = int(rng.integers(1, 25))
+        spread = rng.uniform(0.001, 0.2)
+        centre = unit(rng.normal(size=(1, 3)))[0]
+        pts = unit(centre + rng.normal(size=(n, 3)) * spread)
+        if trial % 9 == 0:  # a needle: three nearly collinear directions
+            a, b = unit(rng.normal(size=(2, 3)) * [1, 1, 0.1])
+            pts = unit(np.array([a, (a + b) / 2 + 1e-5 * rng.normal(size=3), b]) * 0.1 + centre)
+        groups.append(pts)
+        margins.append(rng.uniform(0.0, 2.0))
+    dirs = np.vstack(groups)
+    group = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    for rect in (False, True):
+        batch = hull_masks([f"m{i}" for i in range(len(groups))], dirs, group, [("t",)] * len(groups),
+                           np.array(margins), max_vertices=4, rectangle_only=rect)
+        for pts, margin, m in zip(groups, margins, batch, strict=True):
+            c = pts.sum(axis=0)
+            frame = tangent_frame(c / np.linalg.norm(c))
+            xy = project(pts, frame)
+            theta = np.arccos(np.clip((pts @ frame[0]).min(), -1, 1))
+            buf = max(np.tan(np.radians(margin)) / np.cos(theta + np.radians(margin)) ** 2, 1e-9)
+            hull = shapely.get_coordinates(shapely.MultiPoint(xy).convex_hull)
+            hull = np.unique(hull, axis=0) if len(hull) < 4 else hull[:-1]
+            if len(hull) >= 3 and shapely.Polygon(hull).exterior.is_ccw is False:
+                hull = hull[::-1]
+            ring = offset_ring(hull, buf)
+            ring = np.array([ring.min(axis=0), [ring[:, 0].max(), ring[:, 1].min()], ring.max(axis=0),
+                             [ring[:, 0].min(), ring[:, 1].max()]]) if rect else reduce_ring(ring, 4)
+            expected = unproject(ring, frame)
+            assert m is not None
+            assert m.vertices.shape == expected.shape and np.allclose(m.vertices, expected, atol=1e-12)
+            assert m.contains(pts).all()
+        masks = [m for m in batch if m is not None]
+        assert list(fits_views(masks, 20.0, 12.0)) == [m.fits_view(20.0, 12.0) for m in masks]
+        probe = unit(rng.normal(size=(4000, 3)) * 0.3 + dirs[rng.integers(0, len(dirs), 4000)])
+        loop = np.zeros(len(probe), bool)
+        for m in masks[:30]:
+            loop |= m.contains(probe)
+        assert np.array_equal(inside_any(masks[:30], probe), loop) and 0 < loop.sum() < len(probe)

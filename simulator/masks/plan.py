@@ -24,7 +24,7 @@ from ..camera.model import Camera
 from ..exposure import VisibleSamples, visible_samples
 from ..frames import azimuth_elevation
 from ..scene.targets import sample_planes
-from .spherical import SphericalMask, hull_mask, hull_masks, unit
+from .spherical import SphericalMask, fits_views, hull_mask, hull_masks, inside_any, unit
 
 F64 = NDArray[np.float64]
 
@@ -51,22 +51,6 @@ class CameraMasks:
     @property
     def public_hidden_share(self) -> float | None:
         return self.public_hidden / self.public_samples if self.public_samples else None
-
-
-def _inside_any(masks: list[SphericalMask], dirs: F64) -> NDArray[np.bool_]:
-    """Whether each direction (n, 3) lies inside at least one of ``masks``."""
-    inside = np.zeros(len(dirs), bool)
-    if len(dirs) == 0:
-        return inside
-    d = unit(dirs)
-    todo = np.arange(len(d))
-    for m in masks:
-        if len(todo) == 0:
-            break
-        hit = m.contains(d[todo], unit_length=True)
-        inside[todo[hit]] = True
-        todo = todo[~hit]
-    return inside
 
 
 def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_targets: NDArray[np.intp], *,
@@ -100,8 +84,9 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
     built = hull_masks([f"m{k + 1}" for k in np.flatnonzero(has)], sv[sel], group, [(x,) for x in labels], margins,
                        max_vertices=lim.max_vertices, rectangle_only=lim.rectangle_only) if len(tis) else []
     masks: list[SphericalMask] = []
+    fit = iter(fits_views([m for m in built if m is not None], hw, vw))
     for label, near, m in zip(labels, nearest, built, strict=True):
-        if m is None or not m.fits_view(hw, vw):
+        if m is None or not next(fit):
             result.compliant = False
             result.reasons.append(f"target {label} spans more than the camera's wide view ({hw:g} x {vw:.1f} "
                                   f"deg) from {float(near):.1f} m: no single mask covers it")
@@ -120,7 +105,7 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
     if result.exposed_after_masks:
         result.compliant = False
         result.reasons.append(f"{result.exposed_after_masks} targets keep visible samples outside the masks")
-    result.public_hidden_flags = _inside_any(result.masks, public_dirs)
+    result.public_hidden_flags = inside_any(result.masks, public_dirs)
     result.public_hidden = int(result.public_hidden_flags.sum())
     if not result.compliant:
         _propose_limits(camera, seen, result)
@@ -175,8 +160,9 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         built = hull_masks(["merged"] * len(pairs), dirs, np.repeat(np.arange(len(pairs)), sizes),
                            [alive[i].targets + alive[j].targets for i, j in pairs], np.zeros(len(pairs)),
                            max_vertices=max_vertices, rectangle_only=rectangle_only)
+        fit = iter(fits_views([m for m in built if m is not None], hw, vw))
         for (i, j), m in zip(pairs, built, strict=True):
-            if m is None or not m.fits_view(hw, vw):
+            if m is None or not next(fit):
                 continue
             cost = int((hides(m) & ~(hidden[i] | hidden[j])).sum())
             extra = m.area_sr - alive[i].area_sr - alive[j].area_sr
@@ -203,15 +189,25 @@ def _precluster(masks: list[SphericalMask], n: int, *, hw: float, vw: float, max
 
     centres = np.array([m.centre for m in masks])
     labels = fcluster(linkage(centres, method="complete", metric="cosine"), t=n, criterion="maxclust")
+    members = [np.flatnonzero(labels == lab) for lab in np.unique(labels)]
+    groups = [g for g in members if len(g) > 1]
+    hulls: list[SphericalMask | None] = []
+    if groups:  # the hulls of every group of several masks, in one batch
+        dirs = np.vstack([masks[i].vertices for g in groups for i in g])
+        sizes = [sum(len(masks[i].vertices) for i in g) for g in groups]
+        hulls = hull_masks(["cluster"] * len(groups), dirs, np.repeat(np.arange(len(groups)), sizes),
+                           [sum((masks[i].targets for i in g), ()) for g in groups], np.zeros(len(groups)),
+                           max_vertices=max_vertices, rectangle_only=rectangle_only)
+    fit = iter(fits_views([m for m in hulls if m is not None], hw, vw))
+    fits = [m is not None and bool(next(fit)) for m in hulls]
+    built = iter(zip(hulls, fits, strict=True))
     out: list[SphericalMask] = []
-    for lab in np.unique(labels):
-        group = [masks[i] for i in np.flatnonzero(labels == lab)]
-        if len(group) == 1:
-            out.append(group[0])
+    for g in members:
+        if len(g) == 1:
+            out.append(masks[g[0]])
             continue
-        m = hull_mask("cluster", np.vstack([g.vertices for g in group]), sum((g.targets for g in group), ()),
-                      margin_deg=0.0, max_vertices=max_vertices, rectangle_only=rectangle_only)
-        out.extend([m] if m is not None and m.fits_view(hw, vw) else group)
+        m, ok = next(built)
+        out.extend([m] if m is not None and ok else [masks[i] for i in g])
     return out
 
 
@@ -228,7 +224,7 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
     for attempt in range(2):
         seen = visible_samples(camera, t, scene.engine, target_radius=scene.target_radius,
                                target_index=scene.target_index, samples=dense, offsets=offsets)
-        out = ~_inside_any(result.masks, seen.vector)
+        out = ~inside_any(result.masks, seen.vector)
         result.verification_samples = len(seen.sample)
         result.residual_samples = int(out.sum())
         residual = np.unique(seen.target[out])

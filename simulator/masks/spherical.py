@@ -78,7 +78,7 @@ class SphericalMask:
         return tangent_frame(self.centre)
 
     @cached_property
-    def _inward_normals(self) -> F64:
+    def inward_normals(self) -> F64:
         # image axes: right x up = -forward, so counter-clockwise in the image is clockwise about the
         # forward axis and the inward great-circle normals are w x v
         v = self.vertices
@@ -88,7 +88,7 @@ class SphericalMask:
         """Whether directions (n, 3) lie inside (or on) the mask: on the inner side of every great circle.
         ``unit_length``: the directions are unit vectors already (skips normalising them)."""
         d = np.atleast_2d(dirs) if unit_length else unit(dirs)
-        return np.all(d @ self._inward_normals.T >= -tol, axis=1) & (d @ self.centre > 0)
+        return np.all(d @ self.inward_normals.T >= -tol, axis=1) & (d @ self.centre > 0)
 
     def polygon2d(self, frame: tuple[F64, F64, F64] | None = None) -> shapely.Polygon:
         return shapely.Polygon(project(self.vertices, frame or self.frame()))
@@ -117,6 +117,50 @@ class SphericalMask:
             return False
         return bool(np.abs(xy[:, 0]).max() <= math.tan(math.radians(hfov_deg) / 2) and
                     np.abs(xy[:, 1]).max() <= math.tan(math.radians(vfov_deg) / 2))
+
+
+def fits_views(masks: list[SphericalMask], hfov_deg: float, vfov_deg: float) -> NDArray[np.bool_]:
+    """``SphericalMask.fits_view`` of many masks at once."""
+    if not masks:
+        return np.zeros(0, bool)
+    sizes = np.array([len(m.vertices) for m in masks])
+    v = np.vstack([m.vertices for m in masks])
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    c = np.array([m.centre for m in masks])
+    h = np.hypot(c[:, 0], c[:, 1])
+    vertical = h < 1e-9
+    hs = np.where(vertical, 1.0, h)
+    r = np.column_stack([np.where(vertical, 1.0, c[:, 1] / hs), np.where(vertical, 0.0, -c[:, 0] / hs),
+                         np.zeros(len(c))])
+    u = np.column_stack([r[:, 1] * c[:, 2], -r[:, 0] * c[:, 2], r[:, 0] * c[:, 1] - r[:, 1] * c[:, 0]])
+    who = np.repeat(np.arange(len(masks)), sizes)
+    z = np.einsum("ij,ij->i", v, c[who])
+    zs = np.where(z > 1e-9, z, 1.0)
+    x = np.abs(np.einsum("ij,ij->i", v, r[who]) / zs)
+    y = np.abs(np.einsum("ij,ij->i", v, u[who]) / zs)
+    front = np.minimum.reduceat(z, first) > 1e-9
+    return front & (np.maximum.reduceat(x, first) <= math.tan(math.radians(hfov_deg) / 2)) & \
+        (np.maximum.reduceat(y, first) <= math.tan(math.radians(vfov_deg) / 2))
+
+
+def inside_any(masks: list[SphericalMask], dirs: F64, *, chunk: int = 1 << 15) -> NDArray[np.bool_]:
+    """Whether each direction (n, 3) lies inside at least one of ``masks`` (the test of
+    ``SphericalMask.contains`` for every mask at once, in chunks of directions)."""
+    inside = np.zeros(len(dirs), bool)
+    if len(dirs) == 0 or not masks:
+        return inside
+    d = unit(dirs)
+    k = max(len(m.vertices) for m in masks)
+    # every mask's inward normals, padded to k with its own first normal (which changes nothing)
+    normals = np.stack([np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
+                        for m in masks])  # (M, k, 3)
+    flat = normals.reshape(-1, 3).T
+    centres = np.array([m.centre for m in masks]).T
+    for a in range(0, len(d), chunk):
+        part = d[a:a + chunk]
+        ok = (part @ flat >= -1e-12).reshape(len(part), len(masks), k).all(axis=2) & (part @ centres > 0)
+        inside[a:a + chunk] = ok.any(axis=1)
+    return inside
 
 
 def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: float,
@@ -296,8 +340,8 @@ def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
             pts = pts[keep].reshape(len(rows), n - 1, 2)
             n -= 1
         else:
-            for j, g in enumerate(ids):
-                out[int(g)] = pts[j]
+            for row, gid in enumerate(ids):
+                out[int(gid)] = pts[row]
     return out
 
 

@@ -77,9 +77,12 @@ class Scene:
     def target_radius(self) -> np.ndarray:
         """Largest distance [m] from each target's centroid to its samples."""
         t = self.targets
-        d = np.linalg.norm(t.samples - t.centroid[t.sample_target], axis=1)
         out = np.zeros(len(t))
-        np.maximum.at(out, t.sample_target, d)
+        counts = np.diff(t.offsets)
+        has = np.flatnonzero(counts > 0)
+        if len(has):
+            d = np.linalg.norm(t.samples - np.repeat(t.centroid, counts, axis=0), axis=1)
+            out[has] = np.maximum.reduceat(d, t.offsets[has])
         return out
 
     @cached_property
