@@ -158,6 +158,12 @@ def identify_cells(result: Any, *, after_masks: bool) -> tuple[float, np.ndarray
         if after_masks:
             keep &= ~cov.masked
         parts.append(np.column_stack([cov.ix[keep], cov.iy[keep]]))
-    cells = np.unique(np.vstack(parts), axis=0) if parts else np.zeros((0, 2), np.int64)
+    cells = np.zeros((0, 2), np.int64)
+    if parts:  # unique (ix, iy) pairs, by one integer key per cell (np.unique on rows is slow)
+        both = np.vstack(parts).astype(np.int64)
+        lo = both.min(axis=0) if len(both) else np.zeros(2, np.int64)
+        span = int(both[:, 1].max() - lo[1] + 1) if len(both) else 1
+        code = np.unique((both[:, 0] - lo[0]) * span + (both[:, 1] - lo[1]))
+        cells = np.column_stack([code // span + lo[0], code % span + lo[1]])
     result.cache[key] = (cell, cells)
     return cell, cells

@@ -152,7 +152,8 @@ class Workbench:
         with tempfile.TemporaryDirectory() as tmp:
             stage = Path(tmp)
             write_public_key(key.public_key(), stage / "signing-key.pub")
-            write_mask_exports(stage, result, key, scenario_sha256=file_sha256(Path(self.scene.scenario.source)))
+            write_mask_exports(stage, result, key,
+                               scenario_sha256=file_sha256(Path(self.scene.scenario.source))).finish()
             buf = io.BytesIO()
             with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
                 z.write(stage / "signing-key.pub", "signing-key.pub")

@@ -192,6 +192,21 @@ def test_onvif_validates_and_broken_masks_fail(tutorial):
             validate(broken)
 
 
+def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial):
+    from simulator.export.onvif import Validation
+
+    cam = next(c for c in tutorial.scene.cameras if c.id == "bullet-east")
+    xml = mask_plan_xml(cam, tutorial.mask_plans[cam.id].masks, check=False)
+    broken = xml.replace(b"<tr2:Enabled>true</tr2:Enabled>", b"", 1)
+    Validation({"a.xml": xml, "b.xml": xml}, background_from=1).result()  # valid: returns
+    v = Validation({"a.xml": xml, "b.xml": broken}, background_from=1)
+    assert v._future is not None  # it did run in the second process
+    with pytest.raises(OnvifValidationError, match="^b.xml: "):
+        v.result()
+    with pytest.raises(OnvifValidationError, match="^b.xml: "):  # and inline, for a few masks
+        Validation({"a.xml": xml, "b.xml": broken})
+
+
 def test_shipped_tutorial_plans(tutorial):
     for c in tutorial.summary()["cameras"]:
         assert c["exposed_after_masks"] == 0 or (not c["compliant"] and c["reasons"])

@@ -43,8 +43,9 @@ def _schema(wsdl: str) -> Any:
 
 
 def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, profile_token: str = "Profile_1",
-                  configuration_token: str = "VideoSourceConfig_1") -> bytes:
-    """The ONVIF mask plan of one camera as XML bytes (validated)."""
+                  configuration_token: str = "VideoSourceConfig_1", check: bool = True) -> bytes:
+    """The ONVIF mask plan of one camera as XML bytes, validated (``check=False``: the caller
+    validates it, e.g. with ``validate_many``)."""
     E = etree.Element
     root = E(f"{{{PLAN}}}MaskPlan", nsmap={"plan": PLAN, "tt": TT, "tr2": TR2, "tptz": TPTZ})
     root.set("camera", camera.id)
@@ -72,7 +73,8 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, profile_token: 
         etree.SubElement(mask, f"{{{TR2}}}Color", X="0", Y="0", Z="0")
         etree.SubElement(mask, f"{{{TR2}}}Enabled").text = "true"
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    validate(data)
+    if check:
+        validate(data)
     return data
 
 
@@ -91,3 +93,44 @@ def validate(data: bytes) -> None:
         x, y = float(p.get("x", "nan")), float(p.get("y", "nan"))
         if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
             raise OnvifValidationError(f"mask point ({x}, {y}) outside the normalised view [-1, 1]")
+
+
+def validate_many(docs: dict[str, bytes]) -> None:
+    """``validate`` every document (name -> bytes); the error names the first invalid one."""
+    for name, data in docs.items():
+        try:
+            validate(data)
+        except OnvifValidationError as exc:
+            raise OnvifValidationError(f"{name}: {exc}") from None
+
+
+class Validation:
+    """ONVIF documents validated while the caller goes on: in a second process (spawned: it loads the
+    schemas there and runs on the other core) when there are many, else here at once. ``result()``
+    raises ``OnvifValidationError`` if a document is invalid."""
+
+    def __init__(self, docs: dict[str, bytes], *, background_from: int = 200) -> None:
+        self._future: Any = None
+        masks = sum(d.count(b"CreateMask>") for d in docs.values()) // 2
+        if masks < background_from:
+            validate_many(docs)
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        self._future = self._pool.submit(validate_many, docs)
+
+    def result(self) -> None:
+        if self._future is None:
+            return
+        try:
+            self._future.result()
+        finally:
+            self._pool.shutdown()
+            self._future = None
+
+    def cancel(self) -> None:
+        if self._future is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._future = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,10 @@ import shapely
 
 from ..camera.model import Camera
 from ..frames import azimuth_elevation
-from ..integrity import AuditLog, sign_plan
+from ..integrity import AuditAction, AuditLog, sign_plan
 from ..masks.plan import CameraMasks
 from ..masks.spherical import SphericalMask, project, unproject
-from .onvif import mask_plan_xml
+from .onvif import Validation, mask_plan_xml
 from .vendors import axis_requests, hikvision_xml
 
 FRAME = ("vertices_deg are [azimuth, elevation]: azimuth in degrees clockwise from true north, elevation in "
@@ -81,21 +82,48 @@ def result_footprints(result: Any, camera_id: str) -> list[shapely.Geometry]:
     return result.cache[key]
 
 
+@dataclass
+class MaskExports:
+    """Exports written to a staging folder, not yet final: ``finish()`` waits for the ONVIF documents'
+    validation (which may run in a second process meanwhile) and then records the generation and
+    export of each plan in the audit log; ``cancel()`` drops both."""
+
+    validation: Validation
+    entries: list[tuple[AuditAction, str, list[str], dict[str, Any]]]
+    audit: AuditLog | None
+
+    def finish(self) -> None:
+        self.validation.result()
+        if self.audit is not None:
+            for action, camera, masks, detail in self.entries:
+                self.audit.record(action, camera=camera, masks=masks, detail=detail)
+        self.entries = []
+
+    def cancel(self) -> None:
+        self.validation.cancel()
+        self.entries = []
+
+
 def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: str,
-                       audit: AuditLog | None = None) -> None:
-    """Write canonical signed plans, ONVIF/Axis/Hikvision exports and masks.geojson into ``stage/masks``."""
+                       audit: AuditLog | None = None) -> MaskExports:
+    """Write canonical signed plans, ONVIF/Axis/Hikvision exports and masks.geojson into ``stage/masks``.
+    Call ``finish()`` on the returned ``MaskExports`` before publishing ``stage``: it raises if an ONVIF
+    document does not validate against the official schemas, and only then writes the audit log."""
     scene = result.scene
     cams = {c.id: c for c in scene.cameras}
     base = stage / "masks"
     for sub in ("onvif", "axis", "hikvision"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     features = []
+    onvif: dict[str, bytes] = {}
+    entries: list[tuple[AuditAction, str, list[str], dict[str, Any]]] = []
     for cid, plan in result.mask_plans.items():
         cam = cams[cid]
         name = safe_name(cid)
         signed = sign_plan(canonical_plan(cam, plan), key, scenario_sha256=scenario_sha256)
         (base / f"{name}.json").write_text(json.dumps(signed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        (base / "onvif" / f"{name}.xml").write_bytes(mask_plan_xml(cam, plan.masks))
+        onvif[f"masks/onvif/{name}.xml"] = mask_plan_xml(cam, plan.masks, check=False)
+        (base / "onvif" / f"{name}.xml").write_bytes(onvif[f"masks/onvif/{name}.xml"])
         (base / "axis" / f"{name}.txt").write_text(axis_requests(cam, plan.masks), encoding="utf-8")
         (base / "hikvision" / f"{name}.xml").write_bytes(hikvision_xml(cam, plan.masks))
         for m, fp in zip(plan.masks, result_footprints(result, cid), strict=True):
@@ -107,14 +135,14 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
             features.append({"type": "Feature", "geometry": geom,
                              "properties": {"camera_id": cid, "mask_id": m.id, "targets": list(m.targets),
                                             "compliant": plan.compliant}})
-        if audit is not None:
-            ids = [m.id for m in plan.masks]
-            audit.record("generate", camera=cid, masks=ids,
-                         detail={"plan_sha256": signed["integrity"]["sha256"], "compliant": plan.compliant})
-            audit.record("export", camera=cid, masks=ids,
-                         detail={"formats": ["json", "onvif", "axis", "hikvision"], "file": f"masks/{name}.json"})
+        ids = [m.id for m in plan.masks]
+        entries.append(("generate", cid, ids, {"plan_sha256": signed["integrity"]["sha256"],
+                                               "compliant": plan.compliant}))
+        entries.append(("export", cid, ids, {"formats": ["json", "onvif", "axis", "hikvision"],
+                                             "file": f"masks/{name}.json"}))
     (base / "masks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}) + "\n",
                                         encoding="utf-8")
+    return MaskExports(Validation(onvif), entries, audit)
 
 
 def flat_ground_z(scene: Any, camera: Camera) -> float | None:

@@ -57,12 +57,14 @@ def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = No
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    exports = None
     try:
         if result.mask_plans:
             key, _ = signing_key(key_path)
             write_public_key(key.public_key(), stage / "signing-key.pub")
-            write_mask_exports(stage, result, key, scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
-                               audit=AuditLog(out / "audit", key))
+            exports = write_mask_exports(stage, result, key,
+                                         scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
+                                         audit=AuditLog(out / "audit", key))
         summary = result.summary()
         (stage / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
         ex = result.exposures
@@ -80,6 +82,9 @@ def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = No
             from ..report.pdf import html_to_pdf
 
             html_to_pdf(stage / "report.html", stage / "report.pdf")
+        if exports is not None:
+            exports.finish()  # every ONVIF document valid, and logged, before anything is published
+            exports = None
         written = []
         for f in sorted(stage.iterdir()):
             target = out / f.name
@@ -89,6 +94,8 @@ def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = No
             written.append(target)
         return written
     finally:
+        if exports is not None:  # an error elsewhere: nothing is published or logged
+            exports.cancel()
         shutil.rmtree(stage, ignore_errors=True)
 
 

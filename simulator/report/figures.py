@@ -15,6 +15,7 @@ import numpy as np
 import shapely
 
 from ..coverage import cells_to_polygons
+from .tables import camera_rows
 
 DORI_FILL = {"identify": "#c80000", "recognise": "#f07800", "observe": "#f0c800", "detect": "#78b43c",
              "none": "#b4c8dc"}
@@ -74,7 +75,7 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
             body.append(f'<path d="{canvas.path(shapely.simplify(geom, simplify_m))}" fill="{fill}" '
                         f'fill-opacity="0.45" stroke="none"/>')
     ex = result.exposures
-    mine = ex[ex["camera_id"] == camera_id] if len(ex) else ex
+    mine = camera_rows(result, camera_id) if len(ex) else ex
     exposed_buildings = set(mine["building_id"]) if len(mine) else set()
     b = scene.buildings
     if len(b):

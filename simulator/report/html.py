@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from .tables import camera_table, kind_dori_table
+from .tables import camera_rows, camera_table, kind_dori_table
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:70em;color:#222;
@@ -44,7 +44,7 @@ def _findings(result: Any, camera_id: str) -> list[str]:
     out = []
     plan = result.mask_plans.get(camera_id)
     ex = result.exposures
-    mine = ex[ex["camera_id"] == camera_id] if len(ex) else ex
+    mine = camera_rows(result, camera_id) if len(ex) else ex
     if plan is not None:
         out += [f"{r} — {REQUIREMENTS['private']}" for r in plan.reasons]
     elif len(mine):

@@ -24,6 +24,15 @@ def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
     return ex[keep]
 
 
+def camera_rows(result: Any, camera_id: str) -> pd.DataFrame:
+    """The exposure rows of one camera (the exposures split by camera once per result)."""
+    key = "exposures_by_camera"
+    if key not in result.cache:
+        ex = result.exposures
+        result.cache[key] = dict(iter(ex.groupby("camera_id", sort=False))) if len(ex) else {}
+    return result.cache[key].get(camera_id, result.exposures.iloc[:0])
+
+
 def camera_table(result: Any) -> pd.DataFrame:
     """One row per camera: ``exposed`` and ``after_masks`` (camera x target pairs), exposed targets per
     kind and per DORI class (before masks), masks used and the limit, the share of the public street
@@ -31,10 +40,9 @@ def camera_table(result: Any) -> pd.DataFrame:
     ex = result.exposures
     after = _after_masks(ex, result)
     after_counts = after.groupby("camera_id").size() if len(after) else pd.Series(dtype=int)
-    groups = dict(iter(ex.groupby("camera_id"))) if len(ex) else {}
     rows = []
     for cam in result.cameras:
-        mine = groups.get(cam.id, ex.iloc[:0])
+        mine = camera_rows(result, cam.id)
         plan = result.mask_plans.get(cam.id)
         row: dict[str, Any] = {"camera": cam.id, "model": cam.model or "inline", "exposed": len(mine)}
         for kind in TARGET_KINDS:
@@ -60,7 +68,7 @@ def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: b
     ``total`` row and column."""
     ex = result.exposures
     if camera_id is not None and len(ex):
-        ex = ex[ex["camera_id"] == camera_id]
+        ex = camera_rows(result, camera_id)
     if after_masks:
         ex = _after_masks(ex, result)
     table = pd.DataFrame(0, index=pd.Index(TARGET_KINDS, name="kind"), columns=list(DORI_CLASSES))
