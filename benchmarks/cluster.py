@@ -252,21 +252,31 @@ def bench_scaling(args: argparse.Namespace) -> None:
 
 
 def bench_growth(args: argparse.Namespace) -> None:
-    print("buildings  cameras  targets     build s  analyse s  peak MB")
+    """One process, tiled: how build time, analysis time and peak memory grow with the city, and the
+    size of the largest tile part (what a worker holds), which should not grow."""
+    print(f"tiles of {args.tile_m:g} m; one process per size (fresh), engine on 2 threads")
+    print("buildings  cameras    targets  build s  analyse s  s/camera  peak MB  largest part: targets  triangles")
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = generated_city(Path(tmp), n, max(1, n // 10))
-            code = ("import sys, time, resource, simulator; t=time.perf_counter(); "
-                    "s=simulator.build_scene(simulator.load_scenario(sys.argv[1])); b=time.perf_counter()-t; "
+            code = ("import sys, time, resource, simulator; from simulator.tiles import plan_tiles, scene_part; "
+                    "t=time.perf_counter(); sc=simulator.load_scenario(sys.argv[1]); tm=float(sys.argv[2]); "
+                    "sc=sc.model_copy(update={'analysis': sc.analysis.model_copy(update={'tile_m': tm})}); "
+                    "s=simulator.build_scene(sc); b=time.perf_counter()-t; "
                     "t=time.perf_counter(); simulator.analyse(s); a=time.perf_counter()-t; "
+                    "parts=[scene_part(s, tl.box, tl.camera_ids) for tl in plan_tiles(s, [c.id for c in s.cameras], "
+                    "tm)]; big=max(parts, key=lambda p: len(p.targets)); "
                     "print(len(s.buildings), len(s.cameras), len(s.targets), round(b,1), round(a,1), "
-                    "round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024))")
-            out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, cwd=ROOT)
+                    "round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024), len(big.targets), "
+                    "len(big.triangles))")
+            out = subprocess.run([sys.executable, "-c", code, str(path), str(args.tile_m)], capture_output=True,
+                                 text=True, cwd=ROOT)
             if out.returncode:
                 print(out.stderr.strip().splitlines()[-1])
                 continue
-            b, c, t, bs, a, m = out.stdout.split()
-            print(f"{int(b):9,}  {int(c):7,}  {int(t):9,}  {float(bs):7.1f}  {float(a):9.1f}  {int(m):7,}")
+            b, c, t, bs, a, m, pt, ptri = out.stdout.split()
+            print(f"{int(b):9,}  {int(c):7,}  {int(t):9,}  {float(bs):7.1f}  {float(a):9.1f}  "
+                  f"{float(a) / int(c):8.2f}  {int(m):7,}  {int(pt):21,}  {int(ptri):9,}", flush=True)
 
 
 def main() -> int:
@@ -285,7 +295,8 @@ def main() -> int:
     s.add_argument("--sample", type=int, default=0, help="one process on this many random cameras (0: all)")
     s.add_argument("--tile-m", type=float, default=1000.0)
     g = sub.add_parser("growth")
-    g.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000, 8000])
+    g.add_argument("--sizes", type=int, nargs="+", default=[2000, 8000, 32000])
+    g.add_argument("--tile-m", type=float, default=500.0)
     args = ap.parse_args()
     run = {"engine": bench_engine, "viewshed": bench_viewshed, "scaling": bench_scaling, "growth": bench_growth}
     run[args.what](args)

@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 F64 = NDArray[np.float64]
 EPS_START_M = 0.05  # segments are shortened by these at the camera and the target end
 EPS_END_M = 0.02
+BLOCK = 1 << 15  # rays prepared and cast together (see RayEngine._clear_part)
 
 
 class RayEngine:
@@ -72,24 +73,35 @@ class RayEngine:
         return clear
 
     def _clear_part(self, start: F64, end: F64, clear: NDArray[np.bool_], eps_start: float, eps_end: float) -> int:
-        """Fill ``clear`` (a view) for these segments; returns how many rays were cast."""
+        """Fill ``clear`` (a view) for these segments; returns how many rays were cast. Blocks of
+        ``BLOCK`` rays: their float32 temporaries stay in the core's cache."""
+        cast = 0
+        one_start = start.ndim == 1
+        for a in range(0, len(end), BLOCK):
+            b = min(a + BLOCK, len(end))
+            cast += self._clear_block(start if one_start else start[a:b], end[a:b], clear[a:b], eps_start, eps_end)
+        return cast
+
+    def _clear_block(self, start: F64, end: F64, clear: NDArray[np.bool_], eps_start: float, eps_end: float) -> int:
         # to the local origin first (float64), then everything in float32 as Embree takes it: local
         # coordinates are within a few km, where float32 resolves a millimetre
         s32 = (start - self.origin).astype(np.float32)
-        delta = (end - self.origin).astype(np.float32) - s32
-        length = np.sqrt(np.einsum("ij,ij->i", delta, delta))
-        d: NDArray[np.float32] = (delta / np.where(length > 0, length, np.float32(1.0))[:, None]).astype(
-            np.float32, copy=False)
-        o: NDArray[np.float32] = np.ascontiguousarray(np.broadcast_to(s32 + d * np.float32(eps_start), d.shape))
+        d = np.subtract(end, self.origin, dtype=np.float64).astype(np.float32)
+        d -= s32
+        length = np.sqrt(np.einsum("ij,ij->i", d, d))
+        d /= np.where(length > 0, length, np.float32(1.0))[:, None]
+        o = d * np.float32(eps_start)
+        o += s32
         dist = length - np.float32(eps_start + eps_end)
         cast = dist > 0
-        if not cast.any():
+        n = int(np.count_nonzero(cast))
+        if n == 0:
             return 0
-        if cast.all():
+        if n == len(cast):
             clear[:] = self._run(o, d, dist) < 0
         else:
             clear[cast] = self._run(np.ascontiguousarray(o[cast]), np.ascontiguousarray(d[cast]), dist[cast]) < 0
-        return int(cast.sum())
+        return n
 
     def first_hit(self, start: F64, directions: F64) -> F64:
         """Distance [m] along unit ``directions`` (n, 3) from ``start`` (3,) to the first triangle; inf if none."""
