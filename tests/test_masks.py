@@ -387,6 +387,11 @@ def test_batch_masks_equal_one_at_a_time(seed):
             assert m is not None
             assert m.vertices.shape == expected.shape and np.allclose(m.vertices, expected, atol=1e-12)
             assert m.contains(pts).all()
+            # a group alone goes the plain-float way (its hull may start at another vertex)
+            (one,) = hull_masks(["one"], pts, np.zeros(len(pts), np.intp), [("t",)], np.array([margin]),
+                                max_vertices=4, rectangle_only=rect)
+            assert one is not None and one.vertices.shape == expected.shape
+            assert np.allclose(np.sort(one.vertices, axis=0), np.sort(expected, axis=0), atol=1e-12)
         masks = [m for m in batch if m is not None]
         assert list(fits_views(masks, 20.0, 12.0)) == [m.fits_view(20.0, 12.0) for m in masks]
         probe = unit(rng.normal(size=(4000, 3)) * 0.3 + dirs[rng.integers(0, len(dirs), 4000)])

@@ -173,13 +173,81 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
     return one[0]
 
 
+SMALL_BATCH = 8  # hull_masks of at most this many groups (of up to 16 directions each) on plain floats
+
+
+def _monotone_hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Counter-clockwise convex hull (Andrew's monotone chain), collinear points dropped."""
+    pts = sorted(set(pts))
+    if len(pts) < 3:
+        return pts
+
+    def turn(o: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
+
+    lower: list[tuple[float, float]] = []
+    for p in pts:
+        while len(lower) >= 2 and turn(lower[-2], lower[-1], p) <= 0:
+            lower.pop()
+        lower.append(p)
+    upper: list[tuple[float, float]] = []
+    for p in reversed(pts):
+        while len(upper) >= 2 and turn(upper[-2], upper[-1], p) <= 0:
+            upper.pop()
+        upper.append(p)
+    return lower[:-1] + upper[:-1]
+
+
+def _hull_small(mask_id: str, dirs: list[list[float]], targets: tuple[str, ...], margin_deg: float, *,
+                max_vertices: int, rectangle_only: bool) -> SphericalMask | None:
+    """One group of ``hull_masks`` (unit ``dirs``) with the same steps on plain floats."""
+    cx, cy, cz = (sum(v[i] for v in dirs) for i in range(3))
+    n = math.sqrt(cx * cx + cy * cy + cz * cz)
+    f = (cx / n, cy / n, cz / n)
+    h = math.hypot(f[0], f[1])
+    r = (1.0, 0.0, 0.0) if h < 1e-9 else (f[1] / h, -f[0] / h, 0.0)
+    u = (r[1] * f[2], -r[0] * f[2], r[0] * f[1] - r[1] * f[0])
+    zs = [v[0] * f[0] + v[1] * f[1] + v[2] * f[2] for v in dirs]
+    zmin = min(zs)
+    theta = math.acos(max(-1.0, min(1.0, zmin)))
+    if zmin <= 1e-9 or math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
+        return None
+    xy = [((v[0] * r[0] + v[1] * r[1] + v[2] * r[2]) / z, (v[0] * u[0] + v[1] * u[1] + v[2] * u[2]) / z)
+          for v, z in zip(dirs, zs, strict=True)]
+    m_rad = math.radians(margin_deg)
+    buf = max(math.tan(m_rad) / math.cos(theta + m_rad) ** 2, 1e-9)
+    ring = offset_ring(np.array(_monotone_hull(xy), float), buf)
+    if rectangle_only:
+        (x0, y0), (x1, y1) = ring.min(axis=0), ring.max(axis=0)
+        ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    else:
+        ring = reduce_ring(ring, max_vertices)
+    verts = []
+    for x, y in ring.tolist():
+        vx, vy, vz = f[0] + x * r[0] + y * u[0], f[1] + x * r[1] + y * u[1], f[2] + x * r[2] + y * u[2]
+        ln = math.sqrt(vx * vx + vy * vy + vz * vz)
+        verts.append((vx / ln, vy / ln, vz / ln))
+    sx, sy, sz = (sum(v[i] for v in verts) for i in range(3))
+    sn = math.sqrt(sx * sx + sy * sy + sz * sz)
+    cos_min = min((v[0] * sx + v[1] * sy + v[2] * sz) / sn for v in verts)
+    if math.degrees(math.acos(max(-1.0, min(1.0, cos_min)))) > MAX_HALF_ANGLE_DEG:
+        return None
+    return SphericalMask(mask_id, np.array(verts), targets)
+
+
 def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list[tuple[str, ...]],
                margins_deg: F64, *, max_vertices: int, rectangle_only: bool) -> list[SphericalMask | None]:
     """``hull_mask`` for many groups at once: directions (n, 3) with their group number ``group``
     (n,), sorted and covering 0 .. len(ids) - 1; one margin [deg] per group. The projection and
-    the convex hulls are computed for all groups in a few array operations."""
+    the convex hulls are computed for all groups in a few array operations; a few small groups (the
+    merge candidates of a mask plan) go through the same steps on plain floats instead, where numpy's
+    per-call cost would dominate."""
     k = len(ids)
     d = unit(dirs)
+    if k <= SMALL_BATCH and len(d) <= SMALL_BATCH * 16:
+        bounds = np.searchsorted(group, np.arange(k + 1))
+        return [_hull_small(ids[g], d[bounds[g]:bounds[g + 1]].tolist(), targets[g], float(margins_deg[g]),
+                            max_vertices=max_vertices, rectangle_only=rectangle_only) for g in range(k)]
     starts = np.searchsorted(group, np.arange(k))
     c = np.add.reduceat(d, starts, axis=0)
     f = c / np.sqrt(np.einsum("ij,ij->i", c, c))[:, None]
