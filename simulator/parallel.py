@@ -15,6 +15,7 @@ the client assembles them in camera order and writes the outputs.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -22,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .errors import InputError, MissingDependencyError
-from .pipeline import CameraResult, Result, assemble, camera_result, select_cameras
+from .pipeline import LABELS, CameraResult, Result, assemble, camera_result, label_exposures, select_cameras
 from .scenario import DEFAULT_TILE_M, Scenario
 from .scene import Scene, build_scene
 from .tiles import Tile, plan_tiles, result_to_scene, scene_part
@@ -37,7 +38,13 @@ def run_part(part: Scene, run: str, key: tuple[int, int], camera_ids: Sequence[s
     if "engine" not in part.__dict__:
         _BUILT.append((run, key))
     by_id = {c.id: c for c in part.cameras}
-    return [result_to_scene(part, camera_result(part, by_id[cid])) for cid in camera_ids]
+    out = []
+    for cid in camera_ids:
+        r = result_to_scene(part, camera_result(part, by_id[cid]))
+        if len(r.exposures):  # the labels travel as the target index; the client adds them back
+            r = dataclasses.replace(r, exposures=r.exposures.drop(columns=list(LABELS)))
+        out.append(r)
+    return out
 
 
 def built() -> list[tuple[str, tuple[int, int]]]:
@@ -147,6 +154,8 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
             queue = as_completed(first)
             for fut in queue:
                 for r in fut.result():
+                    if len(r.exposures):
+                        r = dataclasses.replace(r, exposures=label_exposures(scene, r.camera_id, r.exposures))
                     results[r.camera_id] = r
                 key, ids = pending.pop(fut)
                 open_chunks[key] -= 1

@@ -195,14 +195,24 @@ def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.Da
         idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
         plan = plan_camera_masks(cam, scene, seen, idx[scene.maskable[idx]], margin_deg=scene.scenario.masks.margin_deg,
                                  public=visible_street_samples(cam, scene))
+    return label_exposures(scene, cam.id, df), plan
+
+
+LABELS = ("camera_id", "target_id", "target_kind", "building_id", "target_source")
+
+
+def label_exposures(scene: Scene, camera_id: str, df: pd.DataFrame) -> pd.DataFrame:
+    """One camera's exposure rows with their labels (``LABELS``) taken from ``scene.targets`` by the
+    ``target`` index: camera, target id, kind and building first, the target's source last."""
     if len(df):
+        t = scene.targets
         idx = df["target"].to_numpy(int)
-        df.insert(0, "camera_id", cam.id)
+        df.insert(0, "camera_id", camera_id)
         df.insert(1, "target_id", t.id[idx])
         df.insert(2, "target_kind", t.kind[idx])
         df.insert(3, "building_id", t.planes.building_id[idx])
         df["target_source"] = t.source[idx]
-    return df, plan
+    return df
 
 
 def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Any]:
