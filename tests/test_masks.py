@@ -192,19 +192,27 @@ def test_onvif_validates_and_broken_masks_fail(tutorial):
             validate(broken)
 
 
-def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial):
+def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial, tmp_path):
     from simulator.export.onvif import Validation
 
     cam = next(c for c in tutorial.scene.cameras if c.id == "bullet-east")
     xml = mask_plan_xml(cam, tutorial.mask_plans[cam.id].masks, check=False)
     broken = xml.replace(b"<tr2:Enabled>true</tr2:Enabled>", b"", 1)
-    Validation({"a.xml": xml, "b.xml": xml}, background_from=1).result()  # valid: returns
-    v = Validation({"a.xml": xml, "b.xml": broken}, background_from=1)
-    assert v._future is not None  # it did run in the second process
-    with pytest.raises(OnvifValidationError, match="^b.xml: "):
+    folder = tmp_path / "onvif"
+    folder.mkdir()
+    (folder / "a.xml").write_bytes(xml)
+    (folder / "b.xml").write_bytes(xml)
+    Validation({"onvif/a.xml": xml, "onvif/b.xml": xml}, folder=folder, background_from=1).result()  # valid
+    (folder / "b.xml").write_bytes(broken)
+    v = Validation({"onvif/a.xml": xml, "onvif/b.xml": broken}, folder=folder, background_from=1)
+    assert v._proc is not None  # it did run in a second process
+    with pytest.raises(OnvifValidationError, match="^onvif/b.xml: "):
         v.result()
-    with pytest.raises(OnvifValidationError, match="^b.xml: "):  # and inline, for a few masks
-        Validation({"a.xml": xml, "b.xml": broken})
+    with pytest.raises(OnvifValidationError, match="^onvif/b.xml: "):  # and inline, for a few masks
+        Validation({"onvif/a.xml": xml, "onvif/b.xml": broken}, folder=folder)
+    (folder / "b.xml").write_bytes(b"<truncated")
+    with pytest.raises(OnvifValidationError, match="b.xml"):
+        Validation({}, folder=folder, background_from=0).result()
 
 
 def test_shipped_tutorial_plans(tutorial):

@@ -100,37 +100,59 @@ def validate_many(docs: dict[str, bytes]) -> None:
     for name, data in docs.items():
         try:
             validate(data)
-        except OnvifValidationError as exc:
+        except (OnvifValidationError, etree.XMLSyntaxError) as exc:
             raise OnvifValidationError(f"{name}: {exc}") from None
 
 
 class Validation:
-    """ONVIF documents validated while the caller goes on: in a second process (spawned: it loads the
-    schemas there and runs on the other core) when there are many, else here at once. ``result()``
-    raises ``OnvifValidationError`` if a document is invalid."""
+    """ONVIF documents validated while the caller goes on. With many masks and the documents already
+    written in ``folder``, a second Python process (``python -m simulator.export.onvif FOLDER``, a
+    fresh interpreter: it loads the schemas there and runs on the other core) validates the files;
+    else they are validated here at once. ``result()`` raises ``OnvifValidationError`` naming the
+    first invalid document."""
 
-    def __init__(self, docs: dict[str, bytes], *, background_from: int = 200) -> None:
-        self._future: Any = None
+    def __init__(self, docs: dict[str, bytes], *, folder: Path | None = None, background_from: int = 200) -> None:
+        self._proc: Any = None
         masks = sum(d.count(b"CreateMask>") for d in docs.values()) // 2
-        if masks < background_from:
+        if folder is None or masks < background_from:
             validate_many(docs)
             return
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        import subprocess
+        import sys
 
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        self._future = self._pool.submit(validate_many, docs)
+        self._proc = subprocess.Popen([sys.executable, "-m", "simulator.export.onvif", str(folder)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def result(self) -> None:
-        if self._future is None:
+        if self._proc is None:
             return
-        try:
-            self._future.result()
-        finally:
-            self._pool.shutdown()
-            self._future = None
+        _, err = self._proc.communicate()
+        code, self._proc = self._proc.returncode, None
+        if code != 0:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise OnvifValidationError(lines[-1] if lines else f"the ONVIF validator exited with {code}")
 
     def cancel(self) -> None:
-        if self._future is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._future = None
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+
+def _main(argv: list[str]) -> int:
+    """Validate every ``*.xml`` in the folder ``argv[0]``; exit 1 with the first error on stderr."""
+    import sys
+
+    folder = Path(argv[0])
+    try:
+        validate_many({f"{folder.name}/{p.name}": p.read_bytes() for p in sorted(folder.glob("*.xml"))})
+    except OnvifValidationError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

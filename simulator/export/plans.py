@@ -122,8 +122,8 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
         name = safe_name(cid)
         signed = sign_plan(canonical_plan(cam, plan), key, scenario_sha256=scenario_sha256)
         (base / f"{name}.json").write_text(json.dumps(signed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        onvif[f"masks/onvif/{name}.xml"] = mask_plan_xml(cam, plan.masks, check=False)
-        (base / "onvif" / f"{name}.xml").write_bytes(onvif[f"masks/onvif/{name}.xml"])
+        onvif[f"onvif/{name}.xml"] = mask_plan_xml(cam, plan.masks, check=False)
+        (base / "onvif" / f"{name}.xml").write_bytes(onvif[f"onvif/{name}.xml"])
         (base / "axis" / f"{name}.txt").write_text(axis_requests(cam, plan.masks), encoding="utf-8")
         (base / "hikvision" / f"{name}.xml").write_bytes(hikvision_xml(cam, plan.masks))
         for m, fp in zip(plan.masks, result_footprints(result, cid), strict=True):
@@ -142,7 +142,7 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
                                              "file": f"masks/{name}.json"}))
     (base / "masks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}) + "\n",
                                         encoding="utf-8")
-    return MaskExports(Validation(onvif), entries, audit)
+    return MaskExports(Validation(onvif, folder=base / "onvif"), entries, audit)
 
 
 def flat_ground_z(scene: Any, camera: Camera) -> float | None:
