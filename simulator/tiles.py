@@ -96,12 +96,15 @@ def scene_part(scene: Scene, box: Box, camera_ids: Sequence[str], *, threads: in
     docstring), with the cameras ``camera_ids``. ``threads``: the part's ray-engine threads."""
     t = scene.targets
     radius = scene.target_radius
-    c = t.centroid[:, :2]
-    tidx = np.flatnonzero(_in_box(c - radius[:, None], c + radius[:, None], box))
+    index = _part_index(scene)
+    tidx = index["targets"].within(box)
+    tidx = tidx[_in_box(index["targets"].lo[tidx], index["targets"].hi[tidx], box)]
     tri = scene.triangles
-    keep_tri = _in_box(tri[:, :, :2].min(axis=1), tri[:, :, :2].max(axis=1), box)
+    keep_tri = index["triangles"].within(box)
+    keep_tri = keep_tri[_in_box(index["triangles"].lo[keep_tri], index["triangles"].hi[keep_tri], box)]
     pts = scene.street_samples
-    sidx = np.flatnonzero(_in_box(pts[:, :2], pts[:, :2], box)) if len(pts) else np.zeros(0, np.intp)
+    sidx = index["streets"].within(box)
+    sidx = sidx[_in_box(pts[sidx, :2], pts[sidx, :2], box)]
     b = scene.buildings
     bidx: NDArray[np.intp] = (np.sort(scene.footprint_index.query(_box_polygon(box)))
                               if scene.footprint_index is not None else np.zeros(0, np.intp))
@@ -125,6 +128,41 @@ def scene_part(scene: Scene, box: Box, camera_ids: Sequence[str], *, threads: in
     if sc.coverage.enabled:
         part.__dict__["_public_cells"] = {sc.coverage.cell_m: _cells_part(scene, sc.coverage.cell_m, box)}
     return part
+
+
+class _Boxes:
+    """2D boxes [lo, hi] (each (n, 2)) with a KD-tree of their centres: ``within(box)`` gives, in
+    ascending order, every box that may meet ``box`` (a superset: the caller tests them exactly)."""
+
+    def __init__(self, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> None:
+        from scipy.spatial import cKDTree
+
+        self.lo, self.hi = lo, hi
+        centre = (lo + hi) / 2
+        self.reach = float(np.hypot(*(hi - lo).T).max(initial=0.0)) / 2
+        self.tree = cKDTree(centre if len(centre) else np.zeros((1, 2)))
+        self.n = len(lo)
+
+    def within(self, box: Box) -> NDArray[np.intp]:
+        if self.n == 0:
+            return np.zeros(0, np.intp)
+        mid = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+        r = math.hypot(box[2] - box[0], box[3] - box[1]) / 2 + self.reach + 1e-6
+        return np.asarray(self.tree.query_ball_point(mid, r, return_sorted=True), dtype=np.intp)
+
+
+def _part_index(scene: Scene) -> dict[str, _Boxes]:
+    """Search trees over the scene's targets (their centroid +- radius), triangles and street samples,
+    built once per scene, so that cutting a part costs what the part holds, not the whole scene."""
+    if "_part_index" not in scene.__dict__:
+        c, r = scene.targets.centroid[:, :2], scene.target_radius[:, None]
+        tri = scene.triangles[:, :, :2]
+        pts = scene.street_samples[:, :2]
+        scene.__dict__["_part_index"] = {"targets": _Boxes(c - r, c + r),
+                                         "triangles": _Boxes(tri.min(axis=1), tri.max(axis=1)),
+                                         "streets": _Boxes(pts, pts)}
+    index: dict[str, _Boxes] = scene.__dict__["_part_index"]
+    return index
 
 
 def _box_polygon(box: Box) -> Any:

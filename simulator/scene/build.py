@@ -45,7 +45,8 @@ from .targets import (
 from .terrain import Terrain
 
 Progress = Callable[[str], None]
-_REBUILT = ("engine", "target_index", "street_index", "footprint_index")  # not pickled (see Scene.__getstate__)
+# not pickled (see Scene.__getstate__): rebuilt from the arrays by the process that receives a scene
+_REBUILT = ("engine", "target_index", "street_index", "footprint_index", "_part_index")
 
 
 @dataclass
