@@ -159,11 +159,12 @@ def identify_cells(result: Any, *, after_masks: bool) -> tuple[float, np.ndarray
             keep &= ~cov.masked
         parts.append(np.column_stack([cov.ix[keep], cov.iy[keep]]))
     cells = np.zeros((0, 2), np.int64)
-    if parts:  # unique (ix, iy) pairs, by one integer key per cell (np.unique on rows is slow)
-        both = np.vstack(parts).astype(np.int64)
-        lo = both.min(axis=0) if len(both) else np.zeros(2, np.int64)
-        span = int(both[:, 1].max() - lo[1] + 1) if len(both) else 1
-        code = np.unique((both[:, 0] - lo[0]) * span + (both[:, 1] - lo[1]))
-        cells = np.column_stack([code // span + lo[0], code % span + lo[1]])
+    both = np.vstack(parts).astype(np.int64) if parts else cells
+    if len(both):  # unique (ix, iy) pairs, sorted, marked on a grid (np.unique on rows is slow)
+        lo, hi = both.min(axis=0), both.max(axis=0)
+        grid = np.zeros(tuple(hi - lo + 1), bool)
+        grid[both[:, 0] - lo[0], both[:, 1] - lo[1]] = True
+        gx, gy = np.nonzero(grid)
+        cells = np.column_stack([gx + lo[0], gy + lo[1]])
     result.cache[key] = (cell, cells)
     return cell, cells

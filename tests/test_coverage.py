@@ -128,3 +128,20 @@ def test_sensitive_places_are_private_targets(tmp_path):
     # the sensitive place is masked like any other private target
     assert "wc-1" not in result.mask_plans["c"].residual_targets
     assert any("wc-1" in m.targets for m in result.mask_plans["c"].masks)
+
+
+def test_identify_cells_are_the_union_of_every_cameras_identify_cells(tmp_path):
+    """Two overlapping cameras: the union (each cell once, sorted) equals what np.unique on the rows
+    gives, and its area is less than the sum of the two cameras' identify areas (they overlap)."""
+    from simulator.coverage import identify_cells
+
+    cams = [CAM, {**CAM, "id": "d", "x": 30.0}]
+    path = write_scenario(tmp_path, buildings=[building("far", 400, 400, 405, 405, 3.0, use="office")],
+                          cameras=cams, coverage={"cell_m": 1.0, "height_m": 1.6})
+    result = simulator.analyse(path)
+    cell, cells = identify_cells(result, after_masks=False)
+    rows = np.vstack([np.column_stack([c.ix[c.dori == "identify"], c.iy[c.dori == "identify"]])
+                      for c in result.coverage.values()])
+    assert np.array_equal(cells, np.unique(rows, axis=0))
+    both = sum(c.area_m2("identify") for c in result.coverage.values())
+    assert 0 < len(cells) * cell**2 < both
