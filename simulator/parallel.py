@@ -19,14 +19,14 @@ import dataclasses
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .errors import InputError, MissingDependencyError
 from .pipeline import LABELS, CameraResult, Result, assemble, camera_result, label_exposures, select_cameras
 from .scenario import DEFAULT_TILE_M, Scenario
 from .scene import Scene, build_scene
-from .tiles import Tile, plan_tiles, result_to_scene, scene_part
+from .tiles import plan_tiles, result_to_scene, scene_part
 
 # per worker process: the tiles whose Embree scene it has built (the tests check each is built once)
 _BUILT: list[tuple[str, tuple[int, int]]] = []
@@ -81,11 +81,6 @@ def check_cluster_arguments(workers: int | None, scheduler: str | None, *, timeo
                              field="--scheduler") from None
 
 
-def _tasks(tiles: list[Tile], chunks_per_tile: int) -> Iterator[tuple[Tile, list[list[str]]]]:
-    for tile in tiles:
-        yield tile, chunks(tile.camera_ids, chunks_per_tile)
-
-
 def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = None, workers: int | None = None,
                         scheduler: str | None = None, scene: Scene | None = None,
                         progress: Callable[[str, int, int], None] | None = None,
@@ -127,7 +122,7 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
             n_workers = max(1, len(client.scheduler_info()["workers"]))
             threads = max(1, (os.cpu_count() or 1) // n_workers) if scheduler is None else 1
             per_tile = max(1, math.ceil(chunks_per_worker * n_workers / len(tiles))) if tiles else 1
-            todo = _tasks(tiles, per_tile)
+            todo = ((tile, chunks(tile.camera_ids, per_tile)) for tile in tiles)
             pending: dict[Any, tuple[tuple[int, int], list[str]]] = {}  # future -> its tile and cameras
             open_chunks: dict[tuple[int, int], int] = {}  # tile -> chunks not yet done
             shared: dict[tuple[int, int], Any] = {}  # tile -> its scattered part

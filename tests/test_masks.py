@@ -202,17 +202,18 @@ def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial
     folder.mkdir()
     (folder / "a.xml").write_bytes(xml)
     (folder / "b.xml").write_bytes(xml)
-    Validation({"onvif/a.xml": xml, "onvif/b.xml": xml}, folder=folder, background_from=1).result()  # valid
+    n = 2 * len(tutorial.mask_plans[cam.id].masks)
+    Validation({"onvif/a.xml": xml, "onvif/b.xml": xml}, masks=n, folder=folder, background_from=1).result()
     (folder / "b.xml").write_bytes(broken)
-    v = Validation({"onvif/a.xml": xml, "onvif/b.xml": broken}, folder=folder, background_from=1)
+    v = Validation({"onvif/a.xml": xml, "onvif/b.xml": broken}, masks=n, folder=folder, background_from=1)
     assert v._proc is not None  # it did run in a second process
     with pytest.raises(OnvifValidationError, match="^onvif/b.xml: "):
         v.result()
     with pytest.raises(OnvifValidationError, match="^onvif/b.xml: "):  # and inline, for a few masks
-        Validation({"onvif/a.xml": xml, "onvif/b.xml": broken}, folder=folder)
+        Validation({"onvif/a.xml": xml, "onvif/b.xml": broken}, masks=n, folder=folder)
     (folder / "b.xml").write_bytes(b"<truncated")
     with pytest.raises(OnvifValidationError, match="b.xml"):
-        Validation({}, folder=folder, background_from=0).result()
+        Validation({}, masks=0, folder=folder, background_from=0).result()
 
 
 def test_shipped_tutorial_plans(tutorial):

@@ -106,14 +106,14 @@ def validate_many(docs: dict[str, bytes]) -> None:
 
 class Validation:
     """ONVIF documents validated while the caller goes on. With many masks and the documents already
-    written in ``folder``, a second Python process (``python -m simulator.export.onvif FOLDER``, a
+    written in ``folder`` (``masks`` in all), a second Python process (``python -m simulator.export.onvif FOLDER``, a
     fresh interpreter: it loads the schemas there and runs on the other core) validates the files;
     else they are validated here at once. ``result()`` raises ``OnvifValidationError`` naming the
     first invalid document."""
 
-    def __init__(self, docs: dict[str, bytes], *, folder: Path | None = None, background_from: int = 200) -> None:
+    def __init__(self, docs: dict[str, bytes], *, masks: int, folder: Path | None = None,
+                 background_from: int = 200) -> None:
         self._proc: Any = None
-        masks = sum(d.count(b"CreateMask>") for d in docs.values()) // 2
         if folder is None or masks < background_from:
             validate_many(docs)
             return

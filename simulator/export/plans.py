@@ -142,7 +142,8 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
                                              "file": f"masks/{name}.json"}))
     (base / "masks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}) + "\n",
                                         encoding="utf-8")
-    return MaskExports(Validation(onvif, folder=base / "onvif"), entries, audit)
+    n_masks = sum(len(plan.masks) for plan in result.mask_plans.values())
+    return MaskExports(Validation(onvif, masks=n_masks, folder=base / "onvif"), entries, audit)
 
 
 def flat_ground_z(scene: Any, camera: Camera) -> float | None:

@@ -84,9 +84,8 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
     built = hull_masks([f"m{k + 1}" for k in np.flatnonzero(has)], sv[sel], group, [(x,) for x in labels], margins,
                        max_vertices=lim.max_vertices, rectangle_only=lim.rectangle_only) if len(tis) else []
     masks: list[SphericalMask] = []
-    fit = iter(fits_views([m for m in built if m is not None], hw, vw))
-    for label, near, m in zip(labels, nearest, built, strict=True):
-        if m is None or not next(fit):
+    for label, near, m, fits in zip(labels, nearest, built, fits_views(built, hw, vw), strict=True):
+        if not fits:
             result.compliant = False
             result.reasons.append(f"target {label} spans more than the camera's wide view ({hw:g} x {vw:.1f} "
                                   f"deg) from {float(near):.1f} m: no single mask covers it")
@@ -160,9 +159,8 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         built = hull_masks(["merged"] * len(pairs), dirs, np.repeat(np.arange(len(pairs)), sizes),
                            [alive[i].targets + alive[j].targets for i, j in pairs], np.zeros(len(pairs)),
                            max_vertices=max_vertices, rectangle_only=rectangle_only)
-        fit = iter(fits_views([m for m in built if m is not None], hw, vw))
-        for (i, j), m in zip(pairs, built, strict=True):
-            if m is None or not next(fit):
+        for (i, j), m, fits in zip(pairs, built, fits_views(built, hw, vw), strict=True):
+            if m is None or not fits:
                 continue
             cost = int((hides(m) & ~(hidden[i] | hidden[j])).sum())
             extra = m.area_sr - alive[i].area_sr - alive[j].area_sr
@@ -198,16 +196,14 @@ def _precluster(masks: list[SphericalMask], n: int, *, hw: float, vw: float, max
         hulls = hull_masks(["cluster"] * len(groups), dirs, np.repeat(np.arange(len(groups)), sizes),
                            [sum((masks[i].targets for i in g), ()) for g in groups], np.zeros(len(groups)),
                            max_vertices=max_vertices, rectangle_only=rectangle_only)
-    fit = iter(fits_views([m for m in hulls if m is not None], hw, vw))
-    fits = [m is not None and bool(next(fit)) for m in hulls]
-    built = iter(zip(hulls, fits, strict=True))
+    built = iter(zip(hulls, fits_views(hulls, hw, vw), strict=True))
     out: list[SphericalMask] = []
     for g in members:
         if len(g) == 1:
             out.append(masks[g[0]])
             continue
-        m, ok = next(built)
-        out.extend([m] if m is not None and ok else [masks[i] for i in g])
+        m, fits = next(built)
+        out.extend([m] if m is not None and fits else [masks[i] for i in g])
     return out
 
 

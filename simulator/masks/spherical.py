@@ -9,6 +9,7 @@ plane pointed at the centre with no roll (x right, y up), which is how cameras d
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -37,6 +38,18 @@ def tangent_frame(centre: F64) -> tuple[F64, F64, F64]:
     # up = right x forward
     return (np.array([fx, fy, fz]), np.array([rx, ry, 0.0]),
             np.array([ry * fz, -rx * fz, rx * fy - ry * fx]))
+
+
+def tangent_frames(forward: F64) -> tuple[F64, F64]:
+    """``tangent_frame`` of many unit ``forward`` vectors (n, 3) at once: their (right, up) vectors."""
+    h = np.hypot(forward[:, 0], forward[:, 1])
+    vertical = h < 1e-9
+    hs = np.where(vertical, 1.0, h)
+    r = np.column_stack([np.where(vertical, 1.0, forward[:, 1] / hs), np.where(vertical, 0.0, -forward[:, 0] / hs),
+                         np.zeros(len(forward))])
+    u = np.column_stack([r[:, 1] * forward[:, 2], -r[:, 0] * forward[:, 2],
+                         r[:, 0] * forward[:, 1] - r[:, 1] * forward[:, 0]])
+    return r, u
 
 
 def project(dirs: F64, frame: tuple[F64, F64, F64]) -> F64:
@@ -119,28 +132,27 @@ class SphericalMask:
                     np.abs(xy[:, 1]).max() <= math.tan(math.radians(vfov_deg) / 2))
 
 
-def fits_views(masks: list[SphericalMask], hfov_deg: float, vfov_deg: float) -> NDArray[np.bool_]:
-    """``SphericalMask.fits_view`` of many masks at once."""
-    if not masks:
-        return np.zeros(0, bool)
+def fits_views(maybe: Sequence[SphericalMask | None], hfov_deg: float, vfov_deg: float) -> NDArray[np.bool_]:
+    """``SphericalMask.fits_view`` of many masks at once; False where there is no mask (None)."""
+    out = np.zeros(len(maybe), bool)
+    have = [i for i, m in enumerate(maybe) if m is not None]
+    if not have:
+        return out
+    masks = [m for m in maybe if m is not None]
     sizes = np.array([len(m.vertices) for m in masks])
     v = np.vstack([m.vertices for m in masks])
     first = np.r_[0, np.cumsum(sizes)[:-1]]
     c = np.array([m.centre for m in masks])
-    h = np.hypot(c[:, 0], c[:, 1])
-    vertical = h < 1e-9
-    hs = np.where(vertical, 1.0, h)
-    r = np.column_stack([np.where(vertical, 1.0, c[:, 1] / hs), np.where(vertical, 0.0, -c[:, 0] / hs),
-                         np.zeros(len(c))])
-    u = np.column_stack([r[:, 1] * c[:, 2], -r[:, 0] * c[:, 2], r[:, 0] * c[:, 1] - r[:, 1] * c[:, 0]])
+    r, u = tangent_frames(c)
     who = np.repeat(np.arange(len(masks)), sizes)
     z = np.einsum("ij,ij->i", v, c[who])
     zs = np.where(z > 1e-9, z, 1.0)
     x = np.abs(np.einsum("ij,ij->i", v, r[who]) / zs)
     y = np.abs(np.einsum("ij,ij->i", v, u[who]) / zs)
     front = np.minimum.reduceat(z, first) > 1e-9
-    return front & (np.maximum.reduceat(x, first) <= math.tan(math.radians(hfov_deg) / 2)) & \
+    out[have] = front & (np.maximum.reduceat(x, first) <= math.tan(math.radians(hfov_deg) / 2)) & \
         (np.maximum.reduceat(y, first) <= math.tan(math.radians(vfov_deg) / 2))
+    return out
 
 
 def inside_any(masks: list[SphericalMask], dirs: F64, *, chunk: int = 1 << 15) -> NDArray[np.bool_]:
@@ -217,11 +229,7 @@ def _hull_small(mask_id: str, dirs: list[list[float]], targets: tuple[str, ...],
     m_rad = math.radians(margin_deg)
     buf = max(math.tan(m_rad) / math.cos(theta + m_rad) ** 2, 1e-9)
     ring = offset_ring(np.array(_monotone_hull(xy), float), buf)
-    if rectangle_only:
-        (x0, y0), (x1, y1) = ring.min(axis=0), ring.max(axis=0)
-        ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-    else:
-        ring = reduce_ring(ring, max_vertices)
+    ring = bounding_rectangle(ring) if rectangle_only else reduce_ring(ring, max_vertices)
     verts = []
     for x, y in ring.tolist():
         vx, vy, vz = f[0] + x * r[0] + y * u[0], f[1] + x * r[1] + y * u[1], f[2] + x * r[2] + y * u[2]
@@ -251,12 +259,7 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     starts = np.searchsorted(group, np.arange(k))
     c = np.add.reduceat(d, starts, axis=0)
     f = c / np.sqrt(np.einsum("ij,ij->i", c, c))[:, None]
-    h = np.hypot(f[:, 0], f[:, 1])
-    vertical = h < 1e-9
-    hs = np.where(vertical, 1.0, h)
-    r = np.column_stack([np.where(vertical, 1.0, f[:, 1] / hs), np.where(vertical, 0.0, -f[:, 0] / hs),
-                         np.zeros(k)])
-    u = np.column_stack([r[:, 1] * f[:, 2], -r[:, 0] * f[:, 2], r[:, 0] * f[:, 1] - r[:, 1] * f[:, 0]])
+    r, u = tangent_frames(f)
     z = np.einsum("ij,ij->i", d, f[group])
     behind = np.minimum.reduceat(z, starts) <= 1e-9
     zs = np.where(z > 1e-9, z, 1.0)
@@ -288,9 +291,7 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
                 ring = ring[::-1]
         rings[g] = offset_ring(ring, float(buf[g]))
     if rectangle_only:
-        done = [None if r is None else np.array([[r[:, 0].min(), r[:, 1].min()], [r[:, 0].max(), r[:, 1].min()],
-                                                  [r[:, 0].max(), r[:, 1].max()], [r[:, 0].min(), r[:, 1].max()]])
-                for r in rings]
+        done = [None if ring is None else bounding_rectangle(ring) for ring in rings]
     else:
         done = _reduce_batch(rings, max_vertices)
     # back to directions, all at once; masks reaching beyond MAX_HALF_ANGLE_DEG of their own centre
@@ -478,6 +479,12 @@ def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
             h = (dist - reach * (bx * mx + by * my)) / (-by * mx + bx * my)
             out.append((tx - by * h, ty + bx * h))
     return np.array(out)
+
+
+def bounding_rectangle(ring: F64) -> F64:
+    """The axis-aligned rectangle (4, 2) around a ring (n, 2), counter-clockwise from its lower left."""
+    (x0, y0), (x1, y1) = ring.min(axis=0), ring.max(axis=0)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
 
 
 def reduce_ring(ring: F64, k: int) -> F64:
