@@ -14,7 +14,7 @@ def _run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from .io.writers import write_outputs
+    from .io.writers import Outputs
     from .pipeline import analyse, select_cameras
     from .scenario import load_scenario
     from .scene import build_scene
@@ -25,6 +25,8 @@ def _run(args: argparse.Namespace) -> int:
         from .parallel import check_cluster_arguments
 
         check_cluster_arguments(args.workers, args.scheduler)
+    if args.processes < 1:
+        raise InputError(f"--processes must be at least 1, got {args.processes}", field="--processes")
     if args.pdf:
         from .report.pdf import browser
 
@@ -38,21 +40,24 @@ def _run(args: argparse.Namespace) -> int:
               f"{len(scene.triangles)} triangles, {len(scene.cameras)} cameras ({scene.frame.crs.to_string()})")
     for note in scene.notes:
         err.print(f"[dim]note: {note}[/dim]")
-    with Progress(TextColumn("cameras"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=err, transient=False) as bar:
-        task = bar.add_task("", total=len(args.camera or scene.cameras))
+    with Outputs(Path(args.out)) as outputs:
+        with Progress(TextColumn("cameras"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=err, transient=False) as bar:
+            task = bar.add_task("", total=len(args.camera or scene.cameras))
 
-        def tick(cam: str, i: int, n: int) -> None:
-            bar.update(task, completed=i, total=n, description=cam)
+            def tick(cam: str, i: int, n: int) -> None:
+                bar.update(task, completed=i, total=n, description=cam)
 
-        if args.workers is not None or args.scheduler is not None:
-            from .parallel import analyse_distributed
+            if args.workers is not None or args.scheduler is not None:
+                from .parallel import analyse_distributed
 
-            result = analyse_distributed(scenario, cameras=args.camera, workers=args.workers,
-                                         scheduler=args.scheduler, scene=scene, progress=tick)
-        else:
-            result = analyse(scene, cameras=args.camera, progress=tick)
-    write_outputs(result, Path(args.out), key_path=args.key, pdf=args.pdf)
+                result = analyse_distributed(scenario, cameras=args.camera, workers=args.workers,
+                                             scheduler=args.scheduler, scene=scene, progress=tick)
+            else:  # the scene's own layers are written while the workers analyse the cameras
+                result = analyse(scene, cameras=args.camera, progress=tick, processes=args.processes,
+                                 meanwhile=outputs.scene_layers())
+                outputs.scene_layers_done(scene)
+        outputs.write(result, key_path=args.key, pdf=args.pdf)
     summary = result.summary()
     table = Table(title=f"{summary['scenario']}: exposed private targets per camera")
     for col in ("camera", "exposed", "identify", "recognise", "masks", "compliant"):
@@ -78,6 +83,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .processes import cores
+
     p = argparse.ArgumentParser(prog="simulator", description="Camera field-of-view and privacy-zone simulator.")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the whole pipeline on a scenario")
@@ -86,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--camera", action="append", metavar="ID", help="only this camera (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="log each stage")
     where_to = run.add_mutually_exclusive_group()
+    where_to.add_argument("--processes", type=int, metavar="N", default=cores(),
+                          help=f"run the cameras on N local processes sharing the scene (default: one per core, "
+                               f"here {cores()}; 1: in this process)")
     where_to.add_argument("--workers", type=int, metavar="N", help="run the cameras on N local processes (Dask)")
     where_to.add_argument("--scheduler", metavar="ADDRESS", help="run the cameras on this Dask cluster "
                                                                   "(e.g. tcp://10.0.0.5:8786)")

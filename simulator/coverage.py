@@ -48,10 +48,12 @@ class CameraCoverage:
 
     def polygons(self) -> list[tuple[str, bool, int, Any]]:
         """(DORI class, masked, cells, polygon) for each class and masked state present: the cells
-        dissolved into polygons (scene CRS)."""
-        code = np.array([CLASSES.index(d) for d in self.dori], np.int32) * 2 + self.masked.astype(np.int32)
-        return [(CLASSES[v // 2], bool(v % 2), int((code == v).sum()), geom)
-                for v, geom in cells_to_polygons(self.ix, self.iy, code, self.cell_m)]
+        dissolved into polygons (scene CRS); computed once (and kept when the coverage is pickled)."""
+        if "_polygons" not in self.__dict__:
+            code = np.array([CLASSES.index(d) for d in self.dori], np.int32) * 2 + self.masked.astype(np.int32)
+            self.__dict__["_polygons"] = [(CLASSES[v // 2], bool(v % 2), int((code == v).sum()), geom)
+                                          for v, geom in cells_to_polygons(self.ix, self.iy, code, self.cell_m)]
+        return list(self.__dict__["_polygons"])
 
     def areas(self) -> dict[str, dict[str, float]]:
         """``{"before_masks": {class: m2}, "after_masks": {class: m2}}`` for every DORI class and ``none``."""
@@ -139,10 +141,34 @@ def cells_to_polygons(ix: NDArray[np.int64], iy: NDArray[np.int64], values: NDAr
     grid[rows, ix - x0] = values
     has[rows, ix - x0] = True
     transform = from_origin(x0 * cell_m, (y0 + h) * cell_m, cell_m, cell_m)
-    out: dict[int, list[Any]] = {}
+    # the GeoJSON rings rasterio traces, made into polygons in one call (shapely.geometry.shape on each
+    # is slow when there are thousands of them)
+    coords: list[Any] = []
+    ring_of: list[int] = []  # per vertex: its ring
+    poly_of: list[int] = []  # per ring: its polygon
+    value_of: list[int] = []  # per polygon: its value
     for geom, value in shapes(grid, mask=has, transform=transform, connectivity=4):
-        out.setdefault(int(value), []).append(shapely.geometry.shape(geom))
-    return [(v, shapely.union_all(polys) if len(polys) > 1 else polys[0]) for v, polys in sorted(out.items())]
+        for ring in geom["coordinates"]:
+            coords.extend(ring)
+            ring_of.extend([len(poly_of)] * len(ring))
+            poly_of.append(len(value_of))
+        value_of.append(int(value))
+    rings = shapely.linearrings(np.asarray(coords, float), indices=np.asarray(ring_of))
+    polys = np.asarray(shapely.polygons(rings, indices=np.asarray(poly_of)))
+    values = np.asarray(value_of)
+    return [(int(v), shapely.union_all(polys[values == v]) if (values == v).sum() > 1 else polys[values == v][0])
+            for v in np.unique(values)]
+
+
+def identify_polygons(result: Any, *, after_masks: bool) -> list[Any]:
+    """``identify_cells`` dissolved into polygons (scene CRS), computed once per result."""
+    key = ("identify_polygons", after_masks)
+    if key not in result.cache:
+        cell, cells = identify_cells(result, after_masks=after_masks)
+        result.cache[key] = [g for _, g in cells_to_polygons(cells[:, 0], cells[:, 1], np.ones(len(cells), np.int32),
+                                                              cell)] if len(cells) else []
+    polygons: list[Any] = result.cache[key]
+    return polygons
 
 
 def identify_cells(result: Any, *, after_masks: bool) -> tuple[float, np.ndarray]:

@@ -107,6 +107,9 @@ class CameraResult:
     rays: int
     coverage_rays: int
     ray_seconds: float
+    # parts of the outputs already derived from this camera's results where it ran (``Result.cache``
+    # entries: ("footprints" | "vendor" | "section", camera id) -> value; see ``writers.camera_outputs``)
+    outputs: dict[tuple[str, str], Any] = field(default_factory=dict)
 
 
 def camera_result(scene: Scene, cam: Any) -> CameraResult:
@@ -135,28 +138,41 @@ def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> 
              "buildings": int(len(scene.buildings))}
     return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[p.camera_id for p in parts],
                   mask_plans={p.camera_id: p.plan for p in parts if p.plan is not None},
-                  coverage={p.camera_id: p.coverage for p in parts if p.coverage is not None})
+                  coverage={p.camera_id: p.coverage for p in parts if p.coverage is not None},
+                  cache={k: v for p in parts for k, v in p.outputs.items()})
 
 
 def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] | None = None,
-            progress: Callable[[str, int, int], None] | None = None, tile_m: float | None = None) -> Result:
+            progress: Callable[[str, int, int], None] | None = None, tile_m: float | None = None,
+            processes: int = 1, meanwhile: Callable[[Scene], None] | None = None) -> Result:
     """Run the engine: every camera (or those named in ``cameras``) against every private target.
 
     ``tile_m`` (default: the scenario's ``analysis.tile_m``): cut the run into tiles of that side, each
     tile's cameras working on the part of the scene within their reach (``simulator.tiles``); the
-    results are the same."""
+    results are the same. ``processes``: run the cameras on that many local processes that share
+    this one's scene (``simulator.processes``); the results are the same. ``meanwhile(scene)``: other
+    work on the scene (picklable), done by a worker beside the cameras (or first, in this process)."""
     t0 = time.perf_counter()
     scene = scenario if isinstance(scenario, Scene) else build_scene(
         scenario if isinstance(scenario, Scenario) else load_scenario(scenario))
     selected = select_cameras(scene, cameras)
     tile_m = tile_m if tile_m is not None else scene.scenario.analysis.tile_m
-    if tile_m is None:
+    if processes > 1 and len(selected) > 1:
+        from .processes import analyse_on_processes
+
+        parts = analyse_on_processes(scene, selected, processes, tile_m=tile_m, progress=progress,
+                                     meanwhile=meanwhile)
+    elif tile_m is None:
+        if meanwhile:
+            meanwhile(scene)
         parts = []
         for i, cam in enumerate(selected):
             if progress:
                 progress(cam.id, i, len(selected))
             parts.append(camera_result(scene, cam))
     else:
+        if meanwhile:
+            meanwhile(scene)
         parts = _analyse_by_tiles(scene, selected, tile_m, progress)
     if progress:
         progress("", len(selected), len(selected))
@@ -165,20 +181,28 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
 
 def _analyse_by_tiles(scene: Scene, selected: list[Any], tile_m: float,
                       progress: Callable[[str, int, int], None] | None) -> list[CameraResult]:
-    from .tiles import plan_tiles, result_to_scene, scene_part
+    from .tiles import plan_tiles
 
     by_id: dict[str, CameraResult] = {}
     for tile in plan_tiles(scene, [c.id for c in selected], tile_m):
-        part = scene_part(scene, tile.box, tile.camera_ids)
-        try:
-            for cam in part.cameras:
-                if progress:
-                    progress(cam.id, len(by_id), len(selected))
-                by_id[cam.id] = result_to_scene(part, camera_result(part, cam))
-        finally:
-            if "engine" in part.__dict__:
-                part.engine.close()
+        for r in tile_results(scene, tile.box, tile.camera_ids):
+            by_id[r.camera_id] = r
+            if progress:
+                progress(r.camera_id, len(by_id), len(selected))
     return [by_id[c.id] for c in selected]
+
+
+def tile_results(scene: Scene, box: tuple[float, float, float, float], camera_ids: Sequence[str]) -> list[CameraResult]:
+    """The results of ``camera_ids`` on the part of ``scene`` in ``box`` (a tile), in the whole
+    scene's indices; the part's Embree scene is closed afterwards."""
+    from .tiles import result_to_scene, scene_part
+
+    part = scene_part(scene, box, camera_ids)
+    try:
+        return [result_to_scene(part, camera_result(part, cam)) for cam in part.cameras]
+    finally:
+        if "engine" in part.__dict__:
+            part.engine.close()
 
 
 def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:

@@ -408,3 +408,8 @@ def test_batch_masks_equal_one_at_a_time(seed):
         for m in masks[:30]:
             loop |= m.contains(probe)
         assert np.array_equal(inside_any(masks[:30], probe), loop) and 0 < loop.sum() < len(probe)
+        # guesses (right, wrong or none) change nothing: the guessed mask is only tested first
+        holder = np.array([next((k for k, m in enumerate(masks[:30]) if m.contains(p[None])[0]), -1)
+                           for p in probe])
+        for first in (holder, rng.integers(-1, 30, len(probe)), np.full(len(probe), -1)):
+            assert np.array_equal(inside_any(masks[:30], probe, first=first, chunk=700), loop)

@@ -82,6 +82,19 @@ def result_footprints(result: Any, camera_id: str) -> list[shapely.Geometry]:
     return result.cache[key]
 
 
+def vendor_documents(result: Any, camera_id: str) -> dict[str, bytes]:
+    """A camera's unsigned vendor exports (ONVIF, Axis, Hikvision), computed once per result."""
+    key = ("vendor", camera_id)
+    if key not in result.cache:
+        cam = next(c for c in result.scene.cameras if c.id == camera_id)
+        masks = result.mask_plans[camera_id].masks
+        result.cache[key] = {"onvif": mask_plan_xml(cam, masks, check=False),
+                             "axis": axis_requests(cam, masks).encode("utf-8"),
+                             "hikvision": hikvision_xml(cam, masks)}
+    docs: dict[str, bytes] = result.cache[key]
+    return docs
+
+
 @dataclass
 class MaskExports:
     """Exports written to a staging folder, not yet final: ``finish()`` waits for the ONVIF documents'
@@ -122,10 +135,11 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
         name = safe_name(cid)
         signed = sign_plan(canonical_plan(cam, plan), key, scenario_sha256=scenario_sha256)
         (base / f"{name}.json").write_text(json.dumps(signed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        onvif[f"onvif/{name}.xml"] = mask_plan_xml(cam, plan.masks, check=False)
-        (base / "onvif" / f"{name}.xml").write_bytes(onvif[f"onvif/{name}.xml"])
-        (base / "axis" / f"{name}.txt").write_text(axis_requests(cam, plan.masks), encoding="utf-8")
-        (base / "hikvision" / f"{name}.xml").write_bytes(hikvision_xml(cam, plan.masks))
+        docs = vendor_documents(result, cid)
+        onvif[f"onvif/{name}.xml"] = docs["onvif"]
+        (base / "onvif" / f"{name}.xml").write_bytes(docs["onvif"])
+        (base / "axis" / f"{name}.txt").write_bytes(docs["axis"])
+        (base / "hikvision" / f"{name}.xml").write_bytes(docs["hikvision"])
         for m, fp in zip(plan.masks, result_footprints(result, cid), strict=True):
             if fp.is_empty:
                 continue

@@ -3,6 +3,7 @@ renamed into place only when complete, so a failed run leaves nothing half-writt
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ..pipeline import EXPOSURE_COLUMNS, Result, targets_frame
+from ..pipeline import EXPOSURE_COLUMNS, CameraResult, Result, assemble, targets_frame
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -51,52 +52,109 @@ def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = No
 
     Everything is written to a staging folder first and moved into ``out`` only when all files exist.
     """
-    from ..export.plans import file_sha256, write_mask_exports
-    from ..integrity import AuditLog, signing_key, write_public_key
+    with Outputs(out) as outputs:
+        return outputs.write(result, key_path=key_path, pdf=pdf)
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
-    exports = None
-    try:
-        if result.mask_plans:
-            key, _ = signing_key(key_path)
-            write_public_key(key.public_key(), stage / "signing-key.pub")
-            exports = write_mask_exports(stage, result, key,
-                                         scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
-                                         audit=AuditLog(out / "audit", key))
-        summary = result.summary()
-        (stage / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
-        ex = result.exposures
-        csv = ex[EXPOSURE_COLUMNS].copy() if len(ex) else pd.DataFrame(columns=EXPOSURE_COLUMNS)
-        if len(csv):
-            csv["visible_fraction"] = csv["visible_fraction"].astype(float).round(4)
-            csv["max_px_per_m"] = csv["max_px_per_m"].astype(float).round(2)
-            csv["distance_m"] = csv["distance_m"].astype(float).round(2)
-        csv.to_csv(stage / "exposures.csv", index=False)
-        _write_gpkg(result, stage / "results.gpkg")
-        from ..report.html import report_html
 
-        (stage / "report.html").write_text(report_html(result), encoding="utf-8")
-        if pdf:
-            from ..report.pdf import html_to_pdf
+class Outputs:
+    """The staging of a run's outputs in ``out``: ``scene_layers(scene)`` may write the layers that
+    depend on the scene alone while the cameras are analysed; ``write(result)`` writes the rest and
+    publishes everything. Leaving the ``with`` block without ``write`` publishes nothing."""
 
-            html_to_pdf(stage / "report.html", stage / "report.pdf")
-        if exports is not None:
-            exports.finish()  # every ONVIF document valid, and logged, before anything is published
-            exports = None
-        written = []
-        for f in sorted(stage.iterdir()):
-            target = out / f.name
-            if target.is_dir() and f.is_dir():
-                shutil.rmtree(target)
-            os.replace(f, target)
-            written.append(target)
-        return written
-    finally:
-        if exports is not None:  # an error elsewhere: nothing is published or logged
-            exports.cancel()
-        shutil.rmtree(stage, ignore_errors=True)
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self._made = not self.out.exists()
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.out))
+        self._scene: Any = None  # the scene whose layers are in the staged GeoPackage
+
+    def __enter__(self) -> Outputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.stage, ignore_errors=True)
+        if self._made and not any(self.out.iterdir()):  # nothing published: no trace of the run
+            self.out.rmdir()
+
+    def scene_layers(self) -> Callable[[Any], None]:
+        """The job that writes the GeoPackage's ``targets`` layer (every private target of a scene)
+        into the staging folder, picklable, for ``pipeline.analyse(meanwhile=...)``: ``write`` takes
+        it as done when given a result on the scene passed to ``scene_layers_done``."""
+        return functools.partial(_write_targets, path=self.stage / "results.gpkg")
+
+    def scene_layers_done(self, scene: Any) -> None:
+        self._scene = scene
+
+    def write(self, result: Result, *, key_path: str | Path | None = None, pdf: bool = False) -> list[Path]:
+        from ..export.plans import file_sha256, write_mask_exports
+        from ..integrity import AuditLog, signing_key, write_public_key
+
+        out, stage = self.out, self.stage
+        exports = None
+        try:
+            if result.mask_plans:
+                key, _ = signing_key(key_path)
+                write_public_key(key.public_key(), stage / "signing-key.pub")
+                exports = write_mask_exports(stage, result, key,
+                                             scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
+                                             audit=AuditLog(out / "audit", key))
+            summary = result.summary()
+            (stage / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
+            ex = result.exposures
+            csv = ex[EXPOSURE_COLUMNS].copy() if len(ex) else pd.DataFrame(columns=EXPOSURE_COLUMNS)
+            if len(csv):
+                csv["visible_fraction"] = csv["visible_fraction"].astype(float).round(4)
+                csv["max_px_per_m"] = csv["max_px_per_m"].astype(float).round(2)
+                csv["distance_m"] = csv["distance_m"].astype(float).round(2)
+            csv.to_csv(stage / "exposures.csv", index=False)
+            if self._scene is not result.scene:
+                (stage / "results.gpkg").unlink(missing_ok=True)
+                _write_targets(result.scene, path=stage / "results.gpkg")
+            _write_gpkg(result, stage / "results.gpkg")
+            from ..report.html import report_html
+
+            (stage / "report.html").write_text(report_html(result), encoding="utf-8")
+            if pdf:
+                from ..report.pdf import html_to_pdf
+
+                html_to_pdf(stage / "report.html", stage / "report.pdf")
+            if exports is not None:
+                exports.finish()  # every ONVIF document valid, and logged, before anything is published
+                exports = None
+            written = []
+            for f in sorted(stage.iterdir()):
+                target = out / f.name
+                if target.is_dir() and f.is_dir():
+                    shutil.rmtree(target)
+                os.replace(f, target)
+                written.append(target)
+            return written
+        finally:
+            if exports is not None:  # an error elsewhere: nothing is published or logged
+                exports.cancel()
+
+
+def camera_outputs(scene: Any, part: CameraResult) -> dict[tuple[str, str], Any]:
+    """The parts of the outputs that depend on one camera alone (mask footprints, unsigned vendor
+    exports, the report's section with its map, coverage polygons), for a process that ran the
+    camera to derive in parallel with the others: ``Result.cache`` entries, as the writers would
+    compute them."""
+    from ..export.plans import result_footprints, vendor_documents
+    from ..report.figures import camera_figure
+    from ..report.html import camera_section
+    from ..report.tables import camera_table
+
+    one = assemble(scene, [part], seconds=0.0)
+    cid = part.camera_id
+    if part.coverage is not None:
+        part.coverage.polygons()
+    if part.plan is not None:
+        result_footprints(one, cid)
+        vendor_documents(one, cid)
+    (row,) = camera_table(one).itertuples(index=False)
+    one.cache[("section", cid)] = camera_section(one, row, camera_figure(one, cid))
+    return {k: v for k, v in one.cache.items() if isinstance(k, tuple) and len(k) == 2 and k[1] == cid
+            and k[0] in ("footprints", "vendor", "section")}
 
 
 def _write_gpkg(result: Result, path: Path) -> None:
@@ -108,12 +166,6 @@ def _write_gpkg(result: Result, path: Path) -> None:
     exposed = result.exposures.groupby("building_id").size() if len(result.exposures) else pd.Series(dtype=int)
     bl["exposed_targets"] = bl["id"].map(exposed).fillna(0).astype(int)
     bl.to_file(path, layer="buildings", driver="GPKG", engine="pyogrio", use_arrow=True)
-    # in chunks: a city holds hundreds of thousands of targets
-    n = len(scene.targets)
-    step = 100_000
-    for a in range(0, max(n, 1), step):
-        targets_frame(scene, slice(a, a + step)).to_file(path, layer="targets", driver="GPKG", engine="pyogrio",
-                                                         use_arrow=True, append=a > 0)
     ex = result.exposures_gdf()
     if len(ex):
         ex = ex.drop(columns=["target"])
@@ -134,10 +186,19 @@ def _write_gpkg(result: Result, path: Path) -> None:
     _write_coverage(result, path)
 
 
+def _write_targets(scene: Any, *, path: Path) -> None:
+    """The ``targets`` layer, in chunks: a city holds hundreds of thousands of targets."""
+    n = len(scene.targets)
+    step = 100_000
+    for a in range(0, max(n, 1), step):
+        targets_frame(scene, slice(a, a + step)).to_file(path, layer="targets", driver="GPKG", engine="pyogrio",
+                                                         use_arrow=True, append=a > 0)
+
+
 def _write_coverage(result: Result, path: Path) -> None:
     """``coverage``: per camera, DORI class and masked or not, the public ground it covers (dissolved
     cells); ``identify``: where some camera reaches face identification, before and after masks."""
-    from ..coverage import cells_to_polygons, identify_cells
+    from ..coverage import identify_cells, identify_polygons
 
     crs = result.scene.frame.crs
     rows: list[dict[str, Any]] = []
@@ -155,11 +216,9 @@ def _write_coverage(result: Result, path: Path) -> None:
     id_geoms: list[Any] = []
     for when in ("before_masks", "after_masks"):
         cell, cells = identify_cells(result, after_masks=when == "after_masks")
-        if len(cells):
-            ix, iy = cells[:, 0], cells[:, 1]
-            for _, geom in cells_to_polygons(ix, iy, np.ones(len(ix), np.int32), cell):
-                id_rows.append({"when": when, "area_m2": round(len(cells) * cell**2, 1)})
-                id_geoms.append(geom)
+        for geom in identify_polygons(result, after_masks=when == "after_masks"):
+            id_rows.append({"when": when, "area_m2": round(len(cells) * cell**2, 1)})
+            id_geoms.append(geom)
     gpd.GeoDataFrame(id_rows if id_rows else {"when": pd.Series(dtype=str), "area_m2": pd.Series(dtype=float)},
                      geometry=id_geoms, crs=crs).to_file(path, layer="identify", driver="GPKG", engine="pyogrio",
                                                          use_arrow=True)

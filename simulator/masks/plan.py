@@ -220,7 +220,7 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
     for attempt in range(2):
         seen = visible_samples(camera, t, scene.engine, target_radius=scene.target_radius,
                                target_index=scene.target_index, samples=dense, offsets=offsets)
-        out = ~inside_any(result.masks, seen.vector)
+        out = ~inside_any(result.masks, seen.vector, first=_mask_of(result.masks, t.id, seen.target))
         result.verification_samples = len(seen.sample)
         result.residual_samples = int(out.sum())
         residual = np.unique(seen.target[out])
@@ -240,6 +240,14 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
                               margin_deg=0.05, max_vertices=lim.max_vertices, rectangle_only=lim.rectangle_only)
             if grown is not None and grown.fits_view(hw, vw):
                 result.masks[idx] = grown
+
+
+def _mask_of(masks: list[SphericalMask], ids: NDArray[Any], targets: NDArray[np.intp]) -> NDArray[np.intp]:
+    """For each target index in ``targets``, the index of the mask made for it (-1: none)."""
+    owner = {tid: k for k, m in enumerate(masks) for tid in m.targets}
+    uniq, inv = np.unique(targets, return_inverse=True)
+    return np.array([owner.get(str(i), -1) for i in ids[uniq]], np.intp)[inv] if len(uniq) else \
+        np.zeros(len(targets), np.intp)
 
 
 def _propose_limits(camera: Camera, seen: VisibleSamples, result: CameraMasks) -> None:

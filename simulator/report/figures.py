@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import shapely
 
-from ..coverage import cells_to_polygons
 from .tables import camera_rows
 
 DORI_FILL = {"identify": "#c80000", "recognise": "#f07800", "observe": "#f0c800", "detect": "#78b43c",
@@ -107,7 +106,7 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
 def identify_figure(result: Any, *, width: int = 720, simplify_m: float = 1.0) -> str:
     """Where some camera reaches the identify class (faces), before masks (light red) and after masks
     (red), over the buildings and cameras of the whole scenario."""
-    from ..coverage import identify_cells
+    from ..coverage import identify_polygons
 
     scene = result.scene
     cams = result.cameras
@@ -120,8 +119,7 @@ def identify_figure(result: Any, *, width: int = 720, simplify_m: float = 1.0) -
     canvas = _Canvas((a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max()), width)
     body: list[str] = []
     for when, fill in (("before_masks", "#f0a0a0"), ("after_masks", "#c80000")):
-        cell, cells = identify_cells(result, after_masks=when == "after_masks")
-        for _, geom in cells_to_polygons(cells[:, 0], cells[:, 1], np.ones(len(cells), np.int32), cell):
+        for geom in identify_polygons(result, after_masks=when == "after_masks"):
             body.append(f'<path d="{canvas.path(shapely.simplify(geom, simplify_m))}" fill="{fill}" '
                         f'fill-opacity="0.8" stroke="none"/>')
     if len(scene.buildings):

@@ -103,8 +103,9 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
     from .figures import camera_figure, identify_figure
 
     scene = result.scene
+    cached = figures is None and draw  # sections drawn where the cameras ran (``writers.camera_outputs``)
     if figures is None and draw:
-        figures = {c.id: camera_figure(result, c.id) for c in result.cameras}
+        figures = {c.id: camera_figure(result, c.id) for c in result.cameras if ("section", c.id) not in result.cache}
     sc = scene.scenario
     cams = camera_table(result)
     n_cams = len(cams)
@@ -154,35 +155,47 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
         out.append(f"<li>{len(defaults)} cameras use stated defaults (see each camera).</li>")
     out.append("</ul><h2>Cameras</h2>")
     out.append(_table(cams.drop(columns=["reasons"])))
-    by_id = {c.id: c for c in result.cameras}
     for row in cams.itertuples(index=False):
-        cam = by_id[row.camera]
-        out.append(f"<h3 id='cam-{esc(str(row.camera))}'>{esc(str(row.camera))} — {_verdict(bool(row.compliant))}</h3>")
-        out.append(f"<p>{esc(str(row.model))}, {cam.kind}, mounted {cam.mount_height_m:g} m above ground; pan "
-                   f"{cam.pan_limits_deg[0]:g}–{cam.pan_limits_deg[1]:g}°, tilt {cam.tilt_limits_deg[0]:g}–"
-                   f"{cam.tilt_limits_deg[1]:g}°; range {cam.range_m:g} m. Masks {row.masks} of {row.mask_limit}. "
-                   f"Public street view hidden by masks: "
-                   f"{'–' if pd.isna(row.public_hidden_share) else f'{100 * row.public_hidden_share:.1f} %'}.</p>")
-        if cam.defaults:
-            out.append(f"<p class='small'>Defaults used: {esc(', '.join(cam.defaults))}</p>")
-        if figures and row.camera in figures:
-            out.append(figures[row.camera])
-        cov = result.coverage.get(row.camera)
-        if cov is not None:
-            out.append(f"<p>Public ground covered (seen at {sc.coverage.height_m:g} m above the ground): "
-                       f"{cov.area_m2():,.0f} m², of which {cov.area_m2(after_masks=True):,.0f} m² is kept after "
-                       f"masking; faces identifiable over {cov.area_m2('identify', after_masks=True):,.0f} m².</p>"
-                       + _table(_coverage_table(cov)))
-        out.append("<div class='pair'><div><b>Private targets before masks</b>"
-                   + _table(kind_dori_table(result, row.camera).reset_index())
-                   + "</div><div><b>After masks</b>"
-                   + _table(kind_dori_table(result, row.camera, after_masks=True).reset_index()) + "</div></div>")
-        findings = _findings(result, row.camera)
-        if findings:
-            out.append("<p>Findings:</p><ul>" + "".join(f"<li>{esc(r)}</li>" for r in findings) + "</ul>")
-        elif row.compliant:
-            out.append(f"<p>Every exposed private surface is masked within the camera's limits — "
-                       f"{esc(REQUIREMENTS['private'])}.</p>")
+        key = ("section", str(row.camera))
+        if cached and key in result.cache:
+            out.append(result.cache[key])
+        else:
+            out.append(camera_section(result, row, (figures or {}).get(row.camera)))
     out.append(extra_sections)
     out.append("</body></html>")
+    return "\n".join(out)
+
+
+def camera_section(result: Any, row: Any, figure: str | None) -> str:
+    """The report's section on one camera: ``row`` is its row of ``camera_table(result)`` (a named
+    tuple), ``figure`` its map (or None)."""
+    esc = html.escape
+    sc = result.scene.scenario
+    cam = next(c for c in result.cameras if c.id == row.camera)
+    out = [f"<h3 id='cam-{esc(str(row.camera))}'>{esc(str(row.camera))} — {_verdict(bool(row.compliant))}</h3>",
+           f"<p>{esc(str(row.model))}, {cam.kind}, mounted {cam.mount_height_m:g} m above ground; pan "
+           f"{cam.pan_limits_deg[0]:g}–{cam.pan_limits_deg[1]:g}°, tilt {cam.tilt_limits_deg[0]:g}–"
+           f"{cam.tilt_limits_deg[1]:g}°; range {cam.range_m:g} m. Masks {row.masks} of {row.mask_limit}. "
+           f"Public street view hidden by masks: "
+           f"{'–' if pd.isna(row.public_hidden_share) else f'{100 * row.public_hidden_share:.1f} %'}.</p>"]
+    if cam.defaults:
+        out.append(f"<p class='small'>Defaults used: {esc(', '.join(cam.defaults))}</p>")
+    if figure:
+        out.append(figure)
+    cov = result.coverage.get(row.camera)
+    if cov is not None:
+        out.append(f"<p>Public ground covered (seen at {sc.coverage.height_m:g} m above the ground): "
+                   f"{cov.area_m2():,.0f} m², of which {cov.area_m2(after_masks=True):,.0f} m² is kept after "
+                   f"masking; faces identifiable over {cov.area_m2('identify', after_masks=True):,.0f} m².</p>"
+                   + _table(_coverage_table(cov)))
+    out.append("<div class='pair'><div><b>Private targets before masks</b>"
+               + _table(kind_dori_table(result, row.camera).reset_index())
+               + "</div><div><b>After masks</b>"
+               + _table(kind_dori_table(result, row.camera, after_masks=True).reset_index()) + "</div></div>")
+    findings = _findings(result, row.camera)
+    if findings:
+        out.append("<p>Findings:</p><ul>" + "".join(f"<li>{esc(r)}</li>" for r in findings) + "</ul>")
+    elif row.compliant:
+        out.append(f"<p>Every exposed private surface is masked within the camera's limits — "
+                   f"{esc(REQUIREMENTS['private'])}.</p>")
     return "\n".join(out)

@@ -1,0 +1,115 @@
+"""Cameras on several local processes that share one scene (``simulator run --processes N``).
+
+The scene is built once, in this process, with the figures every camera reads (target radii, search
+trees, street samples, the public-ground raster); the worker processes are then forked and share it
+(copy-on-write: nothing is pickled). Each worker builds its own Embree scene, so none may exist in
+this process when the workers are forked (Embree's thread pool does not survive a fork): if one does,
+or where the platform cannot fork, the workers are spawned and receive the pickled scene instead.
+
+Each worker's numerical libraries run on one thread and its ray engine on its share of the cores:
+the processes are the parallelism. A camera's results are the same as in one process (each camera
+is computed the same way, on the same scene); they are returned in camera order.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .pipeline import CameraResult, camera_result, tile_results
+from .scene import Scene
+from .visibility import RayEngine
+
+_SCENE: Scene | None = None  # the scene of this worker process
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def prepare(scene: Scene) -> None:
+    """Compute once, before the workers start, the scene-wide figures every camera reads."""
+    _ = scene.target_radius, scene.target_index, scene.maskable, scene.buildings_with_openings
+    if scene.scenario.masks.enabled:
+        _ = scene.street_samples, scene.street_index
+    if scene.scenario.coverage.enabled:
+        scene.public_cells(scene.scenario.coverage.cell_m)
+
+
+def start_method() -> str:
+    """``fork`` when this process has no Embree scene yet and the platform forks, else ``spawn``."""
+    return "fork" if "fork" in mp.get_all_start_methods() and not RayEngine.created else "spawn"
+
+
+def _init(scene: Scene, threads: int) -> None:
+    global _SCENE
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    scene.__dict__["engine"] = RayEngine(scene.triangles, origin=scene.origin, threads=threads)
+    _SCENE = scene
+
+
+def _camera(i: int) -> tuple[int, list[CameraResult]]:
+    from .io.writers import camera_outputs
+
+    assert _SCENE is not None
+    r = camera_result(_SCENE, _SCENE.cameras[i])
+    r.outputs = camera_outputs(_SCENE, r)
+    return i, [r]
+
+
+def _tile(job: tuple[int, tuple[float, float, float, float], tuple[str, ...]]) -> tuple[int, list[CameraResult]]:
+    assert _SCENE is not None
+    i, box, ids = job
+    return i, tile_results(_SCENE, box, ids)
+
+
+def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, *, tile_m: float | None = None,
+                         progress: Callable[[str, int, int], None] | None = None,
+                         meanwhile: Callable[[Scene], None] | None = None) -> list[CameraResult]:
+    """The results of the ``selected`` cameras of ``scene`` computed on ``processes`` worker
+    processes, in the order of ``selected``: one task per camera, or per tile with ``tile_m``.
+    ``meanwhile(scene)`` (picklable) is the first task a worker takes, beside the cameras."""
+    prepare(scene)
+    n = len(selected)
+    processes = max(1, min(processes, n))
+    threads = max(1, (scene.scenario.analysis.threads or cores()) // processes)
+    jobs: list[Any]
+    if tile_m is None:
+        position = {c.id: i for i, c in enumerate(scene.cameras)}
+        jobs, work = [position[c.id] for c in selected], _camera
+    else:
+        from .tiles import plan_tiles
+
+        tiles = plan_tiles(scene, [c.id for c in selected], tile_m)
+        jobs, work = [(i, t.box, t.camera_ids) for i, t in enumerate(tiles)], _tile
+    method = start_method()
+    by_id: dict[str, CameraResult] = {}
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns on forking a process with threads (here: the numerical libraries'
+        # pools, which re-initialise in the child); the workers touch no lock those threads hold
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        pool = mp.get_context(method).Pool(processes, initializer=_init, initargs=(scene, threads))
+    with pool:
+        side = pool.apply_async(_side, (meanwhile,)) if meanwhile is not None else None  # first in the queue
+        for _, results in pool.imap_unordered(work, jobs, chunksize=1):
+            for r in results:
+                by_id[r.camera_id] = r
+                if progress:
+                    progress(r.camera_id, len(by_id), n)
+        if side is not None:
+            side.get()
+    return [by_id[c.id] for c in selected]
+
+
+def _side(job: Callable[[Scene], None]) -> None:
+    assert _SCENE is not None
+    job(_SCENE)
