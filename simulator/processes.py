@@ -48,11 +48,15 @@ def start_method() -> str:
     return "fork" if "fork" in mp.get_all_start_methods() and not RayEngine.created else "spawn"
 
 
-def _init(scene: Scene, threads: int) -> None:
+def _init(scene: Scene | bytes, threads: int) -> None:
     global _SCENE
+    import pickle
+
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+    if isinstance(scene, bytes):  # spawned: the scene as cloudpickle made it (it may hold closures)
+        scene = pickle.loads(scene)
     scene.__dict__["engine"] = RayEngine(scene.triangles, origin=scene.origin, threads=threads)
     _SCENE = scene
 
@@ -92,12 +96,17 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, 
         tiles = plan_tiles(scene, [c.id for c in selected], tile_m)
         jobs, work = [(i, t.box, t.camera_ids) for i, t in enumerate(tiles)], _tile
     method = start_method()
+    shipped: Scene | bytes = scene
+    if method != "fork":
+        import cloudpickle
+
+        shipped = cloudpickle.dumps(scene)
     by_id: dict[str, CameraResult] = {}
     with warnings.catch_warnings():
         # Python >= 3.12 warns on forking a process with threads (here: the numerical libraries'
         # pools, which re-initialise in the child); the workers touch no lock those threads hold
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-        pool = mp.get_context(method).Pool(processes, initializer=_init, initargs=(scene, threads))
+        pool = mp.get_context(method).Pool(processes, initializer=_init, initargs=(shipped, threads))
     with pool:
         side = pool.apply_async(_side, (meanwhile,)) if meanwhile is not None else None  # first in the queue
         for _, results in pool.imap_unordered(work, jobs, chunksize=1):

@@ -1,0 +1,133 @@
+"""Cameras on local worker processes (``simulator.processes``): forked (sharing the scene) or spawned
+(receiving it pickled), against a one-process run. Results and every output file must be identical."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+import simulator
+from simulator.processes import analyse_on_processes, start_method
+from simulator.report.html import report_html
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def same_results(a: simulator.Result, b: simulator.Result) -> None:
+    assert a.exposures.equals(b.exposures)
+    assert list(a.mask_plans) == list(b.mask_plans)
+    for cid, plan in a.mask_plans.items():
+        other = b.mask_plans[cid]
+        assert [m.targets for m in plan.masks] == [m.targets for m in other.masks]
+        assert all(np.array_equal(x.vertices, y.vertices) for x, y in zip(plan.masks, other.masks, strict=True))
+        assert plan.compliant == other.compliant and plan.residual_targets == other.residual_targets
+        assert plan.verification_samples == other.verification_samples
+    for cid, cov in a.coverage.items():
+        other = b.coverage[cid]
+        assert np.array_equal(cov.ix, other.ix) and np.array_equal(cov.masked, other.masked)
+    sa, sb = a.summary(), b.summary()
+    assert sa["cameras"] == sb["cameras"] and sa["stats"]["rays"] == sb["stats"]["rays"]
+
+
+@pytest.fixture(scope="module")
+def ingolstadt():
+    scene = simulator.build_scene(simulator.load_scenario(ROOT / "scenarios" / "ingolstadt-lod3.yaml"))
+    return scene, simulator.analyse(scene)
+
+
+def _touch(scene: simulator.Scene, *, path: Path) -> None:
+    path.write_text(f"{len(scene.targets)} targets\n")
+
+
+def _fail(scene: simulator.Scene) -> None:
+    raise ValueError(f"side job failed on {len(scene.cameras)} cameras")
+
+
+@pytest.mark.parametrize("tile_m", [None, 60.0])
+def test_spawned_workers_give_the_one_process_results(ingolstadt, tile_m, tmp_path):
+    scene, local = ingolstadt
+    assert start_method() == "spawn"  # this process has Embree scenes already: the workers are spawned
+    ticks = []
+    side = tmp_path / "side.txt"
+    par = simulator.analyse(scene, processes=2, tile_m=tile_m, progress=lambda c, i, n: ticks.append((c, i, n)),
+                            meanwhile=partial(_touch, path=side))
+    same_results(local, par)
+    # the side job ran in a worker on the same scene; progress reached every camera once
+    assert side.read_text() == f"{len(scene.targets)} targets\n"
+    assert sorted(c for c, _, _ in ticks if c) == sorted(c.id for c in scene.cameras)
+    assert ticks[-1][1:] == (len(scene.cameras), len(scene.cameras))
+    if tile_m is None:  # each camera's report section was derived in its worker: the same report
+        assert sum(isinstance(k, tuple) and k[0] == "section" for k in par.cache) == len(scene.cameras)
+        assert not any(isinstance(k, tuple) and k[0] == "section" for k in local.cache)
+        strip = [line for line in report_html(par).splitlines() if "Generated" not in line]
+        assert strip == [line for line in report_html(local).splitlines() if "Generated" not in line]
+
+
+def test_a_failing_worker_job_fails_the_run(ingolstadt):
+    scene, _ = ingolstadt
+    with pytest.raises(ValueError, match="side job failed on"):
+        analyse_on_processes(scene, scene.cameras, 2, meanwhile=_fail)
+
+
+def test_forked_workers_in_a_fresh_process_give_the_same_exposures(ingolstadt):
+    """A process that has built no Embree scene forks its workers (the scene is shared, not pickled)."""
+    _, local = ingolstadt
+    code = ("import hashlib, simulator\n"
+            "from simulator.processes import start_method\n"
+            "scene = simulator.build_scene(simulator.load_scenario('scenarios/ingolstadt-lod3.yaml'))\n"
+            "print(start_method())\n"
+            "r = simulator.analyse(scene, processes=2)\n"
+            "print(hashlib.sha256(r.exposures.to_csv().encode()).hexdigest())\n"
+            "print(sum(len(p.masks) for p in r.mask_plans.values()), r.stats['rays'])\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert p.returncode == 0, p.stderr
+    method, digest, counts = p.stdout.split("\n")[:3]
+    import hashlib
+
+    assert method == "fork"
+    assert digest == hashlib.sha256(local.exposures.to_csv().encode()).hexdigest()
+    assert counts == f"{sum(len(p.masks) for p in local.mask_plans.values())} {local.stats['rays']}"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "simulator.cli", "run", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+
+
+def test_cli_processes_write_the_same_files(tmp_path):
+    scenario = str(ROOT / "scenarios" / "ingolstadt-lod3.yaml")
+    for name, n in (("one", "1"), ("two", "2")):
+        p = run(scenario, "--out", str(tmp_path / name), "--processes", n)
+        assert p.returncode == 0, p.stderr
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert (one / "exposures.csv").read_bytes() == (two / "exposures.csv").read_bytes()
+    s1, s2 = (json.loads((d / "summary.json").read_text()) for d in (one, two))
+    assert s1["cameras"] == s2["cameras"]
+    for sub in ("onvif", "axis", "hikvision"):
+        files = sorted((one / "masks" / sub).iterdir())
+        assert files and [f.read_bytes() for f in files] == [(two / "masks" / sub / f.name).read_bytes() for f in files]
+    assert (one / "masks" / "masks.geojson").read_bytes() == (two / "masks" / "masks.geojson").read_bytes()
+    r1, r2 = ([x for x in (d / "report.html").read_text().splitlines() if "Generated" not in x] for d in (one, two))
+    assert r1 == r2
+    layers = [name for name, _ in pyogrio.list_layers(one / "results.gpkg")]
+    assert sorted(layers) == sorted(n for n, _ in pyogrio.list_layers(two / "results.gpkg"))
+    assert {"buildings", "targets", "exposures", "cameras", "coverage"} <= set(layers)
+    for layer in layers:
+        a = pyogrio.read_dataframe(one / "results.gpkg", layer=layer)
+        b = pyogrio.read_dataframe(two / "results.gpkg", layer=layer)
+        assert len(a) == len(b) and a.drop(columns="geometry").equals(b.drop(columns="geometry")), layer
+        assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=0).all(), layer
+
+
+def test_bad_process_count_exits_2(tmp_path):
+    p = run(str(ROOT / "scenarios" / "tutorial.yaml"), "--out", str(tmp_path / "o"), "--processes", "0")
+    assert p.returncode == 2 and "--processes must be at least 1" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
