@@ -2,9 +2,10 @@
 
 The scene is built once, in this process, with the figures every camera reads (target radii, search
 trees, street samples, the public-ground raster); the worker processes are then forked and share it
-(copy-on-write: nothing is pickled). Each worker builds its own Embree scene, so none may exist in
-this process when the workers are forked (Embree's thread pool does not survive a fork): if one does,
-or where the platform cannot fork, the workers are spawned and receive the pickled scene instead.
+(copy-on-write: nothing is pickled). Each worker builds its own Embree scene (this process's, if any,
+is not used across the fork). Where the platform cannot fork, the workers are spawned and receive
+the pickled scene instead (the caller's main module must then be importable without side effects,
+as always with spawned processes).
 
 Each worker's numerical libraries run on one thread and its ray engine on its share of the cores:
 the processes are the parallelism. A camera's results are the same as in one process (each camera
@@ -44,8 +45,8 @@ def prepare(scene: Scene) -> None:
 
 
 def start_method() -> str:
-    """``fork`` when this process has no Embree scene yet and the platform forks, else ``spawn``."""
-    return "fork" if "fork" in mp.get_all_start_methods() and not RayEngine.created else "spawn"
+    """``fork`` where the platform forks, else ``spawn``."""
+    return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
 
 
 def _init(scene: Scene | bytes, threads: int) -> None:
@@ -55,10 +56,10 @@ def _init(scene: Scene | bytes, threads: int) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
-    if isinstance(scene, bytes):  # spawned: the scene as cloudpickle made it (it may hold closures)
-        scene = pickle.loads(scene)
-    scene.__dict__["engine"] = RayEngine(scene.triangles, origin=scene.origin, threads=threads)
-    _SCENE = scene
+    # spawned: the scene as cloudpickle made it (it may hold closures)
+    mine: Scene = pickle.loads(scene) if isinstance(scene, bytes) else scene
+    mine.__dict__["engine"] = RayEngine(mine.triangles, origin=mine.origin, threads=threads)
+    _SCENE = mine
 
 
 def _camera(i: int) -> tuple[int, list[CameraResult]]:
@@ -78,15 +79,18 @@ def _tile(job: tuple[int, tuple[float, float, float, float], tuple[str, ...]]) -
 
 def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, *, tile_m: float | None = None,
                          progress: Callable[[str, int, int], None] | None = None,
-                         meanwhile: Callable[[Scene], None] | None = None) -> list[CameraResult]:
+                         meanwhile: Callable[[Scene], None] | None = None,
+                         method: str | None = None) -> list[CameraResult]:
     """The results of the ``selected`` cameras of ``scene`` computed on ``processes`` worker
     processes, in the order of ``selected``: one task per camera, or per tile with ``tile_m``.
-    ``meanwhile(scene)`` (picklable) is the first task a worker takes, beside the cameras."""
+    ``meanwhile(scene)`` (picklable) is the first task a worker takes, beside the cameras.
+    ``method``: ``fork`` or ``spawn`` (default: ``start_method()``)."""
     prepare(scene)
     n = len(selected)
     processes = max(1, min(processes, n))
     threads = max(1, (scene.scenario.analysis.threads or cores()) // processes)
     jobs: list[Any]
+    work: Callable[[Any], tuple[int, list[CameraResult]]]
     if tile_m is None:
         position = {c.id: i for i, c in enumerate(scene.cameras)}
         jobs, work = [position[c.id] for c in selected], _camera
@@ -95,7 +99,7 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, 
 
         tiles = plan_tiles(scene, [c.id for c in selected], tile_m)
         jobs, work = [(i, t.box, t.camera_ids) for i, t in enumerate(tiles)], _tile
-    method = start_method()
+    method = method or start_method()
     shipped: Scene | bytes = scene
     if method != "fork":
         import cloudpickle

@@ -24,10 +24,7 @@ BLOCK = 1 << 15  # rays prepared and cast together (see RayEngine._clear_part)
 class RayEngine:
     """Occlusion queries on segments against one triangle mesh (built once, reused by every camera)."""
 
-    created = False  # whether this process has built an Embree scene (``processes`` forks only before)
-
     def __init__(self, triangles: F64, *, origin: F64 | None = None, threads: int | None = None) -> None:
-        RayEngine.created = True
         tris = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
         self.origin = np.zeros(3) if origin is None else np.asarray(origin, float)
         self.n_triangles = len(tris)

@@ -1,5 +1,6 @@
-"""Cameras on local worker processes (``simulator.processes``): forked (sharing the scene) or spawned
-(receiving it pickled), against a one-process run. Results and every output file must be identical."""
+"""Cameras on local worker processes (``simulator.processes``): forked (sharing the scene, also after
+this process has used Embree) or spawned (receiving it pickled), against a one-process run. Results
+and every output file must be identical."""
 
 from __future__ import annotations
 
@@ -52,9 +53,9 @@ def _fail(scene: simulator.Scene) -> None:
 
 
 @pytest.mark.parametrize("tile_m", [None, 60.0])
-def test_spawned_workers_give_the_one_process_results(ingolstadt, tile_m, tmp_path):
+def test_forked_workers_give_the_one_process_results(ingolstadt, tile_m, tmp_path):
     scene, local = ingolstadt
-    assert start_method() == "spawn"  # this process has Embree scenes already: the workers are spawned
+    assert start_method() == "fork" and "engine" in scene.__dict__  # forked after Embree ran here
     ticks = []
     side = tmp_path / "side.txt"
     par = simulator.analyse(scene, processes=2, tile_m=tile_m, progress=lambda c, i, n: ticks.append((c, i, n)),
@@ -77,22 +78,22 @@ def test_a_failing_worker_job_fails_the_run(ingolstadt):
         analyse_on_processes(scene, scene.cameras, 2, meanwhile=_fail)
 
 
-def test_forked_workers_in_a_fresh_process_give_the_same_exposures(ingolstadt):
-    """A process that has built no Embree scene forks its workers (the scene is shared, not pickled)."""
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_in_a_fresh_process_give_the_same_exposures(ingolstadt, method):
+    """From a process that has built no Embree scene; spawned workers receive the pickled scene."""
     _, local = ingolstadt
     code = ("import hashlib, simulator\n"
-            "from simulator.processes import start_method\n"
+            "from simulator.pipeline import assemble\n"
+            "from simulator.processes import analyse_on_processes\n"
             "scene = simulator.build_scene(simulator.load_scenario('scenarios/ingolstadt-lod3.yaml'))\n"
-            "print(start_method())\n"
-            "r = simulator.analyse(scene, processes=2)\n"
+            f"r = assemble(scene, analyse_on_processes(scene, scene.cameras, 2, method={method!r}), seconds=0)\n"
             "print(hashlib.sha256(r.exposures.to_csv().encode()).hexdigest())\n"
             "print(sum(len(p.masks) for p in r.mask_plans.values()), r.stats['rays'])\n")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert p.returncode == 0, p.stderr
-    method, digest, counts = p.stdout.split("\n")[:3]
+    digest, counts = p.stdout.split("\n")[:2]
     import hashlib
 
-    assert method == "fork"
     assert digest == hashlib.sha256(local.exposures.to_csv().encode()).hexdigest()
     assert counts == f"{sum(len(p.masks) for p in local.mask_plans.values())} {local.stats['rays']}"
 

@@ -24,7 +24,16 @@ from ..camera.model import Camera
 from ..exposure import VisibleSamples, visible_samples
 from ..frames import azimuth_elevation
 from ..scene.targets import sample_planes
-from .spherical import SphericalMask, fits_views, hull_mask, hull_masks, inside_any, unit
+from .spherical import (
+    SphericalMask,
+    fits_views,
+    hull_mask,
+    hull_masks,
+    inside_any,
+    inside_each,
+    solid_angles,
+    unit,
+)
 
 F64 = NDArray[np.float64]
 
@@ -159,11 +168,16 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         built = hull_masks(["merged"] * len(pairs), dirs, np.repeat(np.arange(len(pairs)), sizes),
                            [alive[i].targets + alive[j].targets for i, j in pairs], np.zeros(len(pairs)),
                            max_vertices=max_vertices, rectangle_only=rectangle_only)
-        for (i, j), m, fits in zip(pairs, built, fits_views(built, hw, vw), strict=True):
-            if m is None or not fits:
-                continue
-            cost = int((hides(m) & ~(hidden[i] | hidden[j])).sum())
-            extra = m.area_sr - alive[i].area_sr - alive[j].area_sr
+        fit = fits_views(built, hw, vw)
+        ok = [(pair, m) for pair, m, f in zip(pairs, built, fit, strict=True) if m is not None and f]
+        if not ok:
+            return
+        merged = [m for _, m in ok]
+        inside = inside_each(merged, public_dirs)  # (candidates, public samples)
+        area = solid_angles(merged)
+        for ((i, j), m), hides_m, a in zip(ok, inside, area, strict=True):
+            cost = int((hides_m & ~(hidden[i] | hidden[j])).sum())
+            extra = a - alive[i].area_sr - alive[j].area_sr
             heapq.heappush(heap, (cost, extra, i, j, m))
 
     push_pairs(list(alive))

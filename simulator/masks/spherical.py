@@ -138,6 +138,11 @@ def fits_views(maybe: Sequence[SphericalMask | None], hfov_deg: float, vfov_deg:
     have = [i for i, m in enumerate(maybe) if m is not None]
     if not have:
         return out
+    if len(maybe) <= SMALL_BATCH:  # a few masks (merge candidates): plain floats, same steps
+        tx, ty = math.tan(math.radians(hfov_deg) / 2), math.tan(math.radians(vfov_deg) / 2)
+        for i in have:
+            out[i] = _fits_small(maybe[i].vertices.tolist(), tx, ty)  # type: ignore[union-attr]
+        return out
     masks = [m for m in maybe if m is not None]
     sizes = np.array([len(m.vertices) for m in masks])
     v = np.vstack([m.vertices for m in masks])
@@ -153,6 +158,55 @@ def fits_views(maybe: Sequence[SphericalMask | None], hfov_deg: float, vfov_deg:
     out[have] = front & (np.maximum.reduceat(x, first) <= math.tan(math.radians(hfov_deg) / 2)) & \
         (np.maximum.reduceat(y, first) <= math.tan(math.radians(vfov_deg) / 2))
     return out
+
+
+def _fits_small(verts: list[list[float]], tx: float, ty: float) -> bool:
+    """``fits_views`` of one mask's vertices on plain floats (``tx``, ``ty``: tangents of the half views)."""
+    cx, cy, cz = (sum(v[i] for v in verts) for i in range(3))
+    n = math.sqrt(cx * cx + cy * cy + cz * cz)
+    fx, fy, fz = cx / n, cy / n, cz / n
+    h = math.hypot(fx, fy)
+    rx, ry = (1.0, 0.0) if h < 1e-9 else (fy / h, -fx / h)
+    ux, uy, uz = ry * fz, -rx * fz, rx * fy - ry * fx
+    for x, y, z in verts:
+        d = x * fx + y * fy + z * fz
+        if d <= 1e-9 or abs(x * rx + y * ry) / d > tx or abs(x * ux + y * uy + z * uz) / d > ty:
+            return False
+    return True
+
+
+def solid_angles(masks: Sequence[SphericalMask]) -> list[float]:
+    """``SphericalMask.area_sr`` of a few masks on plain floats (also stored as their ``area_sr``)."""
+    out = []
+    for m in masks:
+        if "area_sr" not in m.__dict__:
+            verts = m.vertices.tolist()
+            cx, cy, cz = (sum(v[i] for v in verts) for i in range(3))
+            n = math.sqrt(cx * cx + cy * cy + cz * cz)
+            cx, cy, cz = cx / n, cy / n, cz / n
+            total = 0.0
+            for k, (ax, ay, az) in enumerate(verts):
+                bx, by, bz = verts[(k + 1) % len(verts)]
+                num = abs((ay * bz - az * by) * cx + (az * bx - ax * bz) * cy + (ax * by - ay * bx) * cz)
+                den = 1 + ax * cx + ay * cy + az * cz + bx * cx + by * cy + bz * cz + ax * bx + ay * by + az * bz
+                total += 2 * math.atan2(num, den)
+            m.__dict__["area_sr"] = total
+        out.append(m.__dict__["area_sr"])
+    return out
+
+
+def inside_each(masks: Sequence[SphericalMask], dirs: F64) -> NDArray[np.bool_]:
+    """(M, n): whether each unit direction (n, 3) lies inside each of a few masks (``SphericalMask.contains``
+    with ``unit_length``, all masks in one product)."""
+    if not masks or len(dirs) == 0:
+        return np.zeros((len(masks), len(dirs)), bool)
+    k = max(len(m.vertices) for m in masks)
+    padded = [np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
+              for m in masks]
+    normals = np.concatenate([*padded, np.array([m.centre for m in masks])])  # (M k + M, 3)
+    dots = dirs @ normals.T
+    edges = (dots[:, :len(masks) * k] >= -1e-12).reshape(len(dirs), len(masks), k).all(axis=2)
+    return (edges & (dots[:, len(masks) * k:] > 0)).T
 
 
 def inside_any(masks: list[SphericalMask], dirs: F64, *, first: NDArray[np.intp] | None = None,
