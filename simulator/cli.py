@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from .errors import InputError, MissingDependencyError
@@ -33,8 +34,14 @@ def _run(args: argparse.Namespace) -> int:
         browser()  # fail before the work, not after it
     if args.no_masks:
         scenario = scenario.model_copy(update={"masks": scenario.masks.model_copy(update={"enabled": False})})
+    if scenario.masks.enabled:  # the ONVIF validator loads its schemas while the scene is built
+        from .export.onvif import prestart
+
+        prestart()
+    t0 = time.perf_counter()
     with err.status("building the scene…"):
         scene = build_scene(scenario, progress=lambda m: err.log(m) if args.verbose else None)
+    t_scene = time.perf_counter() - t0
     select_cameras(scene, args.camera)
     err.print(f"scene: {len(scene.buildings)} buildings, {len(scene.targets)} private targets, "
               f"{len(scene.triangles)} triangles, {len(scene.cameras)} cameras ({scene.frame.crs.to_string()})")
@@ -57,7 +64,9 @@ def _run(args: argparse.Namespace) -> int:
                 result = analyse(scene, cameras=args.camera, progress=tick, processes=args.processes,
                                  meanwhile=outputs.scene_layers())
                 outputs.scene_layers_done(scene)
+        t1 = time.perf_counter()
         outputs.write(result, key_path=args.key, pdf=args.pdf)
+        t_write = time.perf_counter() - t1
     summary = result.summary()
     table = Table(title=f"{summary['scenario']}: exposed private targets per camera")
     for col in ("camera", "exposed", "identify", "recognise", "masks", "compliant"):
@@ -77,7 +86,8 @@ def _run(args: argparse.Namespace) -> int:
     st = result.stats
     rate = st["rays"] / st["ray_seconds"] if st["ray_seconds"] else 0.0
     Console().print(f"{st['rays']:,} rays in {st['ray_seconds']:.2f} s ({rate / 1e6:.2f} M rays/s); "
-                    f"total {st['seconds']:.1f} s. Outputs in {args.out}/ (summary.json, exposures.csv, results.gpkg, "
+                    f"scene {t_scene:.1f} s, cameras {st['seconds']:.1f} s, outputs {t_write:.1f} s. "
+                    f"Outputs in {args.out}/ (summary.json, exposures.csv, results.gpkg, "
                     f"report.html{', report.pdf' if args.pdf else ''})")
     return 0
 

@@ -203,3 +203,24 @@ def test_dem_without_crs_takes_the_scenarios(geodata):
     g = read_dem(geodata / "lisbon_dem" / "dem_lisbon.tif", scene_crs=utm, fallback_crs="EPSG:3763")
     # same CRS in and out: the SOURCE.txt bounds x -88285 .. -86285, y -106485 .. -105155 come back
     assert g.x0 == pytest.approx(-88285.0) and g.y0 == pytest.approx(-105155.0) and g.dx == pytest.approx(10.0)
+
+
+def test_polygons_wkb_equals_shapely_iso_wkb():
+    """The targets layer's WKB, laid out in numpy records by point count, against shapely's encoder;
+    a polygon without points is an empty polygon."""
+    import shapely
+
+    from simulator.io.writers import polygons_wkb
+
+    rng = np.random.default_rng(3)
+    sizes = [5, 4, 7, 5, 0, 9, 5, 4]
+    rings = [np.vstack([p, p[:1]]) for p in (rng.normal(size=(k - 1, 3)) * 100 for k in sizes if k)]
+    xyz = np.vstack(rings)
+    owner = np.repeat([i for i, k in enumerate(sizes) if k], [len(r) for r in rings])
+    got = polygons_wkb(xyz, owner, len(sizes)).to_pylist()
+    expected = [shapely.Polygon(rings.pop(0)) if k else shapely.from_wkt("POLYGON Z EMPTY") for k in sizes]
+    assert got == list(shapely.to_wkb(np.array(expected, object), flavor="iso", output_dimension=3))
+    back = shapely.from_wkb(got)
+    assert all(shapely.equals_exact(a, b, tolerance=0) or (a.is_empty and b.is_empty)
+               for a, b in zip(back, expected, strict=True))
+    assert back[4].is_empty and shapely.get_coordinates(back[2], include_z=True).shape == (7, 3)

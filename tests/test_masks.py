@@ -214,6 +214,23 @@ def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial
     (folder / "b.xml").write_bytes(b"<truncated")
     with pytest.raises(OnvifValidationError, match="b.xml"):
         Validation({}, masks=0, folder=folder, background_from=0).result()
+    # a validator started ahead (schemas loaded while the scene is built) is the one used, once
+    from simulator.export import onvif
+
+    onvif.prestart()
+    ready = onvif._READY
+    v = Validation({}, masks=0, folder=folder, background_from=0)
+    assert v._proc is ready and onvif._READY is None
+    with pytest.raises(OnvifValidationError, match="b.xml"):
+        v.result()
+    (folder / "b.xml").write_bytes(xml)
+    onvif.prestart()
+    v = Validation({}, masks=0, folder=folder, background_from=0)
+    v.result()  # valid now
+    onvif.prestart()  # one left unused is stopped
+    ready = onvif._READY
+    onvif._stop_ready()
+    assert ready.poll() is not None and onvif._READY is None
 
 
 def test_shipped_tutorial_plans(tutorial):

@@ -113,15 +113,18 @@ class Validation:
 
     def __init__(self, docs: dict[str, bytes], *, masks: int, folder: Path | None = None,
                  background_from: int = 200) -> None:
+        global _READY
         self._proc: Any = None
         if folder is None or masks < background_from:
             validate_many(docs)
             return
-        import subprocess
-        import sys
-
-        self._proc = subprocess.Popen([sys.executable, "-m", "simulator.export.onvif", str(folder)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if _READY is not None and _READY.poll() is None:  # a validator that has its schemas loaded
+            self._proc, _READY = _READY, None
+            self._proc.stdin.write(f"{folder}\n".encode())
+            self._proc.stdin.close()
+            self._proc.stdin = None  # written: ``communicate`` only reads now
+            return
+        self._proc = _validator(str(folder))
 
     def result(self) -> None:
         if self._proc is None:
@@ -139,10 +142,49 @@ class Validation:
             self._proc = None
 
 
-def _main(argv: list[str]) -> int:
-    """Validate every ``*.xml`` in the folder ``argv[0]``; exit 1 with the first error on stderr."""
+_READY: Any = None  # a validator process started ahead (``prestart``)
+
+
+def _validator(folder: str) -> Any:
+    import subprocess
     import sys
 
+    return subprocess.Popen([sys.executable, "-m", "simulator.export.onvif", folder], stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def prestart() -> None:
+    """Start the validator process now (it loads the schemas, ~3 s, then waits for its folder), so
+    that a later ``Validation`` of many documents finds it ready; it is stopped when this process
+    exits without having used it."""
+    global _READY
+    if _READY is None or _READY.poll() is not None:
+        import atexit
+
+        _READY = _validator("-")
+        atexit.register(_stop_ready)
+
+
+def _stop_ready() -> None:
+    global _READY
+    if _READY is not None:
+        _READY.kill()
+        _READY.wait()
+        _READY = None
+
+
+def _main(argv: list[str]) -> int:
+    """Validate every ``*.xml`` in the folder ``argv[0]`` (``-``: load the schemas first, then read
+    the folder from standard input); exit 1 with the first error on stderr."""
+    import sys
+
+    if argv[0] == "-":
+        _schema("ver20/ptz/wsdl/ptz.wsdl")
+        _schema("ver20/media/wsdl/media.wsdl")
+        line = sys.stdin.readline().strip()
+        if not line:  # the run ended without documents
+            return 0
+        argv = [line]
     folder = Path(argv[0])
     try:
         validate_many({f"{folder.name}/{p.name}": p.read_bytes() for p in sorted(folder.glob("*.xml"))})

@@ -95,19 +95,25 @@ class Targets:
     def polygons3d(self, terrain: Terrain, which: NDArray[np.intp] | None = None) -> NDArray[np.object_]:
         """Exterior rings of the targets ``which`` (all by default) as 3D shapely polygons in the scene
         CRS (z [m])."""
+        xyz, local = self.rings3d(terrain, which)
+        if len(xyz) == 0:
+            return np.empty(0, object)
+        rings = shapely.linearrings(xyz, indices=local)
+        return np.asarray(shapely.polygons(rings), dtype=object)
+
+    def rings3d(self, terrain: Terrain, which: NDArray[np.intp] | None = None) -> tuple[F64, NDArray[np.intp]]:
+        """The closed exterior rings of the targets ``which`` (all by default) in the scene CRS: their
+        points (P, 3) [m] and, per point, the position of its target in ``which``."""
         sel = np.arange(len(self)) if which is None else np.asarray(which, dtype=np.intp)
         p = self.planes
         ext = shapely.get_exterior_ring(p.poly2d[sel])
         coords, local = shapely.get_coordinates(ext, return_index=True)
-        if len(coords) == 0:
-            return np.empty(0, object)
         idx = sel[local]
         xyz = p.origin[idx] + coords[:, :1] * p.U[idx] + coords[:, 1:2] * p.V[idx]
         dr = p.draped[idx]
         xyz[dr, 0], xyz[dr, 1] = coords[dr, 0], coords[dr, 1]
         xyz[dr, 2] = terrain.height_at(coords[dr, 0], coords[dr, 1])
-        rings = shapely.linearrings(xyz, indices=local)
-        return np.asarray(shapely.polygons(rings), dtype=object)
+        return xyz, local
 
 
 def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
