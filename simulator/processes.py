@@ -14,6 +14,7 @@ is computed the same way, on the same scene); they are returned in camera order.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import warnings
@@ -42,11 +43,26 @@ def prepare(scene: Scene) -> None:
         _ = scene.street_samples, scene.street_index
     if scene.scenario.coverage.enabled:
         scene.public_cells(scene.scenario.coverage.cell_m)
+    from .io.writers import target_labels
+
+    target_labels(scene)
 
 
 def start_method() -> str:
     """``fork`` where the platform forks, else ``spawn``."""
     return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+
+
+def _trim_heap() -> None:
+    """Return the C heap's free memory to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _init(scene: Scene | bytes, threads: int) -> None:
@@ -106,11 +122,21 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, 
 
         shipped = cloudpickle.dumps(scene)
     by_id: dict[str, CameraResult] = {}
+    if method == "fork":
+        # objects that exist now are never collected in the workers, so their pages are not copied
+        # there when the collector would otherwise write to every object header (copy-on-write);
+        # the heap the scene's building freed goes back to the system first, so that it is not
+        # counted once in this process and again in every worker
+        gc.collect()
+        gc.freeze()
+        _trim_heap()
     with warnings.catch_warnings():
         # Python >= 3.12 warns on forking a process with threads (here: the numerical libraries'
         # pools, which re-initialise in the child); the workers touch no lock those threads hold
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         pool = mp.get_context(method).Pool(processes, initializer=_init, initargs=(shipped, threads))
+    if method == "fork":
+        gc.unfreeze()
     with pool:
         side = pool.apply_async(_side, (meanwhile,)) if meanwhile is not None else None  # first in the queue
         for _, results in pool.imap_unordered(work, jobs, chunksize=1):

@@ -4,8 +4,6 @@ polygon in normalised coordinates of that view, validated offline against the of
 
 from __future__ import annotations
 
-import warnings
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +12,17 @@ from lxml import etree
 from ..camera.model import Camera
 from ..errors import SimulatorError
 from ..masks.spherical import SphericalMask
+from . import onvif_schema
+from .onvif_schema import TPTZ, TR2, TT
 from .views import generic_ptz, mask_view
 
-TT = "http://www.onvif.org/ver10/schema"
-TR2 = "http://www.onvif.org/ver20/media/wsdl"
-TPTZ = "http://www.onvif.org/ver20/ptz/wsdl"
 PLAN = "urn:privacy-zone-simulator:onvif-mask-plan:1"
-SPECS = Path(__file__).parent / "onvif_specs" / "wsdl"
 PAN_TILT_SPACE = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"
 ZOOM_SPACE = "http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"
 
 
 class OnvifValidationError(SimulatorError):
     pass
-
-
-@cache
-def _schema(wsdl: str) -> Any:
-    import xmlschema
-
-    path = SPECS / wsdl
-    schema_el = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).find(
-        ".//{http://www.w3.org/2001/XMLSchema}schema")
-    with warnings.catch_warnings():  # the four W3C/OASIS imports are not shipped; no mask element uses them
-        warnings.simplefilter("ignore")
-        return xmlschema.XMLSchema(etree.tostring(schema_el).decode(), base_url=str(path.parent.resolve()) + "/",
-                                   allow="local", validation="lax", defuse="always")
 
 
 def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, profile_token: str = "Profile_1",
@@ -81,27 +64,18 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, profile_token: 
 def validate(data: bytes) -> None:
     """Validate every ``tptz:AbsoluteMove`` and ``tr2:CreateMask`` in a plan against the official schemas;
     also require normalised coordinates within [-1, 1]. Raises ``OnvifValidationError``."""
-    root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
-    for tag, wsdl in ((f"{{{TPTZ}}}AbsoluteMove", "ver20/ptz/wsdl/ptz.wsdl"),
-                      (f"{{{TR2}}}CreateMask", "ver20/media/wsdl/media.wsdl")):
-        schema = _schema(wsdl)
-        for el in root.iter(tag):
-            errors = list(schema.iter_errors(el))  # the parsed element: no entities, no network (above)
-            if errors:
-                raise OnvifValidationError(f"{etree.QName(tag).localname}: {errors[0].reason}")
-    for p in root.iter(f"{{{TT}}}Point"):
-        x, y = float(p.get("x", "nan")), float(p.get("y", "nan"))
-        if not (-1.0 <= x <= 1.0 and -1.0 <= y <= 1.0):
-            raise OnvifValidationError(f"mask point ({x}, {y}) outside the normalised view [-1, 1]")
+    try:
+        onvif_schema.validate(data)
+    except onvif_schema.InvalidDocument as exc:
+        raise OnvifValidationError(str(exc)) from None
 
 
 def validate_many(docs: dict[str, bytes]) -> None:
     """``validate`` every document (name -> bytes); the error names the first invalid one."""
-    for name, data in docs.items():
-        try:
-            validate(data)
-        except (OnvifValidationError, etree.XMLSyntaxError) as exc:
-            raise OnvifValidationError(f"{name}: {exc}") from None
+    try:
+        onvif_schema.validate_many(docs)
+    except onvif_schema.InvalidDocument as exc:
+        raise OnvifValidationError(str(exc)) from None
 
 
 class Validation:
@@ -146,11 +120,13 @@ _READY: Any = None  # a validator process started ahead (``prestart``)
 
 
 def _validator(folder: str) -> Any:
+    """The validator process (``onvif_schema.py`` run as a script: it imports lxml and xmlschema
+    only, not this package)."""
     import subprocess
     import sys
 
-    return subprocess.Popen([sys.executable, "-m", "simulator.export.onvif", folder], stdin=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, str(Path(onvif_schema.__file__).resolve()), folder],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def prestart() -> None:
@@ -171,30 +147,3 @@ def _stop_ready() -> None:
         _READY.kill()
         _READY.wait()
         _READY = None
-
-
-def _main(argv: list[str]) -> int:
-    """Validate every ``*.xml`` in the folder ``argv[0]`` (``-``: load the schemas first, then read
-    the folder from standard input); exit 1 with the first error on stderr."""
-    import sys
-
-    if argv[0] == "-":
-        _schema("ver20/ptz/wsdl/ptz.wsdl")
-        _schema("ver20/media/wsdl/media.wsdl")
-        line = sys.stdin.readline().strip()
-        if not line:  # the run ended without documents
-            return 0
-        argv = [line]
-    folder = Path(argv[0])
-    try:
-        validate_many({f"{folder.name}/{p.name}": p.read_bytes() for p in sorted(folder.glob("*.xml"))})
-    except OnvifValidationError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    import sys
-
-    sys.exit(_main(sys.argv[1:]))

@@ -46,6 +46,19 @@ def vendor(camera: Camera) -> dict[str, Any]:
 
 
 def mask_view(camera: Camera, mask: SphericalMask) -> MaskView:
+    """The view that frames ``mask`` on ``camera`` (computed once per mask and camera: each vendor's
+    export asks for it)."""
+    views = mask.__dict__.setdefault("_views", {})
+    try:
+        if camera not in views:
+            views[camera] = _mask_view(camera, mask)
+        view: MaskView = views[camera]
+        return view
+    except TypeError:  # a camera that cannot be hashed
+        return _mask_view(camera, mask)
+
+
+def _mask_view(camera: Camera, mask: SphericalMask) -> MaskView:
     w, h = camera.resolution_px
     if camera.kind == "fixed" and camera.direction_deg is not None:
         f, r, u = camera_axes(camera)

@@ -200,17 +200,31 @@ def _write_targets(scene: Any, *, path: Path) -> None:
         targets_frame(scene).to_file(path, layer="targets", driver="GPKG", engine="pyogrio", use_arrow=True)
         return
     crs = scene.frame.crs.to_wkt()
-    step = 100_000
+    labels = target_labels(scene)
+    step = 50_000
     for a in range(0, n, step):
         idx = np.arange(a, min(a + step, n))
         xyz, owner = t.rings3d(scene.terrain, idx)
-        table = pa.table({"target_id": pa.array(t.id[idx], pa.string()),
-                          "target_kind": pa.array(t.kind[idx], pa.string()),
-                          "building_id": pa.array(t.planes.building_id[idx], pa.string()),
-                          "source": pa.array(t.source[idx], pa.string()), "area_m2": np.round(t.area[idx], 3),
-                          "samples": np.diff(t.offsets)[idx], "geometry": polygons_wkb(xyz, owner, len(idx))})
+        table = pa.table({**{k: v.slice(a, len(idx)) for k, v in labels.items()},
+                          "area_m2": np.round(t.area[idx], 3), "samples": np.diff(t.offsets)[idx],
+                          "geometry": polygons_wkb(xyz, owner, len(idx))})
         pyogrio.write_arrow(table, path, layer="targets", driver="GPKG", geometry_name="geometry",
                             geometry_type="Polygon Z", crs=crs, append=a > 0)
+
+
+def target_labels(scene: Any) -> dict[str, Any]:
+    """The targets' string columns as compact Arrow arrays, made once per scene (``processes.prepare``
+    makes them before the workers fork: a worker reading the Python strings would copy every page
+    that holds one, as reading changes their reference counts)."""
+    if "_target_labels" not in scene.__dict__:
+        import pyarrow as pa
+
+        t = scene.targets
+        scene.__dict__["_target_labels"] = {
+            "target_id": pa.array(t.id, pa.string()), "target_kind": pa.array(t.kind, pa.string()),
+            "building_id": pa.array(t.planes.building_id, pa.string()), "source": pa.array(t.source, pa.string())}
+    labels: dict[str, Any] = scene.__dict__["_target_labels"]
+    return labels
 
 
 def polygons_wkb(xyz: NDArray[np.float64], owner: NDArray[np.intp], n: int) -> Any:

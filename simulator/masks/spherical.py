@@ -458,8 +458,8 @@ def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 t = ((d[..., 0] - a[..., 0]) * sy - (d[..., 1] - a[..., 1]) * sx) / den
                 uu = ((d[..., 0] - a[..., 0]) * ry - (d[..., 1] - a[..., 1]) * rx) / den
-            xx, yy = a[..., 0] + t * rx, a[..., 1] + t * ry
-            added = np.abs((b[..., 0] - xx) * (c[..., 1] - yy) - (b[..., 1] - yy) * (c[..., 0] - xx)) / 2
+                xx, yy = a[..., 0] + t * rx, a[..., 1] + t * ry  # not finite where the edges are parallel
+                added = np.abs((b[..., 0] - xx) * (c[..., 1] - yy) - (b[..., 1] - yy) * (c[..., 0] - xx)) / 2
             valid = (np.abs(den) >= 1e-15) & (t >= 1 - 1e-12) & (uu >= 1 - 1e-12)
             added = np.where(valid, added, np.inf)
             best = np.argmin(added, axis=1)

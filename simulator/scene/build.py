@@ -46,7 +46,7 @@ from .terrain import Terrain
 
 Progress = Callable[[str], None]
 # not pickled (see Scene.__getstate__): rebuilt from the arrays by the process that receives a scene
-_REBUILT = ("engine", "target_index", "street_index", "footprint_index", "_part_index")
+_REBUILT = ("engine", "target_index", "street_index", "footprint_index", "_part_index", "_target_labels")
 
 
 @dataclass

@@ -106,8 +106,11 @@ class Targets:
         points (P, 3) [m] and, per point, the position of its target in ``which``."""
         sel = np.arange(len(self)) if which is None else np.asarray(which, dtype=np.intp)
         p = self.planes
-        ext = shapely.get_exterior_ring(p.poly2d[sel])
-        coords, local = shapely.get_coordinates(ext, return_index=True)
+        polys = p.poly2d[sel]
+        # a polygon without holes gives its exterior ring's coordinates as they are (no new geometries)
+        holes = shapely.get_num_interior_rings(polys) > 0
+        coords, local = shapely.get_coordinates(np.where(holes, shapely.get_exterior_ring(polys), polys)
+                                                if holes.any() else polys, return_index=True)
         idx = sel[local]
         xyz = p.origin[idx] + coords[:, :1] * p.U[idx] + coords[:, 1:2] * p.V[idx]
         dr = p.draped[idx]

@@ -1,0 +1,109 @@
+"""Benchmark 2 of the city-scale issue: ``simulator run scenarios/amadora.yaml`` end to end.
+
+Runs the command line as a user would (a fresh process each time, every output written), several
+times, with the default (one worker process per core) and, as the baseline measured in the same run,
+with ``--processes 1``; the runs alternate so that both see the same machine. Memory is the peak,
+over the run, of the sum of the proportional set sizes (PSS: shared pages divided among the
+processes sharing them) of the command and every process it starts (workers, the ONVIF validator),
+sampled every 50 ms; the largest single process's peak resident size is given too.
+
+    python benchmarks/amadora.py --runs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGES = re.compile(r"scene ([0-9.]+) s, cameras ([0-9.]+) s, outputs ([0-9.]+) s")
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def memory_kb(pid: int, field: str) -> int:
+    """``Pss`` (from smaps_rollup) or ``VmHWM`` (from status) of a process, in kB; 0 once it is gone."""
+    try:
+        src = "smaps_rollup" if field == "Pss" else "status"
+        for line in Path(f"/proc/{pid}/{src}").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_once(extra: list[str]) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "run", "scenarios/amadora.yaml",
+                                 "--out", out, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+        peak_pss = peak_rss = 0
+        while proc.poll() is None:
+            pids = tree(proc.pid)
+            peak_pss = max(peak_pss, sum(memory_kb(p, "Pss") for p in pids))
+            peak_rss = max(peak_rss, *(memory_kb(p, "VmHWM") for p in pids))
+            time.sleep(0.05)
+        wall = time.perf_counter() - t0
+        text = proc.stdout.read() if proc.stdout else ""
+        if proc.returncode != 0:
+            raise SystemExit(f"run failed ({proc.returncode}):\n{text}")
+        m = STAGES.search(" ".join(text.split()))
+        scene, cameras, outputs = (float(v) for v in m.groups()) if m else (float("nan"),) * 3
+        return {"wall": wall, "scene": scene, "cameras": cameras, "outputs": outputs,
+                "pss_mb": peak_pss / 1024, "rss_mb": peak_rss / 1024}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-baseline", action="store_true", help="skip the --processes 1 runs")
+    args = ap.parse_args()
+    configs = {"default (one process per core)": []}
+    if not args.no_baseline:
+        configs["--processes 1 (baseline)"] = ["--processes", "1"]
+    results: dict[str, list[dict[str, float]]] = {k: [] for k in configs}
+    for i in range(args.runs):
+        for name, extra in configs.items():
+            r = run_once(extra)
+            results[name].append(r)
+            print(f"run {i + 1} {name}: {r['wall']:.1f} s (scene {r['scene']:.1f}, cameras {r['cameras']:.1f}, "
+                  f"outputs {r['outputs']:.1f}), peak PSS {r['pss_mb']:.0f} MB, largest process {r['rss_mb']:.0f} MB",
+                  flush=True)
+    print()
+    med = {}
+    for name, rs in results.items():
+        med[name] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+        walls = sorted(r["wall"] for r in rs)
+        m = med[name]
+        print(f"{name}: median {m['wall']:.1f} s over {len(rs)} runs ({walls[0]:.1f}-{walls[-1]:.1f}); stages "
+              f"scene {m['scene']:.1f} s, cameras {m['cameras']:.1f} s, outputs {m['outputs']:.1f} s; peak PSS "
+              f"{max(r['pss_mb'] for r in rs):.0f} MB (median {m['pss_mb']:.0f}), largest process "
+              f"{max(r['rss_mb'] for r in rs):.0f} MB")
+    if len(med) == 2:
+        a, b = med.values()
+        print(f"ratio default / baseline (median wall): {a['wall'] / b['wall']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
