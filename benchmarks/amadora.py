@@ -2,10 +2,12 @@
 
 Runs the command line as a user would (a fresh process each time, every output written), several
 times, with the default (one worker process per core) and, as the baseline measured in the same run,
-with ``--processes 1``; the runs alternate so that both see the same machine. Memory is the peak,
-over the run, of the sum of the proportional set sizes (PSS: shared pages divided among the
-processes sharing them) of the command and every process it starts (workers, the ONVIF validator),
-sampled every 50 ms; the largest single process's peak resident size is given too.
+with ``--processes 1``; the runs alternate so that both see the same machine. Timed runs are not
+watched (reading /proc/PID/smaps_rollup walks the page tables: sampling it often enough slows the run
+down); then one run per configuration measures memory: the peak, over the run, of the sum of the
+proportional set sizes (PSS: shared pages divided among the processes sharing them) of the command
+and every process it starts (workers, the ONVIF validator), sampled every 100 ms; the largest single
+process's peak resident size (VmHWM) is given too.
 
     python benchmarks/amadora.py --runs 5
 """
@@ -51,18 +53,19 @@ def memory_kb(pid: int, field: str) -> int:
     return 0
 
 
-def run_once(extra: list[str]) -> dict[str, float]:
+def run_once(extra: list[str], *, watch: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "run", "scenarios/amadora.yaml",
                                  "--out", out, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
         peak_pss = peak_rss = 0
-        while proc.poll() is None:
+        while watch and proc.poll() is None:
             pids = tree(proc.pid)
             peak_pss = max(peak_pss, sum(memory_kb(p, "Pss") for p in pids))
             peak_rss = max(peak_rss, *(memory_kb(p, "VmHWM") for p in pids))
-            time.sleep(0.05)
+            time.sleep(0.1)
+        proc.wait()
         wall = time.perf_counter() - t0
         text = proc.stdout.read() if proc.stdout else ""
         if proc.returncode != 0:
@@ -84,11 +87,15 @@ def main() -> int:
     results: dict[str, list[dict[str, float]]] = {k: [] for k in configs}
     for i in range(args.runs):
         for name, extra in configs.items():
-            r = run_once(extra)
+            r = run_once(extra, watch=False)
             results[name].append(r)
             print(f"run {i + 1} {name}: {r['wall']:.1f} s (scene {r['scene']:.1f}, cameras {r['cameras']:.1f}, "
-                  f"outputs {r['outputs']:.1f}), peak PSS {r['pss_mb']:.0f} MB, largest process {r['rss_mb']:.0f} MB",
-                  flush=True)
+                  f"outputs {r['outputs']:.1f})", flush=True)
+    memory = {}
+    for name, extra in configs.items():
+        memory[name] = run_once(extra, watch=True)
+        print(f"memory run {name}: peak PSS {memory[name]['pss_mb']:.0f} MB, largest process "
+              f"{memory[name]['rss_mb']:.0f} MB ({memory[name]['wall']:.1f} s, watched)", flush=True)
     print()
     med = {}
     for name, rs in results.items():
@@ -97,8 +104,7 @@ def main() -> int:
         m = med[name]
         print(f"{name}: median {m['wall']:.1f} s over {len(rs)} runs ({walls[0]:.1f}-{walls[-1]:.1f}); stages "
               f"scene {m['scene']:.1f} s, cameras {m['cameras']:.1f} s, outputs {m['outputs']:.1f} s; peak PSS "
-              f"{max(r['pss_mb'] for r in rs):.0f} MB (median {m['pss_mb']:.0f}), largest process "
-              f"{max(r['rss_mb'] for r in rs):.0f} MB")
+              f"{memory[name]['pss_mb']:.0f} MB, largest process {memory[name]['rss_mb']:.0f} MB")
     if len(med) == 2:
         a, b = med.values()
         print(f"ratio default / baseline (median wall): {a['wall'] / b['wall']:.2f}")

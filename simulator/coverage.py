@@ -156,7 +156,9 @@ def cells_to_polygons(ix: NDArray[np.int64], iy: NDArray[np.int64], values: NDAr
     rings = shapely.linearrings(np.asarray(coords, float), indices=np.asarray(ring_of))
     polys = np.asarray(shapely.polygons(rings, indices=np.asarray(poly_of)))
     values = np.asarray(value_of)
-    return [(int(v), shapely.union_all(polys[values == v]) if (values == v).sum() > 1 else polys[values == v][0])
+    # one value's polygons are disjoint (4-connected regions may only touch at corners): a multipolygon
+    # of them is their union, without an overlay
+    return [(int(v), shapely.multipolygons(polys[values == v]) if (values == v).sum() > 1 else polys[values == v][0])
             for v in np.unique(values)]
 
 
