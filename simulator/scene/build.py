@@ -80,10 +80,15 @@ class Scene:
         t = self.targets
         out = np.zeros(len(t))
         counts = np.diff(t.offsets)
-        has = np.flatnonzero(counts > 0)
-        if len(has):
-            d = np.linalg.norm(t.samples - np.repeat(t.centroid, counts, axis=0), axis=1)
-            out[has] = np.maximum.reduceat(d, t.offsets[has])
+        step = 1 << 16  # targets at a time: the (samples, 3) temporaries stay small
+        for a in range(0, len(t), step):
+            has = a + np.flatnonzero(counts[a:a + step] > 0)
+            if len(has) == 0:
+                continue
+            s0, s1 = t.offsets[has[0]], t.offsets[has[-1] + 1]
+            d = t.samples[s0:s1] - np.repeat(t.centroid[has], counts[has], axis=0)
+            d2 = d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1] + d[:, 2] * d[:, 2]
+            out[has] = np.sqrt(np.maximum.reduceat(d2, t.offsets[has] - s0))  # sqrt is monotonic
         return out
 
     @cached_property
