@@ -19,3 +19,14 @@ def geodata() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared geodata not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _keep_main_module():
+    """Streamlit's AppTest leaves app.py as ``sys.modules["__main__"]``; processes spawned later (a Dask
+    LocalCluster's workers) would re-run the whole app on start-up. Put the real main module back."""
+    import sys
+
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
