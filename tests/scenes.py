@@ -65,3 +65,26 @@ def write_scenario(tmp: Path, *, buildings: list[dict[str, Any]], openings: list
 
 
 PTZ = {"kind": "ptz", "resolution_px": [1920, 1080], "hfov_deg": [60.0, 2.0]}
+
+
+def same_results(a: Any, b: Any) -> None:
+    """Two runs (``simulator.Result``) of the same scene gave the same results: exposures, mask plans
+    (targets, vertices, compliance, residuals, verification and public samples), coverage cells,
+    summary, rays."""
+    import numpy as np
+
+    assert a.exposures.equals(b.exposures)
+    assert list(a.mask_plans) == list(b.mask_plans)
+    for cid, plan in a.mask_plans.items():
+        other = b.mask_plans[cid]
+        assert [m.targets for m in plan.masks] == [m.targets for m in other.masks]
+        assert all(np.array_equal(x.vertices, y.vertices) for x, y in zip(plan.masks, other.masks, strict=True))
+        assert plan.compliant == other.compliant and plan.residual_targets == other.residual_targets
+        assert plan.verification_samples == other.verification_samples
+        assert np.array_equal(plan.public_index, other.public_index)
+    for cid, cov in a.coverage.items():
+        other = b.coverage[cid]
+        assert np.array_equal(cov.ix, other.ix) and np.array_equal(cov.masked, other.masked)
+        assert list(cov.dori) == list(other.dori)
+    sa, sb = a.summary(), b.summary()
+    assert sa["cameras"] == sb["cameras"] and sa["stats"]["rays"] == sb["stats"]["rays"]

@@ -8,12 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import simulator
 from simulator.parallel import analyse_distributed, built, chunks
 from simulator.tiles import plan_tiles
+
+from .scenes import same_results
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,20 +46,7 @@ def test_cluster_results_identical_to_one_process(cluster, tile_m):
     local = simulator.analyse(scene)  # the whole scene at once, no tiles
     before = {w: len(v) for w, v in client.run(built).items()}
     dist = analyse_distributed(sc, scheduler=c.scheduler_address, chunks_per_worker=2, tile_m=tile_m)
-    assert local.exposures.equals(dist.exposures)
-    assert list(local.mask_plans) == list(dist.mask_plans)
-    for cid, plan in local.mask_plans.items():
-        other = dist.mask_plans[cid]
-        assert [m.targets for m in plan.masks] == [m.targets for m in other.masks]
-        assert all(np.array_equal(a.vertices, b.vertices) for a, b in zip(plan.masks, other.masks, strict=True))
-        assert plan.compliant == other.compliant and plan.residual_targets == other.residual_targets
-        assert np.array_equal(plan.public_index, other.public_index)
-    for cid, cov in local.coverage.items():
-        other = dist.coverage[cid]
-        assert np.array_equal(cov.ix, other.ix) and np.array_equal(cov.masked, other.masked)
-        assert list(cov.dori) == list(other.dori)
-    a, b = local.summary(), dist.summary()
-    assert a["cameras"] == b["cameras"] and a["stats"]["rays"] == b["stats"]["rays"]
+    same_results(local, dist)
     # each worker built the Embree scene of a tile's part at most once, however many of its chunks it
     # ran, and every tile was built somewhere
     tiles = plan_tiles(scene, [cam.id for cam in scene.cameras], tile_m or 1000.0)

@@ -10,7 +10,6 @@ import sys
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pyogrio
 import pytest
 import shapely
@@ -19,23 +18,9 @@ import simulator
 from simulator.processes import analyse_on_processes, start_method
 from simulator.report.html import report_html
 
+from .scenes import same_results
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def same_results(a: simulator.Result, b: simulator.Result) -> None:
-    assert a.exposures.equals(b.exposures)
-    assert list(a.mask_plans) == list(b.mask_plans)
-    for cid, plan in a.mask_plans.items():
-        other = b.mask_plans[cid]
-        assert [m.targets for m in plan.masks] == [m.targets for m in other.masks]
-        assert all(np.array_equal(x.vertices, y.vertices) for x, y in zip(plan.masks, other.masks, strict=True))
-        assert plan.compliant == other.compliant and plan.residual_targets == other.residual_targets
-        assert plan.verification_samples == other.verification_samples
-    for cid, cov in a.coverage.items():
-        other = b.coverage[cid]
-        assert np.array_equal(cov.ix, other.ix) and np.array_equal(cov.masked, other.masked)
-    sa, sb = a.summary(), b.summary()
-    assert sa["cameras"] == sb["cameras"] and sa["stats"]["rays"] == sb["stats"]["rays"]
 
 
 @pytest.fixture(scope="module")
