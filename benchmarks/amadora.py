@@ -94,8 +94,8 @@ def main() -> int:
     memory = {}
     for name, extra in configs.items():
         memory[name] = run_once(extra, watch=True)
-        print(f"memory run {name}: peak PSS {memory[name]['pss_mb']:.0f} MB, largest process "
-              f"{memory[name]['rss_mb']:.0f} MB ({memory[name]['wall']:.1f} s, watched)", flush=True)
+        print(f"memory run {name}: peak PSS {memory[name]['pss_mb']:.0f} MiB, largest process "
+              f"{memory[name]['rss_mb']:.0f} MiB ({memory[name]['wall']:.1f} s, watched)", flush=True)
     print()
     med = {}
     for name, rs in results.items():
@@ -104,7 +104,7 @@ def main() -> int:
         m = med[name]
         print(f"{name}: median {m['wall']:.1f} s over {len(rs)} runs ({walls[0]:.1f}-{walls[-1]:.1f}); stages "
               f"scene {m['scene']:.1f} s, cameras {m['cameras']:.1f} s, outputs {m['outputs']:.1f} s; peak PSS "
-              f"{memory[name]['pss_mb']:.0f} MB, largest process {memory[name]['rss_mb']:.0f} MB")
+              f"{memory[name]['pss_mb']:.0f} MiB, largest process {memory[name]['rss_mb']:.0f} MiB")
     if len(med) == 2:
         a, b = med.values()
         print(f"ratio default / baseline (median wall): {a['wall'] / b['wall']:.2f}")
