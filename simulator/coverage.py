@@ -144,22 +144,25 @@ def cells_to_polygons(ix: NDArray[np.int64], iy: NDArray[np.int64], values: NDAr
     # the GeoJSON rings rasterio traces, made into polygons in one call (shapely.geometry.shape on each
     # is slow when there are thousands of them)
     coords: list[Any] = []
-    ring_of: list[int] = []  # per vertex: its ring
-    poly_of: list[int] = []  # per ring: its polygon
+    ring_size: list[int] = []  # per ring: its vertices
+    rings_of: list[int] = []  # per polygon: its rings
     value_of: list[int] = []  # per polygon: its value
     for geom, value in shapes(grid, mask=has, transform=transform, connectivity=4):
         for ring in geom["coordinates"]:
             coords.extend(ring)
-            ring_of.extend([len(poly_of)] * len(ring))
-            poly_of.append(len(value_of))
+            ring_size.append(len(ring))
+        rings_of.append(len(geom["coordinates"]))
         value_of.append(int(value))
-    rings = shapely.linearrings(np.asarray(coords, float), indices=np.asarray(ring_of))
-    polys = np.asarray(shapely.polygons(rings, indices=np.asarray(poly_of)))
+    rings = shapely.linearrings(np.asarray(coords, float), indices=np.repeat(np.arange(len(ring_size)), ring_size))
+    polys = np.asarray(shapely.polygons(rings, indices=np.repeat(np.arange(len(rings_of)), rings_of)))
     values = np.asarray(value_of)
-    # one value's polygons are disjoint (4-connected regions may only touch at corners): a multipolygon
-    # of them is their union, without an overlay
-    return [(int(v), shapely.multipolygons(polys[values == v]) if (values == v).sum() > 1 else polys[values == v][0])
-            for v in np.unique(values)]
+    out = []
+    for v in np.unique(values):
+        mine = polys[values == v]
+        # one value's polygons are disjoint (4-connected regions may only touch at corners): a
+        # multipolygon of them is their union, without an overlay
+        out.append((int(v), shapely.multipolygons(mine) if len(mine) > 1 else mine[0]))
+    return out
 
 
 def identify_polygons(result: Any, *, after_masks: bool) -> list[Any]:

@@ -89,6 +89,12 @@ class Result:
                                      "above the ground, by DORI class at the tele end; after_masks: not inside a "
                                      "mask", "enabled": self.scene.scenario.coverage.enabled}}
 
+    def camera(self, camera_id: str) -> Any:
+        """The scene's camera ``camera_id`` (the scene's cameras indexed once per result)."""
+        if "cameras_by_id" not in self.cache:
+            self.cache["cameras_by_id"] = {c.id: c for c in self.scene.cameras}
+        return self.cache["cameras_by_id"][camera_id]
+
     @property
     def cameras(self) -> list[Any]:
         ids = None if self.camera_ids is None else set(self.camera_ids)
@@ -162,18 +168,17 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
 
         parts = analyse_on_processes(scene, selected, processes, tile_m=tile_m, progress=progress,
                                      meanwhile=meanwhile)
-    elif tile_m is None:
-        if meanwhile:
-            meanwhile(scene)
-        parts = []
-        for i, cam in enumerate(selected):
-            if progress:
-                progress(cam.id, i, len(selected))
-            parts.append(camera_result(scene, cam))
     else:
         if meanwhile:
             meanwhile(scene)
-        parts = _analyse_by_tiles(scene, selected, tile_m, progress)
+        if tile_m is None:
+            parts = []
+            for i, cam in enumerate(selected):
+                if progress:
+                    progress(cam.id, i, len(selected))
+                parts.append(camera_result(scene, cam))
+        else:
+            parts = _analyse_by_tiles(scene, selected, tile_m, progress)
     if progress:
         progress("", len(selected), len(selected))
     return assemble(scene, parts, seconds=time.perf_counter() - t0)

@@ -76,7 +76,7 @@ def result_footprints(result: Any, camera_id: str) -> list[shapely.Geometry]:
     """The footprints of a camera's mask plan in ``result``, computed once (exports and report share them)."""
     key = ("footprints", camera_id)
     if key not in result.cache:
-        cam = next(c for c in result.scene.cameras if c.id == camera_id)
+        cam = result.camera(camera_id)
         plan = result.mask_plans.get(camera_id)
         result.cache[key] = camera_footprints(result.scene, cam, plan.masks if plan is not None else [])
     return result.cache[key]
@@ -86,7 +86,7 @@ def vendor_documents(result: Any, camera_id: str) -> dict[str, bytes]:
     """A camera's unsigned vendor exports (ONVIF, Axis, Hikvision), computed once per result."""
     key = ("vendor", camera_id)
     if key not in result.cache:
-        cam = next(c for c in result.scene.cameras if c.id == camera_id)
+        cam = result.camera(camera_id)
         masks = result.mask_plans[camera_id].masks
         result.cache[key] = {"onvif": mask_plan_xml(cam, masks, check=False),
                              "axis": axis_requests(cam, masks).encode("utf-8"),

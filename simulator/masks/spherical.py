@@ -195,15 +195,22 @@ def solid_angles(masks: Sequence[SphericalMask]) -> list[float]:
     return out
 
 
+def padded_normals(masks: Sequence[SphericalMask]) -> F64:
+    """(M, k, 3): every mask's inward normals, padded to the largest vertex count k with its own
+    first normal (which changes no inside test)."""
+    k = max(len(m.vertices) for m in masks)
+    return np.stack([np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
+                     for m in masks])
+
+
 def inside_each(masks: Sequence[SphericalMask], dirs: F64) -> NDArray[np.bool_]:
     """(M, n): whether each unit direction (n, 3) lies inside each of a few masks (``SphericalMask.contains``
     with ``unit_length``, all masks in one product)."""
     if not masks or len(dirs) == 0:
         return np.zeros((len(masks), len(dirs)), bool)
-    k = max(len(m.vertices) for m in masks)
-    padded = [np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
-              for m in masks]
-    normals = np.concatenate([*padded, np.array([m.centre for m in masks])])  # (M k + M, 3)
+    padded = padded_normals(masks)
+    k = padded.shape[1]
+    normals = np.concatenate([padded.reshape(-1, 3), np.array([m.centre for m in masks])])  # (M k + M, 3)
     dots = dirs @ normals.T
     edges = (dots[:, :len(masks) * k] >= -1e-12).reshape(len(dirs), len(masks), k).all(axis=2)
     return (edges & (dots[:, len(masks) * k:] > 0)).T
@@ -222,10 +229,8 @@ def inside_any(masks: list[SphericalMask], dirs: F64, *, first: NDArray[np.intp]
     if len(dirs) == 0 or not masks:
         return inside
     d = unit(dirs)
-    k = max(len(m.vertices) for m in masks)
-    # every mask's inward normals, padded to k with its own first normal (which changes nothing)
-    normals = np.stack([np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
-                        for m in masks])  # (M, k, 3)
+    normals = padded_normals(masks)
+    k = normals.shape[1]
     centres = np.array([m.centre for m in masks])
     rest = np.arange(len(d))
     if first is not None:

@@ -63,7 +63,7 @@ def _svg(canvas: _Canvas, body: list[str], title: str) -> str:
 def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: float = 0.5) -> str:
     """The SVG figure of one camera (see the module docstring)."""
     scene = result.scene
-    cam = next(c for c in result.cameras if c.id == camera_id)
+    cam = result.camera(camera_id)
     r = cam.range_m
     canvas = _Canvas((cam.x - r * 1.05, cam.y - r * 1.05, cam.x + r * 1.05, cam.y + r * 1.05), width)
     body: list[str] = []

@@ -171,7 +171,7 @@ def camera_section(result: Any, row: Any, figure: str | None) -> str:
     tuple), ``figure`` its map (or None)."""
     esc = html.escape
     sc = result.scene.scenario
-    cam = next(c for c in result.cameras if c.id == row.camera)
+    cam = result.camera(row.camera)
     out = [f"<h3 id='cam-{esc(str(row.camera))}'>{esc(str(row.camera))} — {_verdict(bool(row.compliant))}</h3>",
            f"<p>{esc(str(row.model))}, {cam.kind}, mounted {cam.mount_height_m:g} m above ground; pan "
            f"{cam.pan_limits_deg[0]:g}–{cam.pan_limits_deg[1]:g}°, tilt {cam.tilt_limits_deg[0]:g}–"
