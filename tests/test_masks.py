@@ -430,3 +430,44 @@ def test_batch_masks_equal_one_at_a_time(seed):
                            for p in probe])
         for first in (holder, rng.integers(-1, 30, len(probe)), np.full(len(probe), -1)):
             assert np.array_equal(inside_any(masks[:30], probe, first=first, chunk=700), loop)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_interior_filter_keeps_every_hull(seed):
+    """Points left out of the convex hulls (strictly inside the polygon of their group's extreme
+    points) change no hull, coordinate for coordinate: grids (where most points go, and whole rows
+    lie on the hull's edges), clouds, collinear and repeated points, a single point."""
+    from simulator.masks.spherical import strictly_inside_extremes
+
+    rng = np.random.default_rng(seed)
+    groups = []
+    for trial in range(60):
+        kind = trial % 5
+        if kind == 0:  # a facade's sample grid, rotated
+            g = np.stack(np.meshgrid(np.arange(rng.integers(1, 12)), np.arange(rng.integers(1, 9))), -1).reshape(-1, 2)
+            a = rng.uniform(0, np.pi)
+            pts = g * 0.01 @ np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+        elif kind == 1:
+            pts = rng.normal(size=(int(rng.integers(1, 200)), 2)) * rng.uniform(1e-4, 1)
+        elif kind == 2:  # collinear, with repeats
+            pts = np.outer(rng.integers(0, 5, int(rng.integers(1, 12))), rng.normal(size=2))
+        elif kind == 3:
+            pts = np.repeat(rng.normal(size=(1, 2)), int(rng.integers(1, 4)), 0)
+        else:  # a disc's rim and its inside: many points on the hull
+            t = rng.uniform(0, 2 * np.pi, 80)
+            pts = np.column_stack([np.cos(t), np.sin(t)]) * np.r_[np.ones(40), rng.uniform(0, 0.99, 40)][:, None]
+        groups.append(pts + rng.normal(size=2))
+    xy = np.vstack(groups)
+    group = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    starts = np.searchsorted(group, np.arange(len(groups)))
+    out = strictly_inside_extremes(xy, group, starts)
+    assert 0 < out.sum() < len(xy)
+    for k, pts in enumerate(groups):
+        drop = out[group == k]
+        full = shapely.MultiPoint(pts).convex_hull
+        assert shapely.equals_exact(shapely.MultiPoint(pts[~drop]).convex_hull, full, 0), k
+        # no dropped point is a vertex of the hull, or on its boundary
+        assert not shapely.intersects(full.boundary, shapely.points(pts[drop])).any()
+    grid = out[group == 0]
+    if len(grid) > 40:
+        assert grid.mean() > 0.3

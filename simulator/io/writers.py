@@ -4,6 +4,7 @@ renamed into place only when complete, so a failed run leaves nothing half-writt
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import shutil
@@ -199,17 +200,23 @@ def _write_targets(scene: Any, *, path: Path) -> None:
     if n == 0:
         targets_frame(scene).to_file(path, layer="targets", driver="GPKG", engine="pyogrio", use_arrow=True)
         return
-    crs = scene.frame.crs.to_wkt()
     labels = target_labels(scene)
-    step = 50_000
-    for a in range(0, n, step):
-        idx = np.arange(a, min(a + step, n))
-        xyz, owner = t.rings3d(scene.terrain, idx)
-        table = pa.table({**{k: v.slice(a, len(idx)) for k, v in labels.items()},
-                          "area_m2": np.round(t.area[idx], 3), "samples": np.diff(t.offsets)[idx],
-                          "geometry": polygons_wkb(xyz, owner, len(idx))})
-        pyogrio.write_arrow(table, path, layer="targets", driver="GPKG", geometry_name="geometry",
-                            geometry_type="Polygon Z", crs=crs, append=a > 0)
+
+    def chunks(step: int = 50_000) -> Any:
+        for a in range(0, n, step):
+            idx = np.arange(a, min(a + step, n))
+            xyz, owner = t.rings3d(scene.terrain, idx)
+            yield from pa.table({**{k: v.slice(a, len(idx)) for k, v in labels.items()},
+                                 "area_m2": np.round(t.area[idx], 3), "samples": np.diff(t.offsets)[idx],
+                                 "geometry": polygons_wkb(xyz, owner, len(idx))}).to_batches()
+
+    batches = chunks()
+    first = next(batches)
+    # one layer written from a stream of chunks (appending chunk after chunk reopens the layer and
+    # updates its spatial index row by row instead of building it once at the end: twice the time)
+    stream = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
+    pyogrio.write_arrow(stream, path, layer="targets", driver="GPKG", geometry_name="geometry",
+                        geometry_type="Polygon Z", crs=scene.frame.crs.to_wkt())
 
 
 def target_labels(scene: Any) -> dict[str, Any]:

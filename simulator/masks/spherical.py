@@ -339,7 +339,9 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     zs = np.where(z > 1e-9, z, 1.0)
     xy = np.column_stack([np.einsum("ij,ij->i", d, r[group]) / zs, np.einsum("ij,ij->i", d, u[group]) / zs])
     theta = np.arccos(np.clip(np.minimum.reduceat(z, starts), -1, 1))
-    hulls = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy, indices=group)), return_index=True)
+    keep = ~strictly_inside_extremes(xy, group, starts)  # not hull vertices: left out of the hulls
+    hulls = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy[keep], indices=group[keep])),
+                                    return_index=True)
     coords, owner = hulls
     bounds = np.searchsorted(owner, np.arange(k + 1))
     ok = ~behind & (np.degrees(theta) + margins_deg <= MAX_HALF_ANGLE_DEG)
@@ -387,6 +389,28 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
         if half[n] <= MAX_HALF_ANGLE_DEG:
             out[g] = SphericalMask(ids[g], v[first[n]:first[n] + sizes[n]], targets[g])
     return out
+
+
+def strictly_inside_extremes(xy: F64, group: NDArray[np.intp], starts: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Points (n, 2) strictly inside the convex polygon of their group's extreme points in eight
+    directions (x, x + y, y, y - x and their opposites; ``group`` sorted, ``starts`` its first
+    indices): such a point is no vertex of its group's convex hull, nor on its boundary, so leaving it
+    out changes no hull (Akl and Toussaint's filter). A point on an edge, or within a rounding margin
+    of one, is kept."""
+    x, y = xy[:, 0], xy[:, 1]
+    idx = np.arange(len(xy))
+    corners = []
+    for s in (x, x + y, y, y - x, -x, -x - y, -y, x - y):  # counter-clockwise support directions
+        best = np.maximum.reduceat(s, starts)[group]
+        corners.append(np.minimum.reduceat(np.where(s == best, idx, len(xy)), starts))
+    q = xy[np.stack(corners, axis=1)]  # (k, 8, 2): a convex polygon, counter-clockwise, repeats allowed
+    a, b = q[group], np.roll(q, -1, axis=1)[group]  # each point's edges
+    ex, ey = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
+    cross = ex * (y[:, None] - a[..., 1]) - ey * (x[:, None] - a[..., 0])
+    span = np.maximum(np.ptp(q[..., 0], axis=1), np.ptp(q[..., 1], axis=1))[group]
+    edge = (ex != 0) | (ey != 0)
+    inside = np.where(edge, cross > 1e-9 * (span * span)[:, None], True).all(axis=1)
+    return inside & (edge.sum(axis=1) >= 3)
 
 
 def _offset_batch(coords: F64, owner: NDArray[np.intp], bounds: NDArray[np.intp], buf: F64,
