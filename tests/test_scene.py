@@ -150,3 +150,34 @@ def test_private_area_split_by_a_building_becomes_two_targets(tmp_path):
     assert sorted(np.round(t.area[np.isin(t.id, mine)], 6)) == [100.0, 100.0]
     frame = targets_frame(scene)
     assert frame[frame["target_id"].isin(mine)].geometry.is_valid.all()
+
+
+def test_sampling_in_runs_equals_sampling_at_once():
+    """``sample_planes`` works through the targets in runs of about ``block`` grid points; the samples
+    and offsets must not depend on where the runs end: walls (rectangles), a courtyard with a hole
+    and a draped backyard (containment tests), and a frame whose one grid point falls in its hole (its one
+    interior point instead), at run lengths from 1 to everything."""
+    from simulator.scene.targets import PlanarSet, sample_planes
+    from simulator.scene.terrain import Terrain
+
+    n = 7
+    rng = np.random.default_rng(3)
+    courtyard = shapely.Polygon([(0, 0), (9, 0), (9, 9), (0, 9)], [[(3, 3), (6, 3), (6, 6), (3, 6)]])
+    polys = [shapely.box(0, 0, 6, 3), courtyard,
+             shapely.box(0, 0, 1, 1).difference(shapely.box(0.05, 0.05, 0.95, 0.95)), shapely.box(0, 0, 1.2, 1.4),
+             shapely.Polygon([(0, 0), (8, 0), (4, 7)]), shapely.box(2, 2, 2.3, 2.2), shapely.box(0, 0, 30, 12)]
+    rect = np.array([True, False, False, True, False, True, True])
+    draped = np.array([False, False, False, False, True, False, False])
+    normals = np.tile([0.0, -1.0, 0.0], (n, 1))
+    planes = PlanarSet(rng.normal(size=(n, 3)) * 10, np.tile([1.0, 0, 0], (n, 1)), np.tile([0, 0, 1.0], (n, 1)),
+                       normals, np.array(polys, object), np.array(["b"] * n, object), rect, draped)
+    spacing = np.array([0.5, 1.0, 2.0, 0.5, 1.0, 0.5, 3.0])
+    terrain = Terrain()  # flat ground at z = 0
+    whole, off = sample_planes(planes, spacing=spacing, max_samples=200, terrain=terrain, block=1 << 30)
+    assert off[-1] == len(whole) and (np.diff(off) >= 1).all()
+    assert np.diff(off)[2] == 1  # the frame: one point, on its surface
+    assert shapely.contains_xy(polys[2], *(whole[off[2]] - planes.origin[2])[[0, 2]])
+    assert np.diff(off)[0] == 12 * 6  # 6 x 3 m at 0.5 m
+    for block in (1, 5, 37, 100, 10**6):
+        part, off2 = sample_planes(planes, spacing=spacing, max_samples=200, terrain=terrain, block=block)
+        assert np.array_equal(off2, off) and np.array_equal(part, whole)

@@ -120,11 +120,13 @@ class Targets:
 
 
 def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
-                  terrain: Terrain) -> tuple[F64, NDArray[np.int64]]:
+                  terrain: Terrain, block: int = 1 << 20) -> tuple[F64, NDArray[np.int64]]:
     """Cell-centred grid samples of every polygon at its spacing [m] (coarsened to at most
     ``max_samples`` per target); a polygon too small for any grid point gets one interior point.
 
     Returns (S, 3) sample points [m] offset in front of their surface, and CSR offsets (T + 1,).
+    The targets are sampled in runs of about ``block`` grid points: the temporaries of millions of
+    samples at once would cost hundreds of MB (and the time to fault them in).
     """
     t_count = len(planes)
     if t_count == 0:
@@ -134,43 +136,60 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
     s = np.maximum(spacing, np.sqrt(np.maximum(w * h, 1e-12) / max_samples))
     nu = np.maximum(np.ceil(w / s - 1e-9).astype(np.int64), 1)
     nv = np.maximum(np.ceil(h / s - 1e-9).astype(np.int64), 1)
-    count = nu * nv
-    t = np.repeat(np.arange(t_count), count)
-    k = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+    count = nu * nv  # grid points; a target keeps at most these (at least one)
+    if (~planes.rect).any():
+        shapely.prepare(planes.poly2d[~planes.rect])
+    pts = np.empty((int(count.sum()), 3))
+    kept = np.zeros(t_count, np.int64)
+    cut = np.unique(np.r_[0, np.searchsorted(np.cumsum(count), np.arange(block, count.sum(), block)) + 1, t_count])
+    filled = 0
+    for first, last in zip(cut[:-1], cut[1:], strict=True):
+        t, u, v = _grid(planes, first, last, b, w, h, s, nu, nv, count)
+        out = pts[filled:filled + len(t)]
+        _place(planes, t, u, v, terrain, out)
+        kept[first:last] = np.bincount(t - first, minlength=last - first)
+        filled += len(t)
+    offsets = np.zeros(t_count + 1, np.int64)
+    offsets[1:] = np.cumsum(kept)
+    return pts[:filled], offsets
+
+
+def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, s: F64, nu: NDArray[np.int64],
+          nv: NDArray[np.int64], count: NDArray[np.int64]) -> tuple[NDArray[np.int64], F64, F64]:
+    """The (target, u, v) samples of targets ``first`` to ``last`` (exclusive), ordered by target."""
+    c = count[first:last]
+    t = np.repeat(np.arange(first, last), c)
+    k = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
     iu, iv = k % nu[t], k // nu[t]
     u = b[t, 0] + (w[t] - (nu[t] - 1) * s[t]) / 2 + iu * s[t]
     v = b[t, 1] + (h[t] - (nv[t] - 1) * s[t]) / 2 + iv * s[t]
-    inside = np.ones(len(t), bool)
     general = ~planes.rect[t]
     if general.any():
-        shapely.prepare(planes.poly2d)
+        inside = np.ones(len(t), bool)
         inside[general] = shapely.contains_xy(planes.poly2d[t[general]], u[general], v[general])
-    t, u, v = t[inside], u[inside], v[inside]
-    empty = np.bincount(t, minlength=t_count) == 0
-    if empty.any():
+        t, u, v = t[inside], u[inside], v[inside]
+    empty = np.flatnonzero(np.bincount(t - first, minlength=last - first) == 0) + first
+    if len(empty):
         rp = shapely.get_coordinates(shapely.point_on_surface(planes.poly2d[empty]))
-        t = np.concatenate([t, np.flatnonzero(empty)])
+        t = np.concatenate([t, empty])
         u = np.concatenate([u, rp[:, 0]])
         v = np.concatenate([v, rp[:, 1]])
         order = np.argsort(t, kind="stable")
         t, u, v = t[order], u[order], v[order]
-    p = planes
-    pts = np.empty((len(t), 3))
-    step = 1 << 20  # assemble in chunks: (n, 3) temporaries of millions of samples cost hundreds of MB
-    for a in range(0, len(t), step):
-        tc, uc, vc = t[a:a + step], u[a:a + step, None], v[a:a + step, None]
-        out = pts[a:a + step]
-        np.multiply(uc, p.U[tc], out=out)
-        out += vc * p.V[tc]
-        out += p.origin[tc]
-        out += SURFACE_OFFSET_M * p.N[tc]
-        dr = p.draped[tc]
-        if dr.any():
-            out[dr, 0], out[dr, 1] = uc[dr, 0], vc[dr, 0]
-            out[dr, 2] = terrain.height_at(uc[dr, 0], vc[dr, 0]) + DRAPED_OFFSET_M
-    offsets = np.zeros(t_count + 1, np.int64)
-    offsets[1:] = np.cumsum(np.bincount(t, minlength=t_count))
-    return pts, offsets
+    return t, u, v
+
+
+def _place(p: PlanarSet, t: NDArray[np.int64], u: F64, v: F64, terrain: Terrain, out: F64) -> None:
+    """The scene points of samples (u, v) of targets ``t`` into ``out`` (n, 3)."""
+    uc, vc = u[:, None], v[:, None]
+    np.multiply(uc, p.U[t], out=out)
+    out += vc * p.V[t]
+    out += p.origin[t]
+    out += SURFACE_OFFSET_M * p.N[t]
+    dr = p.draped[t]
+    if dr.any():
+        out[dr, 0], out[dr, 1] = u[dr], v[dr]
+        out[dr, 2] = terrain.height_at(u[dr], v[dr]) + DRAPED_OFFSET_M
 
 
 def footprint_walls(footprints: NDArray[np.object_], building_ids: NDArray[np.object_],
