@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .pipeline import CameraResult, camera_result, tile_results
 from .scene import Scene
 from .visibility import RayEngine
@@ -109,7 +111,7 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, 
     work: Callable[[Any], tuple[int, list[CameraResult]]]
     if tile_m is None:
         position = {c.id: i for i, c in enumerate(scene.cameras)}
-        jobs, work = [position[c.id] for c in selected], _camera
+        jobs, work = _heaviest_first(scene, [position[c.id] for c in selected]), _camera
     else:
         from .tiles import plan_tiles
 
@@ -147,6 +149,17 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, 
         if side is not None:
             side.get()
     return [by_id[c.id] for c in selected]
+
+
+def _heaviest_first(scene: Scene, cameras: list[int]) -> list[int]:
+    """Camera indices ordered by the private targets within their range, most first: the last tasks
+    dealt are then short ones, and the workers finish together."""
+    if len(cameras) < 3 or len(scene.targets) == 0:
+        return cameras
+    pos = np.array([scene.cameras[i].position for i in cameras])
+    reach = np.array([scene.cameras[i].range_m for i in cameras])
+    load = scene.target_index.query_ball_point(pos, reach, return_length=True)
+    return [cameras[k] for k in np.argsort(-np.asarray(load), kind="stable")]
 
 
 def _side(job: Callable[[Scene], None]) -> None:

@@ -168,10 +168,8 @@ def _write_gpkg(result: Result, path: Path) -> None:
     exposed = result.exposures.groupby("building_id").size() if len(result.exposures) else pd.Series(dtype=int)
     bl["exposed_targets"] = bl["id"].map(exposed).fillna(0).astype(int)
     bl.to_file(path, layer="buildings", driver="GPKG", engine="pyogrio", use_arrow=True)
-    ex = result.exposures_gdf()
-    if len(ex):
-        ex = ex.drop(columns=["target"])
-        ex.to_file(path, layer="exposures", driver="GPKG", engine="pyogrio", use_arrow=True)
+    if len(result.exposures):
+        _write_exposures(result, path)
     else:
         gpd.GeoDataFrame({c: pd.Series(dtype=str) for c in EXPOSURE_COLUMNS}, geometry=[], crs=crs).to_file(
             path, layer="exposures", driver="GPKG", engine="pyogrio", use_arrow=True)
@@ -216,6 +214,22 @@ def _write_targets(scene: Any, *, path: Path) -> None:
     # updates its spatial index row by row instead of building it once at the end: twice the time)
     stream = pa.RecordBatchReader.from_batches(first.schema, itertools.chain([first], batches))
     pyogrio.write_arrow(stream, path, layer="targets", driver="GPKG", geometry_name="geometry",
+                        geometry_type="Polygon Z", crs=scene.frame.crs.to_wkt())
+
+
+def _write_exposures(result: Result, path: Path) -> None:
+    """The ``exposures`` layer (``Result.exposures_gdf`` without the ``target`` index) as Arrow, each
+    target's polygon encoded once as WKB (as in the ``targets`` layer)."""
+    import pyarrow as pa
+    import pyogrio
+
+    scene = result.scene
+    ex = result.exposures
+    uniq, inv = np.unique(ex["target"].to_numpy(int), return_inverse=True)
+    xyz, owner = scene.targets.rings3d(scene.terrain, uniq)
+    table = pa.Table.from_pandas(ex.drop(columns=["target"]), preserve_index=False)
+    table = table.append_column("geometry", polygons_wkb(xyz, owner, len(uniq)).take(pa.array(inv)))
+    pyogrio.write_arrow(table, path, layer="exposures", driver="GPKG", geometry_name="geometry",
                         geometry_type="Polygon Z", crs=scene.frame.crs.to_wkt())
 
 

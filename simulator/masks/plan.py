@@ -135,12 +135,10 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
                             rectangle_only=rectangle_only)
     alive: dict[int, SphericalMask] = dict(enumerate(masks))
 
-    def hides(m: SphericalMask) -> NDArray[np.bool_]:
-        return m.contains(public_dirs, unit_length=True) if len(public_dirs) else np.zeros(0, bool)
-
-    hidden: dict[int, NDArray[np.bool_]] = {i: hides(m) for i, m in alive.items()}
+    # the public samples each live mask hides (a candidate's row comes with it from push_pairs)
+    hidden: dict[int, NDArray[np.bool_]] = dict(enumerate(inside_each(masks, public_dirs)))
     next_id = len(masks)
-    heap: list[tuple[int, float, int, int, SphericalMask]] = []
+    heap: list[tuple[int, float, int, int, SphericalMask, NDArray[np.bool_]]] = []
 
     centres = np.zeros((2 * len(masks), 3))
     live = np.zeros(2 * len(masks), bool)
@@ -178,16 +176,16 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         for ((i, j), m), hides_m, a in zip(ok, inside, area, strict=True):
             cost = int((hides_m & ~(hidden[i] | hidden[j])).sum())
             extra = a - alive[i].area_sr - alive[j].area_sr
-            heapq.heappush(heap, (cost, extra, i, j, m))
+            heapq.heappush(heap, (cost, extra, i, j, m, hides_m))
 
     push_pairs(list(alive))
     while len(alive) > max_masks and heap:
-        _, _, i, j, m = heapq.heappop(heap)
+        _, _, i, j, m, hides_m = heapq.heappop(heap)
         if i not in alive or j not in alive:
             continue
         del alive[i], alive[j]
         live[[i, j]] = False
-        hidden[next_id] = hides(m)
+        hidden[next_id] = hides_m
         alive[next_id] = m
         centres[next_id], live[next_id] = m.centre, True
         push_pairs([next_id])

@@ -93,9 +93,11 @@ class SphericalMask:
     @cached_property
     def inward_normals(self) -> F64:
         # image axes: right x up = -forward, so counter-clockwise in the image is clockwise about the
-        # forward axis and the inward great-circle normals are w x v
-        v = self.vertices
-        return cross(_next(v), v)
+        # forward axis and the inward great-circle normals are w x v (on plain floats: a mask has a
+        # handful of vertices; the same products and differences as ``cross``)
+        v = self.vertices.tolist()
+        return np.array([[wy * vz - wz * vy, wz * vx - wx * vz, wx * vy - wy * vx]
+                         for (vx, vy, vz), (wx, wy, wz) in zip(v, v[1:] + v[:1], strict=True)]).reshape(-1, 3)
 
     def contains(self, dirs: F64, *, tol: float = 1e-12, unit_length: bool = False) -> NDArray[np.bool_]:
         """Whether directions (n, 3) lie inside (or on) the mask: on the inner side of every great circle.
@@ -199,7 +201,8 @@ def padded_normals(masks: Sequence[SphericalMask]) -> F64:
     """(M, k, 3): every mask's inward normals, padded to the largest vertex count k with its own
     first normal (which changes no inside test)."""
     k = max(len(m.vertices) for m in masks)
-    return np.stack([np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
+    return np.stack([m.inward_normals if len(m.vertices) == k else
+                     np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
                      for m in masks])
 
 

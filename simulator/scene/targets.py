@@ -250,7 +250,7 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
     ok = (v1 <= vmax[w] + 1e-9)
     general = ~walls.rect[w]
     if general.any():
-        shapely.prepare(walls.poly2d)
+        shapely.prepare(walls.poly2d[~walls.rect])
         ok[general] &= shapely.contains(walls.poly2d[w[general]], boxes[general])
     w, boxes, is_door, storey, slot = w[ok], boxes[ok], is_door[ok], storey[ok], slot[ok]
     out = PlanarSet(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], np.asarray(boxes, object),
