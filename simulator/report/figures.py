@@ -79,11 +79,10 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
     b = scene.buildings
     if len(b):
         near = shapely.STRtree(b.geometry.values).query(shapely.Point(cam.x, cam.y).buffer(r * 1.05))
-        for i in near:
-            row = b.iloc[int(i)]
-            fill = "#d2503c" if row["id"] in exposed_buildings else ("#d2aa78" if row["private"] else "#9696aa")
-            body.append(f'<path d="{canvas.path(shapely.simplify(row.geometry, simplify_m))}" fill="{fill}" '
-                        f'stroke="#555" stroke-width="0.5"/>')
+        ids, private = b["id"].to_numpy(object)[near], b["private"].to_numpy(bool)[near]
+        for bid, own, geom in zip(ids, private, shapely.simplify(b.geometry.values[near], simplify_m), strict=True):
+            fill = "#d2503c" if bid in exposed_buildings else ("#d2aa78" if own else "#9696aa")
+            body.append(f'<path d="{canvas.path(geom)}" fill="{fill}" stroke="#555" stroke-width="0.5"/>')
     plan = result.mask_plans.get(camera_id)
     if plan is not None and plan.masks:
         from ..export.plans import result_footprints

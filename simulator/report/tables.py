@@ -3,8 +3,10 @@ before and after masks, masks against the limit, the public view the masks cost,
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 TARGET_KINDS = ("window", "door", "balcony", "terrace", "courtyard", "backyard", "sensitive", "facade")
@@ -15,12 +17,11 @@ def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
     """The exposure rows still visible outside every mask (all rows of cameras without a plan)."""
     if not len(ex):
         return ex
-    has_plan = ex["camera_id"].isin(list(result.mask_plans)).to_numpy()
-    residual = [(cid, t) for cid, plan in result.mask_plans.items() for t in plan.residual_targets]
-    keep = ~has_plan
-    if residual:
-        pairs = pd.MultiIndex.from_arrays([ex["camera_id"], ex["target_id"].astype(str)])
-        keep |= pairs.isin(residual)
+    plans = result.mask_plans
+    residual = {(cid, t) for cid, plan in plans.items() for t in plan.residual_targets}
+    keep = np.array([cid not in plans or (cid, str(t)) in residual
+                     for cid, t in zip(ex["camera_id"].to_numpy(object), ex["target_id"].to_numpy(object),
+                                       strict=True)], bool)
     return ex[keep]
 
 
@@ -45,10 +46,12 @@ def camera_table(result: Any) -> pd.DataFrame:
         mine = camera_rows(result, cam.id)
         plan = result.mask_plans.get(cam.id)
         row: dict[str, Any] = {"camera": cam.id, "model": cam.model or "inline", "exposed": len(mine)}
+        kinds = Counter(mine["target_kind"].to_numpy(object)) if len(mine) else Counter()
+        doris = Counter(mine["dori"].to_numpy(object)) if len(mine) else Counter()
         for kind in TARGET_KINDS:
-            row[kind] = int((mine["target_kind"] == kind).sum()) if len(mine) else 0
+            row[kind] = kinds[kind]
         for dori in DORI_CLASSES[:4]:
-            row[dori] = int((mine["dori"] == dori).sum()) if len(mine) else 0
+            row[dori] = doris[dori]
         row["after_masks"] = int(after_counts.get(cam.id, 0))
         row["masks"] = len(plan.masks) if plan else 0
         row["mask_limit"] = cam.mask_limits.max_masks
@@ -71,12 +74,13 @@ def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: b
         ex = camera_rows(result, camera_id)
     if after_masks:
         ex = _after_masks(ex, result)
-    table = pd.DataFrame(0, index=pd.Index(TARGET_KINDS, name="kind"), columns=list(DORI_CLASSES))
+    counts = np.zeros((len(TARGET_KINDS) + 1, len(DORI_CLASSES) + 1), np.int64)
     if len(ex):
-        counts = ex.groupby(["target_kind", "dori"]).size()
-        for (kind, dori), n in counts.items():
-            if kind in table.index and dori in table.columns:
-                table.loc[kind, dori] = int(n)
-    table["total"] = table.sum(axis=1)
-    table.loc["total"] = table.sum(axis=0)
-    return table
+        k = pd.Index(TARGET_KINDS).get_indexer(ex["target_kind"].to_numpy(object))
+        d = pd.Index(DORI_CLASSES).get_indexer(ex["dori"].to_numpy(object))
+        ok = (k >= 0) & (d >= 0)
+        np.add.at(counts, (k[ok], d[ok]), 1)
+    counts[:-1, -1] = counts[:-1, :-1].sum(axis=1)
+    counts[-1] = counts[:-1].sum(axis=0)
+    return pd.DataFrame(counts, index=pd.Index([*TARGET_KINDS, "total"], name="kind"),
+                        columns=[*DORI_CLASSES, "total"])
