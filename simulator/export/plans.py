@@ -52,11 +52,12 @@ def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: in
     and an interior grid, as a 2D convex hull (scene CRS); empty when every such ray meets nothing.
     ``ground_z``: the height of flat ground that is not part of the mesh (scenes without a DEM)."""
     frame = mask.frame()
-    poly = mask.polygon2d(frame)
-    x0, y0, x1, y1 = poly.bounds
+    corners = project(mask.vertices, frame)
+    poly = shapely.Polygon(corners)  # mask.polygon2d(frame)
+    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
     gx, gy = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
     pts = np.column_stack([gx.ravel(), gy.ravel()])
-    pts = np.vstack([pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])], project(mask.vertices, frame)])
+    pts = np.vstack([pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])], corners])
     dirs = unproject(pts, frame)
     t = engine.first_hit(np.array(camera.position), dirs)
     if ground_z is not None:
@@ -64,7 +65,7 @@ def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: in
         t[down] = (ground_z - camera.position[2]) / dirs[down, 2]
     near = np.isfinite(t) & (t <= camera.range_m)
     hits = np.array(camera.position)[None, :2] + dirs[near, :2] * t[near, None]
-    return shapely.MultiPoint(hits).convex_hull
+    return shapely.convex_hull(shapely.multipoints(hits)) if len(hits) else shapely.MultiPoint(hits).convex_hull
 
 
 def camera_footprints(scene: Any, camera: Camera, masks: list[SphericalMask]) -> list[shapely.Geometry]:
