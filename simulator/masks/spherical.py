@@ -305,10 +305,14 @@ def _hull_small(mask_id: str, dirs: list[list[float]], targets: tuple[str, ...],
           for v, z in zip(dirs, zs, strict=True)]
     m_rad = math.radians(margin_deg)
     buf = max(math.tan(m_rad) / math.cos(theta + m_rad) ** 2, 1e-9)
-    ring = offset_ring(np.array(_monotone_hull(xy), float), buf)
-    ring = bounding_rectangle(ring) if rectangle_only else reduce_ring(ring, max_vertices)
+    ring = _offset_points(_monotone_hull(xy), buf)
+    if rectangle_only:
+        (x0, x1), (y0, y1) = ((min(c), max(c)) for c in zip(*ring, strict=True))
+        ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]  # bounding_rectangle
+    else:
+        ring = _reduce_points(ring, max_vertices)
     verts = []
-    for x, y in ring.tolist():
+    for x, y in ring:
         vx, vy, vz = f[0] + x * r[0] + y * u[0], f[1] + x * r[1] + y * u[1], f[2] + x * r[2] + y * u[2]
         ln = math.sqrt(vx * vx + vy * vy + vz * vz)
         verts.append((vx / ln, vy / ln, vz / ln))
@@ -537,13 +541,19 @@ def offset_convex(pts: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
 
 def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
     """``offset_convex`` of a ring that is already a counter-clockwise convex hull (k, 2), k >= 1."""
-    ring = [p for i, p in enumerate(hull.tolist()) if i == 0 or p != hull[i - 1].tolist()]
+    return np.array(_offset_points(hull.tolist(), dist, mitre_limit))
+
+
+def _offset_points(hull: list[Any], dist: float, mitre_limit: float = 10.0) -> list[tuple[float, float]]:
+    """``offset_ring`` on plain floats: ``hull`` and the result as lists of (x, y)."""
+    ring = [p for i, p in enumerate(hull) if i == 0 or p != hull[i - 1]]
     if len(ring) > 1 and ring[-1] == ring[0]:
         ring.pop()
     if len(ring) >= 3:
-        span = float(np.ptp(hull, axis=0).max())
-        if abs(_area2(np.asarray(ring))) <= 1e-9 * span * span:  # (nearly) collinear: its two extremes
-            pts = np.asarray(ring)
+        xs, ys = [p[0] for p in hull], [p[1] for p in hull]
+        span = max(max(xs) - min(xs), max(ys) - min(ys))
+        if _collinear(ring, 1e-9 * span * span):  # (nearly) collinear: its two extremes
+            pts = np.asarray(ring, float)
             far = np.linalg.norm(pts[:, None, :] - pts[None, :, :], axis=2)
             ia, ib = (int(v) for v in np.unravel_index(int(np.argmax(far)), far.shape))
             ring = [ring[ia], ring[ib]]
@@ -554,7 +564,7 @@ def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
         tx, ty = (1.0, 0.0) if n < 1e-15 else (tx / n, ty / n)
         ox, oy = -ty * dist, tx * dist
         ax, ay, bx, by = ax - dist * tx, ay - dist * ty, bx + dist * tx, by + dist * ty
-        return np.array([[ax - ox, ay - oy], [bx - ox, by - oy], [bx + ox, by + oy], [ax + ox, ay + oy]])
+        return [(ax - ox, ay - oy), (bx - ox, by - oy), (bx + ox, by + oy), (ax + ox, ay + oy)]
     k = len(ring)
     normals = []  # outward unit normal of edge i -> i + 1
     for i in range(k):
@@ -579,7 +589,17 @@ def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
         for mx, my in ((px, py), (nx, ny)):
             h = (dist - reach * (bx * mx + by * my)) / (-by * mx + bx * my)
             out.append((tx - by * h, ty + bx * h))
-    return np.array(out)
+    return out
+
+
+def _collinear(ring: list[Any], tol: float) -> bool:
+    """``abs(_area2(ring)) <= tol``, on plain floats; numpy's own sum decides the cases so close to
+    the tolerance that the order of summation could (so the answer is numpy's, bit for bit)."""
+    terms = [x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:] + ring[:1], strict=True)]
+    area = abs(sum(terms))
+    if abs(area - tol) <= 1e-12 * sum(abs(t) for t in terms):
+        return abs(_area2(np.asarray(ring, float))) <= tol
+    return area <= tol
 
 
 def bounding_rectangle(ring: F64) -> F64:
@@ -592,7 +612,11 @@ def reduce_ring(ring: F64, k: int) -> F64:
     """At most ``k`` vertices (k >= 3) of a convex polygon containing the convex ring (n, 2), counter-clockwise:
     repeatedly replace the edge whose neighbours, extended to their intersection, add the least area;
     if no edge can be removed that way, the minimum rotated rectangle (k >= 4) or a triangle around it."""
-    pts = [tuple(p) for p in np.asarray(ring, float).tolist()]
+    return np.array(_reduce_points([tuple(p) for p in np.asarray(ring, float).tolist()], k), float)
+
+
+def _reduce_points(pts: list[tuple[float, float]], k: int) -> list[Any]:
+    """``reduce_ring`` on plain floats (a list of (x, y))."""
     while len(pts) > k:
         n = len(pts)
         best: tuple[float, int, tuple[float, float]] | None = None
@@ -614,15 +638,15 @@ def reduce_ring(ring: F64, k: int) -> F64:
             rect = np.asarray(shapely.minimum_rotated_rectangle(shapely.Polygon(pts)).exterior.coords)[:-1]
             rect = rect if _area2(rect) > 0 else rect[::-1]
             if k >= 4:
-                return rect
+                return list(rect.tolist())
             # a triangle around the rectangle p0 p1 p2 p3: its base p0 p1 extended by one width on
             # each side, its apex one height above the middle of the top edge
             e, f = rect[1] - rect[0], rect[3] - rect[0]
-            return np.array([rect[0] - e, rect[1] + e, (rect[2] + rect[3]) / 2 + f])
+            return list(np.array([rect[0] - e, rect[1] + e, (rect[2] + rect[3]) / 2 + f]).tolist())
         _, i, xy = best
         # drop b (index i) and c (index i + 1), put their extension point in their place
         pts = pts[1:n - 1] + [xy] if i == n - 1 else pts[:i] + [xy] + pts[i + 2:]
-    return np.array(pts, float)
+    return pts
 
 
 def reduce_vertices(poly: shapely.Polygon, k: int) -> shapely.Polygon:
