@@ -9,6 +9,7 @@ terrain height. Kinds: window, door, balcony, terrace, courtyard, backyard, faca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -43,7 +44,7 @@ class PlanarSet:
     def __len__(self) -> int:
         return len(self.poly2d)
 
-    def take(self, idx: NDArray[np.intp] | NDArray[np.bool_]) -> PlanarSet:
+    def take(self, idx: NDArray[np.intp] | NDArray[np.bool_] | slice) -> PlanarSet:
         return PlanarSet(self.origin[idx], self.U[idx], self.V[idx], self.N[idx], self.poly2d[idx],
                          self.building_id[idx], self.rect[idx], self.draped[idx])
 
@@ -145,9 +146,8 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
     filled = 0
     for first, last in zip(cut[:-1], cut[1:], strict=True):
         t, u, v = _grid(planes, first, last, b, w, h, s, nu, nv, count)
-        out = pts[filled:filled + len(t)]
-        _place(planes, t, u, v, terrain, out)
         kept[first:last] = np.bincount(t - first, minlength=last - first)
+        _place(planes.take(slice(first, last)), kept[first:last], t, u, v, terrain, pts[filled:filled + len(t)])
         filled += len(t)
     offsets = np.zeros(t_count + 1, np.int64)
     offsets[1:] = np.cumsum(kept)
@@ -158,11 +158,16 @@ def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, s: F
           nv: NDArray[np.int64], count: NDArray[np.int64]) -> tuple[NDArray[np.int64], F64, F64]:
     """The (target, u, v) samples of targets ``first`` to ``last`` (exclusive), ordered by target."""
     c = count[first:last]
-    t = np.repeat(np.arange(first, last), c)
+
+    def each(a: NDArray[Any]) -> NDArray[Any]:  # a[t] (a gather by repetition: t is sorted)
+        return np.repeat(a[first:last], c, axis=0)
+
+    t = each(np.arange(len(count)))
     k = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
-    iu, iv = k % nu[t], k // nu[t]
-    u = b[t, 0] + (w[t] - (nu[t] - 1) * s[t]) / 2 + iu * s[t]
-    v = b[t, 1] + (h[t] - (nv[t] - 1) * s[t]) / 2 + iv * s[t]
+    nu_t, s_t = each(nu), each(s)
+    iu, iv = k % nu_t, k // nu_t
+    u = each(b[:, 0]) + (each(w) - (nu_t - 1) * s_t) / 2 + iu * s_t
+    v = each(b[:, 1]) + (each(h) - (each(nv) - 1) * s_t) / 2 + iv * s_t
     general = ~planes.rect[t]
     if general.any():
         inside = np.ones(len(t), bool)
@@ -179,14 +184,20 @@ def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, s: F
     return t, u, v
 
 
-def _place(p: PlanarSet, t: NDArray[np.int64], u: F64, v: F64, terrain: Terrain, out: F64) -> None:
-    """The scene points of samples (u, v) of targets ``t`` into ``out`` (n, 3)."""
+def _place(p: PlanarSet, counts: NDArray[np.int64], t: NDArray[np.int64], u: F64, v: F64, terrain: Terrain,
+           out: F64) -> None:
+    """The scene points of samples (u, v) into ``out`` (n, 3): ``counts`` samples of each target of
+    ``p`` in turn (``t``: their target numbers, ordered)."""
+
+    def each(a: NDArray[Any]) -> NDArray[Any]:  # a[t - t[0]], by repetition
+        return np.repeat(a, counts, axis=0)
+
     uc, vc = u[:, None], v[:, None]
-    np.multiply(uc, p.U[t], out=out)
-    out += vc * p.V[t]
-    out += p.origin[t]
-    out += SURFACE_OFFSET_M * p.N[t]
-    dr = p.draped[t]
+    np.multiply(uc, each(p.U), out=out)
+    out += vc * each(p.V)
+    out += each(p.origin)
+    out += SURFACE_OFFSET_M * each(p.N)
+    dr = each(p.draped)
     if dr.any():
         out[dr, 0], out[dr, 1] = u[dr], v[dr]
         out[dr, 2] = terrain.height_at(u[dr], v[dr]) + DRAPED_OFFSET_M
