@@ -134,6 +134,7 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
         masks = _precluster(masks, 3 * max_masks, hw=hw, vw=vw, max_vertices=max_vertices,
                             rectangle_only=rectangle_only)
     alive: dict[int, SphericalMask] = dict(enumerate(masks))
+    solid_angles(masks)  # each mask's area_sr, on plain floats as for the merge candidates
 
     # the public samples each live mask hides (a candidate's row comes with it from push_pairs)
     hidden: dict[int, NDArray[np.bool_]] = dict(enumerate(inside_each(masks, public_dirs)))
