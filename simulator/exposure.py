@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 
 from .camera.model import Camera
 from .frames import azimuth_elevation, direction_vectors, in_angular_range
+from .geom import ball
 from .scene.targets import Targets
 from .visibility import RayEngine
 
@@ -106,8 +107,7 @@ def visible_samples(camera: Camera, targets: Targets, engine: RayEngine, *, targ
     rng = camera.range_m
     empty = VisibleSamples(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros((0, 3)))
     if target_index is not None:
-        near = np.asarray(target_index.query_ball_point(cam, rng + float(target_radius.max(initial=0.0)),
-                                                       return_sorted=True), dtype=np.intp)
+        near = ball(target_index, cam, rng + float(target_radius.max(initial=0.0)))
     else:
         near = np.arange(len(targets))
     planes = targets.planes
@@ -123,7 +123,7 @@ def visible_samples(camera: Camera, targets: Targets, engine: RayEngine, *, targ
     tid = np.repeat(cand, counts)
     vec = samples[idx] - cam
     dist = np.linalg.norm(vec, axis=1)
-    ok = (dist <= rng) & (dist > 0) & (np.einsum("ij,ij->i", planes.N[tid], vec) < 0)
+    ok = (dist <= rng) & (dist > 0) & (np.einsum("ij,ij->i", np.repeat(planes.N[cand], counts, axis=0), vec) < 0)
     ok[ok] = in_reach(camera, vec[ok])
     sel = np.flatnonzero(ok)
     if len(sel) == 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import shapely
 from numpy.typing import NDArray
@@ -23,3 +25,9 @@ def polygonal(g: shapely.Geometry) -> shapely.Geometry:
         return g
     parts = [p for p in getattr(g, "geoms", []) if p.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def ball(tree: Any, centre: Any, radius: float) -> NDArray[np.intp]:
+    """Indices of the points of a ``cKDTree`` within ``radius`` of ``centre``, in ascending order
+    (sorted here: scipy's own ``return_sorted`` takes ten times as long as the query)."""
+    return np.sort(np.asarray(tree.query_ball_point(centre, radius, return_sorted=False), dtype=np.intp))

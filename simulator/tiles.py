@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .geom import ball
 from .io.dem import DemGrid
 from .scene import Scene
 from .scene.targets import Targets
@@ -148,7 +149,7 @@ class _Boxes:
             return np.zeros(0, np.intp)
         mid = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
         r = math.hypot(box[2] - box[0], box[3] - box[1]) / 2 + self.reach + 1e-6
-        return np.asarray(self.tree.query_ball_point(mid, r, return_sorted=True), dtype=np.intp)
+        return ball(self.tree, mid, r)
 
 
 def _part_index(scene: Scene) -> dict[str, _Boxes]:

@@ -23,6 +23,7 @@ from scipy.spatial import cKDTree
 from ..camera.model import Camera
 from ..exposure import VisibleSamples, visible_samples
 from ..frames import azimuth_elevation
+from ..geom import ball
 from ..scene.targets import sample_planes
 from .spherical import (
     SphericalMask,
@@ -292,7 +293,7 @@ def visible_street_samples(camera: Camera, scene: Any) -> tuple[NDArray[np.intp]
         return none
     cam = np.array(camera.position)
     tree: cKDTree = scene.street_index
-    near = np.asarray(tree.query_ball_point(cam, camera.range_m, return_sorted=True), dtype=np.intp)
+    near = ball(tree, cam, camera.range_m)
     if len(near) == 0:
         return none
     vec = pts[near] - cam
