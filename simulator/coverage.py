@@ -11,6 +11,7 @@ distance; it is *masked* when its direction lies inside one of the camera's mask
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,10 +42,15 @@ class CameraCoverage:
 
     def area_m2(self, dori: str | None = None, *, after_masks: bool = False) -> float:
         """Covered area [m2] (of one DORI class, or all); ``after_masks``: only cells no mask hides."""
-        keep = np.ones(len(self.ix), bool) if dori is None else self.dori == dori
-        if after_masks:
-            keep &= ~self.masked
-        return float(keep.sum()) * self.cell_m**2
+        counts = self._counts()[after_masks]
+        return float(sum(counts.values()) if dori is None else counts.get(dori, 0)) * self.cell_m**2
+
+    def _counts(self) -> tuple[Counter[str], Counter[str]]:
+        """Cells per DORI class, all and those no mask hides; counted once (and kept when pickled)."""
+        if "_class_counts" not in self.__dict__:
+            self.__dict__["_class_counts"] = (Counter(self.dori.tolist()), Counter(self.dori[~self.masked].tolist()))
+        counts: tuple[Counter[str], Counter[str]] = self.__dict__["_class_counts"]
+        return counts
 
     def polygons(self) -> list[tuple[str, bool, int, Any]]:
         """(DORI class, masked, cells, polygon) for each class and masked state present: the cells

@@ -150,6 +150,7 @@ def camera_outputs(scene: Any, part: CameraResult) -> dict[tuple[str, str], Any]
     cid = part.camera_id
     if part.coverage is not None:
         part.coverage.polygons()
+        part.coverage.areas()
     if part.plan is not None:
         result_footprints(one, cid)
         vendor_documents(one, cid)
