@@ -65,7 +65,7 @@ def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: in
         t[down] = (ground_z - camera.position[2]) / dirs[down, 2]
     near = np.isfinite(t) & (t <= camera.range_m)
     hits = np.array(camera.position)[None, :2] + dirs[near, :2] * t[near, None]
-    return shapely.convex_hull(shapely.multipoints(hits)) if len(hits) else shapely.MultiPoint(hits).convex_hull
+    return shapely.convex_hull(shapely.multipoints(hits))  # no hits: an empty geometry
 
 
 def camera_footprints(scene: Any, camera: Camera, masks: list[SphericalMask]) -> list[shapely.Geometry]:

@@ -638,11 +638,11 @@ def _reduce_points(pts: list[tuple[float, float]], k: int) -> list[Any]:
             rect = np.asarray(shapely.minimum_rotated_rectangle(shapely.Polygon(pts)).exterior.coords)[:-1]
             rect = rect if _area2(rect) > 0 else rect[::-1]
             if k >= 4:
-                return list(rect.tolist())
+                return rect.tolist()
             # a triangle around the rectangle p0 p1 p2 p3: its base p0 p1 extended by one width on
             # each side, its apex one height above the middle of the top edge
             e, f = rect[1] - rect[0], rect[3] - rect[0]
-            return list(np.array([rect[0] - e, rect[1] + e, (rect[2] + rect[3]) / 2 + f]).tolist())
+            return np.array([rect[0] - e, rect[1] + e, (rect[2] + rect[3]) / 2 + f]).tolist()
         _, i, xy = best
         # drop b (index i) and c (index i + 1), put their extension point in their place
         pts = pts[1:n - 1] + [xy] if i == n - 1 else pts[:i] + [xy] + pts[i + 2:]

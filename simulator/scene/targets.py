@@ -162,7 +162,7 @@ def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, s: F
     def each(a: NDArray[Any]) -> NDArray[Any]:  # a[t] (a gather by repetition: t is sorted)
         return np.repeat(a[first:last], c, axis=0)
 
-    t = each(np.arange(len(count)))
+    t = np.repeat(np.arange(first, last), c)
     k = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
     nu_t, s_t = each(nu), each(s)
     iu, iv = k % nu_t, k // nu_t
