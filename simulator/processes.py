@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
-import os
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,29 +24,34 @@ import numpy as np
 
 from .pipeline import CameraResult, camera_result, tile_results
 from .scene import Scene
-from .visibility import RayEngine
+from .scene.build import collector_paused
+from .visibility import RayEngine, cores
 
 _SCENE: Scene | None = None  # the scene of this worker process
 
 
-def cores() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def prepare(scene: Scene) -> None:
-    """Compute once, before the workers start, the scene-wide figures every camera reads."""
-    _ = scene.target_radius, scene.target_index, scene.maskable, scene.buildings_with_openings
-    if scene.scenario.masks.enabled:
-        _ = scene.street_samples, scene.street_index
-    if scene.scenario.coverage.enabled:
-        scene.public_cells(scene.scenario.coverage.cell_m)
+    """Compute once, before the workers start, the scene-wide figures every camera reads (in three
+    groups on threads: the trees, rasters and geometry tests work without the interpreter lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .io.writers import target_labels
 
-    target_labels(scene)
+    def targets() -> None:
+        _ = scene.target_radius, scene.target_index, scene.maskable, scene.buildings_with_openings
+        target_labels(scene)
+
+    def streets() -> None:
+        if scene.scenario.masks.enabled:
+            _ = scene.street_samples, scene.street_index
+
+    def ground() -> None:
+        if scene.scenario.coverage.enabled:
+            scene.public_cells(scene.scenario.coverage.cell_m)
+
+    with collector_paused(), ThreadPoolExecutor(min(3, cores())) as pool:
+        for done in [pool.submit(f) for f in (targets, streets, ground)]:
+            done.result()
 
 
 def start_method() -> str:

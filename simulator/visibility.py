@@ -21,6 +21,14 @@ EPS_END_M = 0.02
 BLOCK = 1 << 15  # rays prepared and cast together (see RayEngine._clear_part)
 
 
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
 class RayEngine:
     """Occlusion queries on segments against one triangle mesh (built once, reused by every camera)."""
 
@@ -28,7 +36,7 @@ class RayEngine:
         tris = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
         self.origin = np.zeros(3) if origin is None else np.asarray(origin, float)
         self.n_triangles = len(tris)
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or cores()
         self._scene = rtcore_scene.EmbreeScene()
         if len(tris):
             local = (tris - self.origin).astype(np.float32)

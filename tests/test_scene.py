@@ -179,5 +179,39 @@ def test_sampling_in_runs_equals_sampling_at_once():
     assert shapely.contains_xy(polys[2], *(whole[off[2]] - planes.origin[2])[[0, 2]])
     assert np.diff(off)[0] == 12 * 6  # 6 x 3 m at 0.5 m
     for block in (1, 5, 37, 100, 10**6):
-        part, off2 = sample_planes(planes, spacing=spacing, max_samples=200, terrain=terrain, block=block)
-        assert np.array_equal(off2, off) and np.array_equal(part, whole)
+        for threads in (1, 2, 3):  # runs finish out of order; their samples move up into place after
+            part, off2 = sample_planes(planes, spacing=spacing, max_samples=200, terrain=terrain, block=block,
+                                       threads=threads)
+            assert np.array_equal(off2, off) and np.array_equal(part, whole)
+
+
+def test_synthesized_openings_by_hand():
+    """A 10 m wall of two 3 m storeys with 1.2 x 1.4 m windows every 2.5 m (sill 0.9 m): slots at
+    u = 2.5, 5 and 7.5 (floor((10 - 0.3) / 2.5) = 3, centred), a 1 x 2.1 m door in the middle slot
+    of the ground storey; a gable wall (pentagon) keeps only the windows inside it. Ids name wall,
+    storey and slot; the polygons are exactly ``shapely.box`` of the hand-derived bounds."""
+    from simulator.scene.targets import PlanarSet, synthesize_openings
+
+    wall = shapely.box(0, 0, 10, 6)
+    gable = shapely.Polygon([(0, 0), (6, 0), (6, 3.5), (3, 6.5), (0, 3.5)])
+    n = 2
+    walls = PlanarSet(np.zeros((n, 3)), np.tile([1.0, 0, 0], (n, 1)), np.tile([0, 0, 1.0], (n, 1)),
+                      np.tile([0, -1.0, 0], (n, 1)), np.array([wall, gable], object),
+                      np.array(["way/1", "way/2"], object), np.array([True, False]))
+    ps, kinds, ids = synthesize_openings(walls, np.zeros(n), np.array([2, 2]), width=1.2, height=1.4, spacing=2.5,
+                                         sill=0.9, storey_height=3.0, door_wall=np.array([True, False]),
+                                         door_width=1.0, door_height=2.1)
+    expected = {f"way/1/w0-s{st}-{sl}": ("window", shapely.box(u - 0.6, 0.9 + 3 * st, u + 0.6, 2.3 + 3 * st))
+                for st in (0, 1) for sl, u in enumerate((2.5, 5.0, 7.5))}
+    expected["way/1/w0-s0-1"] = ("door", shapely.box(4.5, 0.0, 5.5, 2.1))
+    # the gable (6 m: slots at 1.75 and 4.25): storey 1 reaches v = 5.3, above the eaves at u = 1.15
+    # (v = 3.5 + 1.15) and u = 4.85 (v = 3.5 + 1.65): outside
+    expected |= {f"way/2/w1-s0-{sl}": ("window", shapely.box(u - 0.6, 0.9, u + 0.6, 2.3))
+                 for sl, u in enumerate((1.75, 4.25))}
+    assert sorted(ids) == sorted(expected)
+    for i, k, p in zip(ids, kinds, ps.poly2d, strict=True):
+        assert k == expected[i][0]
+        assert shapely.equals_exact(p, expected[i][1], tolerance=1e-12), (i, p)
+        assert np.array_equal(shapely.get_coordinates(p),
+                              shapely.get_coordinates(shapely.box(*shapely.bounds(p)))), i  # same ring order
+    assert list(ps.building_id) == [i.split("/w")[0] for i in ids]

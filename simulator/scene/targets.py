@@ -121,13 +121,14 @@ class Targets:
 
 
 def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
-                  terrain: Terrain, block: int = 1 << 20) -> tuple[F64, NDArray[np.int64]]:
+                  terrain: Terrain, block: int = 1 << 20, threads: int = 1) -> tuple[F64, NDArray[np.int64]]:
     """Cell-centred grid samples of every polygon at its spacing [m] (coarsened to at most
     ``max_samples`` per target); a polygon too small for any grid point gets one interior point.
 
     Returns (S, 3) sample points [m] offset in front of their surface, and CSR offsets (T + 1,).
-    The targets are sampled in runs of about ``block`` grid points: the temporaries of millions of
-    samples at once would cost hundreds of MB (and the time to fault them in).
+    The targets are sampled in runs of about ``block`` grid points, on ``threads`` threads (numpy
+    and GEOS work without the interpreter lock here): the temporaries of millions of samples at
+    once would cost hundreds of MB (and the time to fault them in).
     """
     t_count = len(planes)
     if t_count == 0:
@@ -140,15 +141,31 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
     count = nu * nv  # grid points; a target keeps at most these (at least one)
     if (~planes.rect).any():
         shapely.prepare(planes.poly2d[~planes.rect])
-    pts = np.empty((int(count.sum()), 3))
+    ends = np.cumsum(count)
+    pts = np.empty((int(ends[-1]), 3))
     kept = np.zeros(t_count, np.int64)
-    cut = np.unique(np.r_[0, np.searchsorted(np.cumsum(count), np.arange(block, count.sum(), block)) + 1, t_count])
-    filled = 0
-    for first, last in zip(cut[:-1], cut[1:], strict=True):
+    cut = np.unique(np.r_[0, np.searchsorted(ends, np.arange(block, ends[-1], block)) + 1, t_count])
+    start = np.r_[0, ends][cut[:-1]]  # each run's samples go to its grid points' rows, then move up
+
+    def run(r: int) -> int:
+        first, last = cut[r], cut[r + 1]
         t, u, v = _grid(planes, first, last, b, w, h, s, nu, nv, count)
         kept[first:last] = np.bincount(t - first, minlength=last - first)
-        _place(planes.take(slice(first, last)), kept[first:last], t, u, v, terrain, pts[filled:filled + len(t)])
-        filled += len(t)
+        _place(planes.take(slice(first, last)), kept[first:last], t, u, v, terrain,
+               pts[start[r]:start[r] + len(t)])
+        return len(t)
+
+    if threads > 1 and len(start) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:  # each run's targets are its own (prepared geometries too)
+            made = list(pool.map(run, range(len(start))))
+    else:
+        made = [run(r) for r in range(len(start))]
+    filled = 0
+    for at, n in zip(start, made, strict=True):
+        pts[filled:filled + n] = pts[at:at + n]  # numpy copies overlapping ranges correctly
+        filled += n
     offsets = np.zeros(t_count + 1, np.int64)
     offsets[1:] = np.cumsum(kept)
     return pts[:filled], offsets
@@ -257,7 +274,7 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
     half = np.where(is_door, door_width / 2, width / 2)
     v0 = np.where(is_door, ground_v[w], v0)
     v1 = v0 + np.where(is_door, door_height, height)
-    boxes = shapely.box(uc - half, v0, uc + half, v1)
+    boxes = _boxes(uc - half, v0, uc + half, v1)
     ok = (v1 <= vmax[w] + 1e-9)
     general = ~walls.rect[w]
     if general.any():
@@ -267,9 +284,29 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
     out = PlanarSet(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], np.asarray(boxes, object),
                     walls.building_id[w], np.ones(len(w), bool))
     kinds = np.where(is_door, "door", "window").astype(object)
-    ids = np.array([f"{bid}/w{wi}-s{st}-{sl}" for bid, wi, st, sl in
-                    zip(walls.building_id[w], w, storey, slot, strict=True)], dtype=object)
+    # ids as wall prefix + storey/slot suffix: two lookups and one concatenation per opening
+    used = np.unique(w)
+    prefix = np.empty(len(walls), object)
+    prefix[used] = [f"{bid}/w{wi}-s" for bid, wi in zip(walls.building_id[used], used, strict=True)]
+    m = int(slot.max(initial=0)) + 1
+    pair, which = np.unique(storey * m + slot, return_inverse=True)
+    suffix = np.array([f"{p // m}-{p % m}" for p in pair.tolist()], object)
+    ids = prefix[w] + suffix[which]
     return out, kinds, ids
+
+
+def _boxes(u0: F64, v0: F64, u1: F64, v1: F64) -> NDArray[np.object_]:
+    """``shapely.box(u0, v0, u1, v1)`` (the same rings, counter-clockwise from (u1, v0)) built from one
+    coordinate array: under half the time for hundreds of thousands of boxes."""
+    n = len(u0)
+    xy = np.empty((n, 5, 2))
+    xy[:, [0, 1, 4], 0] = u1[:, None]
+    xy[:, [2, 3], 0] = u0[:, None]
+    xy[:, [0, 3, 4], 1] = v0[:, None]
+    xy[:, [1, 2], 1] = v1[:, None]
+    rings = np.arange(0, 5 * n + 1, 5)
+    return np.asarray(shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy.reshape(-1, 2),
+                                                (rings, np.arange(n + 1))), object)
 
 
 def planar_from_polygons3d(rings_list: list[list[F64]], building_ids: list[str],
