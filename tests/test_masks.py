@@ -190,6 +190,15 @@ def test_onvif_validates_and_broken_masks_fail(tutorial):
                    re.sub(rb'<tt:Point x="-?[\d.]+"', b'<tt:Point x="1.5"', xml, count=1)):
         with pytest.raises(OnvifValidationError):
             validate(broken)
+    ptz = next(c for c in tutorial.scene.cameras if c.id == "mast-limited")
+    xml = mask_plan_xml(ptz, tutorial.mask_plans[ptz.id].masks)
+    last = xml.rindex(b"<tt:Zoom ")  # the last mask's move: every element is checked, not the first only
+    for broken, reason in ((xml[:last] + xml[last:].replace(b"<tt:Zoom ", b'<tt:Zoom y="0.5" ', 1),
+                            "AbsoluteMove: 'y' attribute not allowed"),
+                           (xml.replace(b"<tptz:ProfileToken>Profile_1</tptz:ProfileToken>", b"", 1),
+                            "AbsoluteMove: .*ProfileToken")):
+        with pytest.raises(OnvifValidationError, match=reason):
+            validate(broken)
 
 
 def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial, tmp_path):
@@ -471,3 +480,40 @@ def test_interior_filter_keeps_every_hull(seed):
     grid = out[group == 0]
     if len(grid) > 40:
         assert grid.mean() > 0.3
+
+
+def test_compiled_onvif_schemas_are_cached_and_a_broken_cache_is_rebuilt(tutorial, tmp_path, monkeypatch):
+    """The compiled schemas are kept in the user's cache, named by what made them; a second load
+    reads the file, and validates as the compiled schema does; a truncated file is compiled anew and
+    replaced; an unwritable cache only means no cache."""
+    from simulator.export import onvif_schema
+
+    cam = next(c for c in tutorial.scene.cameras if c.id == "bullet-east")
+    xml = mask_plan_xml(cam, tutorial.mask_plans[cam.id].masks, check=False)
+    broken = re.sub(rb'x="-?[\d.]+" y', b'x="abc" y', xml, count=1)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    onvif_schema.schema.cache_clear()
+    try:
+        validate(xml)  # compiled, and cached
+        files = sorted((tmp_path / "cache" / "privacy-zone-simulator" / "onvif-schemas").iterdir())
+        assert [f.name.split("-")[0] for f in files] == ["media", "ptz"]
+        assert not any(f.name.startswith(".") for f in files)  # no partial file left
+        onvif_schema.schema.cache_clear()
+        loaded = onvif_schema.schema("ver20/media/wsdl/media.wsdl")
+        assert loaded is not onvif_schema.compile_schema("ver20/media/wsdl/media.wsdl")
+        validate(xml)
+        with pytest.raises(OnvifValidationError, match="abc"):
+            validate(broken)
+        files[0].write_bytes(files[0].read_bytes()[:1000])  # truncated
+        onvif_schema.schema.cache_clear()
+        validate(xml)
+        with pytest.raises(OnvifValidationError, match="abc"):
+            validate(broken)
+        assert len(files[0].read_bytes()) > 100_000  # compiled again and replaced
+        onvif_schema.schema.cache_clear()
+        monkeypatch.setenv("XDG_CACHE_HOME", "/proc/no-such-cache")  # cannot be made
+        validate(xml)
+        with pytest.raises(OnvifValidationError, match="abc"):
+            validate(broken)
+    finally:
+        onvif_schema.schema.cache_clear()
