@@ -517,3 +517,37 @@ def test_compiled_onvif_schemas_are_cached_and_a_broken_cache_is_rebuilt(tutoria
             validate(broken)
     finally:
         onvif_schema.schema.cache_clear()
+
+
+def test_mask_footprints_on_flat_ground_by_hand(tutorial):
+    """A camera 10 m above flat, unmeshed ground looking straight down: a mask that is the square
+    |x|, |y| <= a of the nadir's gnomonic plane hides the ground square of side 2 h a (the hit of
+    direction f + x r + y u is h (x r + y u) away), here 2 x 10 x 0.2 = 4 m: 16 m2 centred under the
+    camera. A mask beyond the range hides nothing (an empty footprint). Many masks at once give
+    the footprints of each alone, to the bit; the tutorial's masks too."""
+    from simulator.camera.model import Camera
+    from simulator.export.plans import camera_footprints, flat_ground_z, mask_footprint, mask_footprints
+    from simulator.masks.spherical import SphericalMask, tangent_frame, unproject
+    from simulator.visibility import RayEngine
+
+    cam = Camera("c", 100.0, 200.0, 10.0, 10.0, "fixed", (1920, 1080), (90.0, 90.0), range_m=50.0)
+    engine = RayEngine(np.zeros((0, 3, 3)))
+    nadir = tangent_frame(np.array([0.0, 0.0, -1.0]))
+    square = SphericalMask("sq", unproject(np.array([[0.2, -0.2], [0.2, 0.2], [-0.2, 0.2], [-0.2, -0.2]]), nadir),
+                           ("t",))
+    far = SphericalMask("far", unproject(np.array([[0.1, 0.0], [0.2, 0.1], [0.1, 0.1]]) + [10.0, 0.0], nadir),
+                        ("u",))  # 100 m out and more: beyond the 50 m range
+    one = mask_footprint(cam, square, engine, ground_z=0.0)
+    assert one.area == pytest.approx(16.0, rel=1e-9)
+    assert one.centroid.x == pytest.approx(100.0) and one.centroid.y == pytest.approx(200.0)
+    assert shapely.get_coordinates(one)[:, 0].max() == pytest.approx(102.0)
+    assert mask_footprint(cam, far, engine, ground_z=0.0).is_empty
+    both = mask_footprints(cam, [far, square, far], engine, ground_z=0.0)
+    assert both[0].is_empty and both[2].is_empty and shapely.equals_exact(both[1], one, 0.0)
+    scene = tutorial.scene
+    for cid, plan in tutorial.mask_plans.items():
+        c = tutorial.camera(cid)
+        alone = [mask_footprint(c, m, scene.engine, ground_z=flat_ground_z(scene, c)) for m in plan.masks]
+        together = camera_footprints(scene, c, plan.masks)
+        assert all(shapely.equals_exact(a, b, 0.0) or (a.is_empty and b.is_empty)
+                   for a, b in zip(alone, together, strict=True))

@@ -16,7 +16,7 @@ from ..camera.model import Camera
 from ..frames import azimuth_elevation
 from ..integrity import AuditAction, AuditLog, sign_plan
 from ..masks.plan import CameraMasks
-from ..masks.spherical import SphericalMask, project, unproject
+from ..masks.spherical import SphericalMask, tangent_frame, unit
 from .onvif import Validation, mask_plan_xml
 from .vendors import axis_requests, hikvision_xml
 
@@ -51,26 +51,64 @@ def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: in
     """Where the mask hides things: first hits, within the camera's range, of rays through its vertices
     and an interior grid, as a 2D convex hull (scene CRS); empty when every such ray meets nothing.
     ``ground_z``: the height of flat ground that is not part of the mesh (scenes without a DEM)."""
-    frame = mask.frame()
-    corners = project(mask.vertices, frame)
-    poly = shapely.Polygon(corners)  # mask.polygon2d(frame)
-    (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
-    gx, gy = np.meshgrid(np.linspace(x0, x1, grid), np.linspace(y0, y1, grid))
-    pts = np.column_stack([gx.ravel(), gy.ravel()])
-    pts = np.vstack([pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])], corners])
-    dirs = unproject(pts, frame)
-    t = engine.first_hit(np.array(camera.position), dirs)
+    return mask_footprints(camera, [mask], engine, grid=grid, ground_z=ground_z)[0]
+
+
+def mask_footprints(camera: Camera, masks: list[SphericalMask], engine: Any, *, grid: int = 9,
+                    ground_z: float | None = None) -> list[shapely.Geometry]:
+    """``mask_footprint`` of each of ``masks``, all rays cast at once (row by row the same arithmetic
+    as one mask alone)."""
+    if not masks:
+        return []
+    k = len(masks)
+    sizes = np.array([len(m.vertices) for m in masks])
+    owner = np.repeat(np.arange(k), sizes)
+    frames = [tangent_frame(m.centre) for m in masks]
+    f, r, u = (np.array([fr[i] for fr in frames]) for i in range(3))
+    v = np.vstack([m.vertices for m in masks])
+    z = _dot(v, f[owner])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corners = np.column_stack([_dot(v, r[owner]), _dot(v, u[owner])]) / z[:, None]  # gnomonic, as ``project``
+    corners[z <= 1e-9] = np.nan
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    lo, hi = np.minimum.reduceat(corners, first), np.maximum.reduceat(corners, first)
+    # each mask's bounding box gridded as np.linspace does it (start + i * step, the end exact)
+    gx = np.arange(grid) * ((hi[:, :1] - lo[:, :1]) / (grid - 1)) + lo[:, :1]
+    gy = np.arange(grid) * ((hi[:, 1:] - lo[:, 1:]) / (grid - 1)) + lo[:, 1:]
+    gx[:, -1], gy[:, -1] = hi[:, 0], hi[:, 1]
+    px = np.tile(gx, grid).reshape(-1)  # x fastest, as np.meshgrid(...).ravel()
+    py = np.repeat(gy, grid, axis=1).reshape(-1)
+    g_owner = np.repeat(np.arange(k), grid * grid)
+    polys = shapely.polygons(shapely.linearrings(corners, indices=owner))
+    inside = shapely.contains_xy(polys[g_owner], px, py)
+    pts = np.concatenate([np.column_stack([px, py])[inside], corners])
+    who = np.concatenate([g_owner[inside], owner])
+    order = np.argsort(who, kind="stable")  # each mask's grid points, then its corners
+    pts, who = pts[order], who[order]
+    dirs = unit(f[who] + pts[:, :1] * r[who] + pts[:, 1:2] * u[who])
+    cam = np.array(camera.position)
+    t = engine.first_hit(cam, dirs)
     if ground_z is not None:
         down = ~np.isfinite(t) & (dirs[:, 2] < -1e-9)
         t[down] = (ground_z - camera.position[2]) / dirs[down, 2]
     near = np.isfinite(t) & (t <= camera.range_m)
-    hits = np.array(camera.position)[None, :2] + dirs[near, :2] * t[near, None]
-    return shapely.convex_hull(shapely.multipoints(hits))  # no hits: an empty geometry
+    hits = cam[None, :2] + dirs[near, :2] * t[near, None]
+    hit, rank = np.unique(who[near], return_inverse=True)  # the masks with hits, numbered 0, 1, ...
+    hulls = shapely.convex_hull(shapely.multipoints(hits, indices=rank)) if len(hit) else []
+    out = [shapely.convex_hull(shapely.MultiPoint())] * k  # no hits: an empty geometry
+    for i, h in zip(hit, hulls, strict=True):
+        out[i] = h
+    return out
+
+
+def _dot(a: Any, b: Any) -> Any:
+    """Row-wise dot products of (n, 3) arrays."""
+    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
 
 
 def camera_footprints(scene: Any, camera: Camera, masks: list[SphericalMask]) -> list[shapely.Geometry]:
     """``mask_footprint`` of each mask of ``camera`` (flat ground taken under the camera when unmeshed)."""
-    return [mask_footprint(camera, m, scene.engine, ground_z=flat_ground_z(scene, camera)) for m in masks]
+    return mask_footprints(camera, masks, scene.engine, ground_z=flat_ground_z(scene, camera))
 
 
 def result_footprints(result: Any, camera_id: str) -> list[shapely.Geometry]:
