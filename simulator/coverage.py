@@ -75,7 +75,7 @@ def public_cells(scene: Any, cell_m: float) -> tuple[int, int, NDArray[np.bool_]
     from rasterio.transform import from_origin
 
     t = scene.targets
-    private = [p for p, d in zip(t.planes.poly2d, t.planes.draped, strict=True) if d] if len(t) else []
+    private = list(t.planes.polygons(t.planes.draped)) if len(t) else []
     shapes = [*scene.buildings.geometry.values, *private]
     bounds = [g.bounds for g in shapes]
     if len(scene.streets):

@@ -90,7 +90,7 @@ def render_view(scene: Any, camera: Camera, *, azimuth_deg: float, elevation_deg
         if len(cand) == 0:
             continue
         rel = pts[cand] - o
-        inside = shapely.contains_xy(planes.poly2d[ti], rel @ planes.U[ti], rel @ planes.V[ti])
+        inside = shapely.contains_xy(planes.polygons([ti])[0], rel @ planes.U[ti], rel @ planes.V[ti])
         if inside.any():
             px = cand[inside]
             img[px] = 0.35 * img[px] + 0.65 * PRIVATE

@@ -209,9 +209,57 @@ def test_synthesized_openings_by_hand():
     expected |= {f"way/2/w1-s0-{sl}": ("window", shapely.box(u - 0.6, 0.9, u + 0.6, 2.3))
                  for sl, u in enumerate((1.75, 4.25))}
     assert sorted(ids) == sorted(expected)
-    for i, k, p in zip(ids, kinds, ps.poly2d, strict=True):
+    for i, k, p in zip(ids, kinds, ps.polygons(), strict=True):
         assert k == expected[i][0]
         assert shapely.equals_exact(p, expected[i][1], tolerance=1e-12), (i, p)
         assert np.array_equal(shapely.get_coordinates(p),
                               shapely.get_coordinates(shapely.box(*shapely.bounds(p)))), i  # same ring order
     assert list(ps.building_id) == [i.split("/w")[0] for i in ids]
+
+
+def test_rectangles_kept_as_bounds_behave_as_their_boxes():
+    """Rectangles kept as bounds alone (``PlanarSet.boxes``) give what the same rectangles as
+    ``shapely.box`` polygons give: polygons, bounds, 3D rings (in target order, mixed with real
+    polygons), samples; through ``take`` and ``concat``. A rectangle without area stays a polygon."""
+    from simulator.scene.targets import PlanarSet, Targets, _box_set, sample_planes
+    from simulator.scene.terrain import Terrain
+
+    rng = np.random.default_rng(5)
+    n = 40
+    lo = rng.uniform(-5, 5, (n, 2))
+    corners = np.column_stack([lo, lo + rng.uniform(0.2, 4, (n, 2))])
+    origin, normal = rng.normal(size=(n, 3)) * 20, np.tile([0.0, -1.0, 0.0], (n, 1))
+    axes = np.tile([1.0, 0, 0], (n, 1)), np.tile([0, 0, 1.0], (n, 1))
+    ids = np.array([f"b{i % 7}" for i in range(n)], object)
+    lazy = PlanarSet.boxes(origin, *axes, normal, corners, ids)
+    real = PlanarSet(origin, *axes, normal, np.asarray(shapely.box(*corners.T), object), ids, np.ones(n, bool))
+    assert shapely.is_missing(lazy.poly2d).all() and np.array_equal(lazy.bounds, real.bounds)
+    assert shapely.equals_exact(lazy.polygons(), real.poly2d, tolerance=0).all()
+    assert all(np.array_equal(shapely.get_coordinates(a), shapely.get_coordinates(b))
+               for a, b in zip(lazy.polygons(), real.poly2d, strict=True))
+    # a mixed set: real polygons (a triangle, a courtyard) between kept rectangles
+    odd = PlanarSet(origin[:2], axes[0][:2], axes[1][:2], normal[:2],
+                    np.array([shapely.Polygon([(0, 0), (3, 0), (0, 2)]),
+                              shapely.box(0, 0, 9, 9).difference(shapely.box(3, 3, 6, 6))], object),
+                    ids[:2], np.zeros(2, bool))
+    mixed = PlanarSet.concat([lazy.take(slice(0, 25)), odd, lazy.take(np.arange(25, n))])
+    same = PlanarSet.concat([real.take(slice(0, 25)), odd, real.take(np.arange(25, n))])
+    spacing = np.full(n + 2, 0.5)
+    terrain = Terrain()
+    s1, o1 = sample_planes(mixed, spacing=spacing, max_samples=100, terrain=terrain)
+    s2, o2 = sample_planes(same, spacing=spacing, max_samples=100, terrain=terrain)
+    assert np.array_equal(s1, s2) and np.array_equal(o1, o2)
+
+    def targets(p: PlanarSet) -> Targets:
+        return Targets(np.arange(len(p)).astype(str).astype(object), np.full(len(p), "window", object),
+                       np.full(len(p), "x", object), p, np.zeros(len(p)), s1, o1, np.zeros((len(p), 3)))
+
+    which = rng.permutation(n + 2)[:30]
+    for sel in (None, which):
+        a, la = targets(mixed).rings3d(terrain, sel)
+        b, lb = targets(same).rings3d(terrain, sel)
+        assert np.array_equal(a, b) and np.array_equal(la, lb)
+    flat = _box_set(origin[:3], axes[0][:3], axes[1][:3], normal[:3],
+                    np.array([[0, 0, 2, 1], [0, 0, 0, 1], [1, 1, 2, 0.5]], float), ids[:3])
+    assert list(shapely.is_missing(flat.poly2d)) == [True, False, False]
+    assert np.array_equal(flat.bounds, shapely.bounds(flat.polygons()))

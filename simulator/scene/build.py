@@ -654,7 +654,7 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
         ps, _ = planar_from_polygons3d([p.rings for _, p in mwalls], [bid for bid, _ in mwalls],
                                        [None] * len(mwalls), hull=False)
         _orient_outward(ps, footprint_by_id)
-        big = shapely.area(ps.poly2d) >= 1.0
+        big = shapely.area(ps.polygons()) >= 1.0
         ps = ps.take(big)
         add(ps, "facade", np.array([f"{x}/facade-{i}" for i, x in enumerate(ps.building_id)], object), "derived")
         if w.synthesize:
@@ -715,7 +715,9 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
     samples, offsets = sample_planes(planes, spacing=spacing, max_samples=sc.analysis.max_samples_per_target,
                                      terrain=terrain, threads=sc.analysis.threads or cores())
     ids_all = np.concatenate(ids) if ids else np.empty(0, object)
-    area = shapely.area(planes.poly2d) if len(planes) else np.zeros(0)
+    step = 1 << 16  # the rectangles kept as bounds made into boxes a run at a time, for their areas
+    area = np.concatenate([np.zeros(0), *(shapely.area(planes.polygons(slice(a, a + step)))
+                                          for a in range(0, len(planes), step))])
     counts = np.diff(offsets)
     centroid = np.zeros((len(planes), 3))
     if len(planes):
@@ -759,9 +761,9 @@ def _add_synth(walls: PlanarSet, b: gpd.GeoDataFrame, w: Any, storey_h: float, s
     height = b["height"].to_numpy(float)[row]
     storeys = np.where(np.isfinite(levels), np.round(levels), np.floor(height / storey_h)).astype(np.int64)
     ground_v = (b["ground_z"].to_numpy(float)[row] - walls.origin[:, 2])
-    ground_v = np.maximum(ground_v, shapely.bounds(walls.poly2d)[:, 1])
+    ground_v = np.maximum(ground_v, walls.bounds[:, 1])
     # one door per building, on its longest wall
-    length = shapely.bounds(walls.poly2d)[:, 2] - shapely.bounds(walls.poly2d)[:, 0]
+    length = walls.bounds[:, 2] - walls.bounds[:, 0]
     order = np.lexsort((-length, row))
     first = np.r_[True, row[order][1:] != row[order][:-1]]
     door_wall = np.zeros(len(walls), bool)
@@ -792,7 +794,8 @@ def _orient_outward(ps: PlanarSet, footprint_by_id: dict[str, Any]) -> None:
     ps.U[flip] *= -1  # keep V = N x U
     if flip.any():
         # u coordinates mirror with U
-        ps.poly2d[flip] = shapely.transform(ps.poly2d[flip], lambda a: a * np.array([-1.0, 1.0]))
+        ps.poly2d[flip] = shapely.transform(ps.polygons(flip), lambda a: a * np.array([-1.0, 1.0]))
+        ps.bounds[flip] = shapely.bounds(ps.poly2d[flip])
 
 
 def _cameras(sc: Scenario, raw: _Raw, frame: Frame, ground_at: Callable[[float, float], float],

@@ -26,7 +26,10 @@ DRAPED_OFFSET_M = 0.10  # ground samples this far above the terrain
 @dataclass
 class PlanarSet:
     """A batch of planar polygons with frames (see module docstring); ``rect`` marks axis-aligned
-    rectangles in (u, v), whose grid samples need no containment test."""
+    rectangles in (u, v), whose grid samples need no containment test. ``bounds`` (n, 4) holds every
+    polygon's (u0, v0, u1, v1); ``poly2d`` the polygons, or None for a rectangle kept as its bounds
+    alone (made by ``boxes``; ``polygons`` builds its box on demand): a city's synthesized windows are
+    hundreds of thousands of rectangles, and a GEOS polygon each held ~400 bytes."""
 
     origin: F64
     U: F64
@@ -36,17 +39,37 @@ class PlanarSet:
     building_id: NDArray[np.object_]
     rect: NDArray[np.bool_]
     draped: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))
+    bounds: F64 = field(default_factory=lambda: np.zeros((0, 4)))
 
     def __post_init__(self) -> None:
         if len(self.draped) != len(self.poly2d):
             self.draped = np.zeros(len(self.poly2d), bool)
+        if len(self.bounds) != len(self.poly2d):
+            self.bounds = shapely.bounds(self.poly2d).reshape(-1, 4)
+
+    @staticmethod
+    def boxes(origin: F64, U: F64, V: F64, N: F64, bounds: F64, building_id: NDArray[np.object_]) -> PlanarSet:
+        """Axis-aligned rectangles (u0, v0, u1, v1) in their frames, kept as bounds alone."""
+        return PlanarSet(origin, U, V, N, np.full(len(bounds), None, object), building_id,
+                         np.ones(len(bounds), bool), bounds=np.asarray(bounds, float).reshape(-1, 4))
 
     def __len__(self) -> int:
         return len(self.poly2d)
 
     def take(self, idx: NDArray[np.intp] | NDArray[np.bool_] | slice) -> PlanarSet:
         return PlanarSet(self.origin[idx], self.U[idx], self.V[idx], self.N[idx], self.poly2d[idx],
-                         self.building_id[idx], self.rect[idx], self.draped[idx])
+                         self.building_id[idx], self.rect[idx], self.draped[idx], self.bounds[idx])
+
+    def polygons(self, idx: NDArray[np.intp] | NDArray[np.bool_] | slice = slice(None)) -> NDArray[np.object_]:
+        """The polygons ``idx`` as shapely polygons (the boxes of those kept as bounds made now:
+        ``shapely.box`` of their bounds)."""
+        polys = self.poly2d[idx]
+        lazy = shapely.is_missing(polys)
+        if lazy.any():
+            polys = polys.copy()
+            b = self.bounds[idx][lazy]
+            polys[lazy] = _boxes(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
+        return polys
 
     @staticmethod
     def concat(sets: list[PlanarSet]) -> PlanarSet:
@@ -56,7 +79,7 @@ class PlanarSet:
             return PlanarSet(e3, e3, e3, e3, np.empty(0, object), np.empty(0, object), np.empty(0, bool),
                              np.empty(0, bool))
         return PlanarSet(*(np.concatenate([getattr(s, f) for s in sets]) for f in
-                           ("origin", "U", "V", "N", "poly2d", "building_id", "rect", "draped")))
+                           ("origin", "U", "V", "N", "poly2d", "building_id", "rect", "draped", "bounds")))
 
 
 def frame_for_normals(normals: F64) -> tuple[F64, F64]:
@@ -108,10 +131,23 @@ class Targets:
         sel = np.arange(len(self)) if which is None else np.asarray(which, dtype=np.intp)
         p = self.planes
         polys = p.poly2d[sel]
+        lazy = shapely.is_missing(polys)
+        real = np.flatnonzero(~lazy)
+        polys = polys[real]
         # a polygon without holes gives its exterior ring's coordinates as they are (no new geometries)
         holes = shapely.get_num_interior_rings(polys) > 0
         coords, local = shapely.get_coordinates(np.where(holes, shapely.get_exterior_ring(polys), polys)
                                                 if holes.any() else polys, return_index=True)
+        local = real[local]
+        if lazy.any():  # the rings of the rectangles kept as bounds, as shapely.box makes them
+            boxed = np.flatnonzero(lazy)
+            b = p.bounds[sel[boxed]]
+            ring = np.empty((len(boxed), 5, 2))
+            ring[:, [0, 1, 4], 0], ring[:, [2, 3], 0] = b[:, 2:3], b[:, 0:1]
+            ring[:, [0, 3, 4], 1], ring[:, [1, 2], 1] = b[:, 1:2], b[:, 3:4]
+            order = np.argsort(np.concatenate([local, np.repeat(boxed, 5)]), kind="stable")
+            coords = np.concatenate([coords, ring.reshape(-1, 2)])[order]
+            local = np.concatenate([local, np.repeat(boxed, 5)])[order]
         idx = sel[local]
         xyz = p.origin[idx] + coords[:, :1] * p.U[idx] + coords[:, 1:2] * p.V[idx]
         dr = p.draped[idx]
@@ -133,7 +169,7 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
     t_count = len(planes)
     if t_count == 0:
         return np.empty((0, 3)), np.zeros(1, np.int64)
-    b = shapely.bounds(planes.poly2d)
+    b = planes.bounds
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
     s = np.maximum(spacing, np.sqrt(np.maximum(w * h, 1e-12) / max_samples))
     nu = np.maximum(np.ceil(w / s - 1e-9).astype(np.int64), 1)
@@ -192,7 +228,7 @@ def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, s: F
         t, u, v = t[inside], u[inside], v[inside]
     empty = np.flatnonzero(np.bincount(t - first, minlength=last - first) == 0) + first
     if len(empty):
-        rp = shapely.get_coordinates(shapely.point_on_surface(planes.poly2d[empty]))
+        rp = shapely.get_coordinates(shapely.point_on_surface(planes.polygons(empty)))
         t = np.concatenate([t, empty])
         u = np.concatenate([u, rp[:, 0]])
         v = np.concatenate([v, rp[:, 1]])
@@ -243,8 +279,19 @@ def footprint_walls(footprints: NDArray[np.object_], building_ids: NDArray[np.ob
     U = np.column_stack([d, np.zeros(n)])
     N = np.column_stack([d[:, 1], -d[:, 0], np.zeros(n)])
     V = np.tile([0.0, 0.0, 1.0], (n, 1))
-    poly = shapely.box(0.0, 0.0, length, (top_z - base_z)[bidx])
-    return PlanarSet(origin, U, V, N, np.asarray(poly, object), building_ids[bidx], np.ones(n, bool))
+    return _box_set(origin, U, V, N, np.column_stack([np.zeros((n, 2)), length, (top_z - base_z)[bidx]]),
+                    building_ids[bidx])
+
+
+def _box_set(origin: F64, U: F64, V: F64, N: F64, corners: F64, building_id: NDArray[np.object_]) -> PlanarSet:
+    """``PlanarSet.boxes`` of rectangles given as (u0, v0, u1, v1); any without area (u1 <= u0 or
+    v1 <= v0, whose bounds would not be these) as ``shapely.box`` polygons instead."""
+    out = PlanarSet.boxes(origin, U, V, N, corners, building_id)
+    flat = (corners[:, 2] <= corners[:, 0]) | (corners[:, 3] <= corners[:, 1])
+    if flat.any():
+        out.poly2d[flat] = _boxes(*corners[flat].T)
+        out.bounds[flat] = shapely.bounds(out.poly2d[flat])
+    return out
 
 
 def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int64], *, width: float,
@@ -257,7 +304,7 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
     on the wall, ``spacing`` apart; a window must lie inside its wall polygon.
     Returns the openings, their kinds and their ids (``<building>/w<wall>-s<storey>-<slot>``).
     """
-    b = shapely.bounds(walls.poly2d)
+    b = walls.bounds
     umin, length, vmax = b[:, 0], b[:, 2] - b[:, 0], b[:, 3]
     slots = np.where(length >= width + 0.3, np.maximum(np.floor((length - 0.3) / spacing), 1), 0).astype(np.int64)
     fits = np.floor((vmax - ground_v - sill - height) / storey_height).astype(np.int64) + 1
@@ -274,15 +321,14 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
     half = np.where(is_door, door_width / 2, width / 2)
     v0 = np.where(is_door, ground_v[w], v0)
     v1 = v0 + np.where(is_door, door_height, height)
-    boxes = _boxes(uc - half, v0, uc + half, v1)
+    corners = np.column_stack([uc - half, v0, uc + half, v1])
     ok = (v1 <= vmax[w] + 1e-9)
-    general = ~walls.rect[w]
-    if general.any():
-        shapely.prepare(walls.poly2d[~walls.rect])
-        ok[general] &= shapely.contains(walls.poly2d[w[general]], boxes[general])
-    w, boxes, is_door, storey, slot = w[ok], boxes[ok], is_door[ok], storey[ok], slot[ok]
-    out = PlanarSet(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], np.asarray(boxes, object),
-                    walls.building_id[w], np.ones(len(w), bool))
+    general = np.flatnonzero(~walls.rect[w])
+    if len(general):
+        shapely.prepare(walls.poly2d[~walls.rect])  # not rectangles: polygons of their own
+        ok[general] &= shapely.contains(walls.poly2d[w[general]], _boxes(*corners[general].T))
+    w, corners, is_door, storey, slot = w[ok], corners[ok], is_door[ok], storey[ok], slot[ok]
+    out = _box_set(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], corners, walls.building_id[w])
     kinds = np.where(is_door, "door", "window").astype(object)
     # ids as wall prefix + storey/slot suffix: two lookups and one concatenation per opening
     used = np.unique(w)
