@@ -235,6 +235,7 @@ def test_rectangles_kept_as_bounds_behave_as_their_boxes():
     real = PlanarSet(origin, *axes, normal, np.asarray(shapely.box(*corners.T), object), ids, np.ones(n, bool))
     assert shapely.is_missing(lazy.poly2d).all() and np.array_equal(lazy.bounds, real.bounds)
     assert shapely.equals_exact(lazy.polygons(), real.poly2d, tolerance=0).all()
+    assert np.array_equal(lazy.areas(), shapely.area(real.poly2d))
     assert all(np.array_equal(shapely.get_coordinates(a), shapely.get_coordinates(b))
                for a, b in zip(lazy.polygons(), real.poly2d, strict=True))
     # a mixed set: real polygons (a triangle, a courtyard) between kept rectangles

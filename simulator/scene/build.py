@@ -715,9 +715,7 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
     samples, offsets = sample_planes(planes, spacing=spacing, max_samples=sc.analysis.max_samples_per_target,
                                      terrain=terrain, threads=sc.analysis.threads or cores())
     ids_all = np.concatenate(ids) if ids else np.empty(0, object)
-    step = 1 << 16  # the rectangles kept as bounds made into boxes a run at a time, for their areas
-    area = np.concatenate([np.zeros(0), *(shapely.area(planes.polygons(slice(a, a + step)))
-                                          for a in range(0, len(planes), step))])
+    area = planes.areas()
     counts = np.diff(offsets)
     centroid = np.zeros((len(planes), 3))
     if len(planes):

@@ -71,6 +71,13 @@ class PlanarSet:
             polys[lazy] = _boxes(b[:, 0], b[:, 1], b[:, 2], b[:, 3])
         return polys
 
+    def areas(self) -> F64:
+        """Each polygon's area [m2]: a rectangle kept as bounds (u1 - u0) (v1 - v0), which is what
+        GEOS computes for its box (equal on all 601,667 of Amadora's)."""
+        lazy = shapely.is_missing(self.poly2d)
+        b = self.bounds
+        return np.where(lazy, (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), shapely.area(self.poly2d))
+
     @staticmethod
     def concat(sets: list[PlanarSet]) -> PlanarSet:
         sets = [s for s in sets if len(s)]
@@ -329,15 +336,17 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
         ok[general] &= shapely.contains(walls.poly2d[w[general]], _boxes(*corners[general].T))
     w, corners, is_door, storey, slot = w[ok], corners[ok], is_door[ok], storey[ok], slot[ok]
     out = _box_set(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], corners, walls.building_id[w])
-    kinds = np.where(is_door, "door", "window").astype(object)
+    kinds = np.array(["window", "door"], object)[is_door.astype(np.intp)]  # two strings, referenced
     # ids as wall prefix + storey/slot suffix: two lookups and one concatenation per opening
-    used = np.unique(w)
+    used = np.flatnonzero(np.bincount(w, minlength=len(walls)))
     prefix = np.empty(len(walls), object)
     prefix[used] = [f"{bid}/w{wi}-s" for bid, wi in zip(walls.building_id[used], used, strict=True)]
     m = int(slot.max(initial=0)) + 1
-    pair, which = np.unique(storey * m + slot, return_inverse=True)
-    suffix = np.array([f"{p // m}-{p % m}" for p in pair.tolist()], object)
-    ids = prefix[w] + suffix[which]
+    pair = storey * m + slot
+    suffix = np.empty(int(pair.max(initial=0)) + 1, object)
+    seen = np.flatnonzero(np.bincount(pair, minlength=len(suffix)))
+    suffix[seen] = [f"{p // m}-{p % m}" for p in seen.tolist()]
+    ids = prefix[w] + suffix[pair]
     return out, kinds, ids
 
 
