@@ -256,7 +256,7 @@ def test_rectangles_kept_as_bounds_behave_as_their_boxes():
                        np.full(len(p), "x", object), p, np.zeros(len(p)), s1, o1, np.zeros((len(p), 3)))
 
     which = rng.permutation(n + 2)[:30]
-    for sel in (None, which):
+    for sel in (None, which, np.array([3, 0, 30, 7])):  # the last: kept rectangles only
         a, la = targets(mixed).rings3d(terrain, sel)
         b, lb = targets(same).rings3d(terrain, sel)
         assert np.array_equal(a, b) and np.array_equal(la, lb)

@@ -139,6 +139,10 @@ class Targets:
         p = self.planes
         polys = p.poly2d[sel]
         lazy = shapely.is_missing(polys)
+        if lazy.all() and not p.draped[sel].any():  # rectangles kept as bounds only: each ring at once
+            ring = _box_rings(p.bounds[sel])
+            xyz = p.origin[sel, None] + ring[..., :1] * p.U[sel, None] + ring[..., 1:] * p.V[sel, None]
+            return xyz.reshape(-1, 3), np.repeat(np.arange(len(sel)), 5)
         real = np.flatnonzero(~lazy)
         polys = polys[real]
         # a polygon without holes gives its exterior ring's coordinates as they are (no new geometries)
@@ -148,10 +152,7 @@ class Targets:
         local = real[local]
         if lazy.any():  # the rings of the rectangles kept as bounds, as shapely.box makes them
             boxed = np.flatnonzero(lazy)
-            b = p.bounds[sel[boxed]]
-            ring = np.empty((len(boxed), 5, 2))
-            ring[:, [0, 1, 4], 0], ring[:, [2, 3], 0] = b[:, 2:3], b[:, 0:1]
-            ring[:, [0, 3, 4], 1], ring[:, [1, 2], 1] = b[:, 1:2], b[:, 3:4]
+            ring = _box_rings(p.bounds[sel[boxed]])
             order = np.argsort(np.concatenate([local, np.repeat(boxed, 5)]), kind="stable")
             coords = np.concatenate([coords, ring.reshape(-1, 2)])[order]
             local = np.concatenate([local, np.repeat(boxed, 5)])[order]
@@ -350,15 +351,20 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
     return out, kinds, ids
 
 
+def _box_rings(bounds: F64) -> F64:
+    """(n, 5, 2): the closed rings ``shapely.box`` makes of bounds (u0, v0, u1, v1) (n, 4):
+    counter-clockwise from (u1, v0)."""
+    ring = np.empty((len(bounds), 5, 2))
+    ring[:, [0, 1, 4], 0], ring[:, [2, 3], 0] = bounds[:, 2:3], bounds[:, 0:1]
+    ring[:, [0, 3, 4], 1], ring[:, [1, 2], 1] = bounds[:, 1:2], bounds[:, 3:4]
+    return ring
+
+
 def _boxes(u0: F64, v0: F64, u1: F64, v1: F64) -> NDArray[np.object_]:
-    """``shapely.box(u0, v0, u1, v1)`` (the same rings, counter-clockwise from (u1, v0)) built from one
-    coordinate array: under half the time for hundreds of thousands of boxes."""
+    """``shapely.box(u0, v0, u1, v1)`` (the same rings) built from one coordinate array: under half
+    the time for hundreds of thousands of boxes."""
     n = len(u0)
-    xy = np.empty((n, 5, 2))
-    xy[:, [0, 1, 4], 0] = u1[:, None]
-    xy[:, [2, 3], 0] = u0[:, None]
-    xy[:, [0, 3, 4], 1] = v0[:, None]
-    xy[:, [1, 2], 1] = v1[:, None]
+    xy = _box_rings(np.column_stack([u0, v0, u1, v1]))
     rings = np.arange(0, 5 * n + 1, 5)
     return np.asarray(shapely.from_ragged_array(shapely.GeometryType.POLYGON, xy.reshape(-1, 2),
                                                 (rings, np.arange(n + 1))), object)
