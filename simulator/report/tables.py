@@ -18,10 +18,10 @@ def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
     if not len(ex):
         return ex
     plans = result.mask_plans
-    residual = {(cid, t) for cid, plan in plans.items() for t in plan.residual_targets}
-    keep = np.array([cid not in plans or (cid, str(t)) in residual
-                     for cid, t in zip(ex["camera_id"].to_numpy(object), ex["target_id"].to_numpy(object),
-                                       strict=True)], bool)
+    cams = ex["camera_id"].astype(str).to_numpy(object)
+    pairs = pd.MultiIndex.from_arrays([cams, ex["target_id"].astype(str).to_numpy(object)])
+    residual = [(cid, t) for cid, plan in plans.items() for t in plan.residual_targets]
+    keep = ~pd.Series(cams).isin(list(plans)).to_numpy() | pairs.isin(residual)
     return ex[keep]
 
 
