@@ -90,7 +90,6 @@ def _camera(i: int) -> tuple[int, list[CameraResult]]:
     assert _SCENE is not None
     r = camera_result(_SCENE, _SCENE.cameras[i])
     r.outputs = camera_outputs(_SCENE, r)
-    _trim_heap()  # the camera's temporaries go back to the system, not kept for the next camera
     return i, [r]
 
 
