@@ -224,3 +224,19 @@ def test_polygons_wkb_equals_shapely_iso_wkb():
     assert all(shapely.equals_exact(a, b, tolerance=0) or (a.is_empty and b.is_empty)
                for a, b in zip(back, expected, strict=True))
     assert back[4].is_empty and shapely.get_coordinates(back[2], include_z=True).shape == (7, 3)
+
+
+def test_geopackage_writes_skip_fsync_only_while_writing():
+    """The GeoPackage layers are written with SQLite's fsync off (``_without_fsync``); the setting
+    is GDAL's process-wide one, so it must be back as it was afterwards, after a failure too."""
+    import pyogrio
+
+    from simulator.io.writers import _without_fsync
+
+    before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    with _without_fsync():
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") in ("OFF", False)  # pyogrio reads OFF as False
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == before
+    with pytest.raises(ZeroDivisionError), _without_fsync():
+        1 / 0  # noqa: B018
+    assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == before
