@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -250,5 +251,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry() -> None:
+    """The ``simulator`` command: ``main``, then an exit that skips tearing the interpreter down
+    (freeing a city's millions of objects one by one: 0.3 s after Amadora's run). Every output is
+    written, closed and published by then; only the standard streams are left to flush."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
