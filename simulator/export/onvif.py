@@ -130,7 +130,8 @@ def _validator(folder: str) -> Any:
 
 
 def prestart() -> None:
-    """Start the validator process now (it loads the schemas, ~3 s, then waits for its folder), so
+    """Start the validator process now (it loads the schemas: 0.3 s from the user's cache, 1.5 s when
+    it compiles them; then it waits for its folder), so
     that a later ``Validation`` of many documents finds it ready; it is stopped when this process
     exits without having used it."""
     global _READY
