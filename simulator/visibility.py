@@ -21,13 +21,13 @@ EPS_END_M = 0.02
 BLOCK = 1 << 15  # rays prepared and cast together (see RayEngine._clear_part)
 
 
-
 def cores() -> int:
     """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
 
 class RayEngine:
     """Occlusion queries on segments against one triangle mesh (built once, reused by every camera)."""

@@ -164,9 +164,9 @@ def camera_outputs(scene: Any, part: CameraResult) -> dict[tuple[str, str], Any]
 @contextlib.contextmanager
 def _without_fsync() -> Any:
     """SQLite writes without waiting for the disk (GDAL's ``OGR_SQLITE_SYNCHRONOUS=OFF``) for the
-    block: the GeoPackage is written into the staging folder and published by renaming it, so losing
-    its last pages to a power cut mid-write is no worse than losing the renaming; the waits cost
-    ~50 ms per layer."""
+    block or the decorated function: the GeoPackage is written into the staging folder and
+    published by renaming it, so losing its last pages to a power cut mid-write is no worse than
+    losing the renaming; the waits cost ~50 ms per layer."""
     import pyogrio
 
     before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
@@ -177,12 +177,8 @@ def _without_fsync() -> Any:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": before})
 
 
+@_without_fsync()
 def _write_gpkg(result: Result, path: Path) -> None:
-    with _without_fsync():
-        _write_result_layers(result, path)
-
-
-def _write_result_layers(result: Result, path: Path) -> None:
     scene = result.scene
     crs = scene.frame.crs
     b = scene.buildings
@@ -209,15 +205,11 @@ def _write_result_layers(result: Result, path: Path) -> None:
     _write_coverage(result, path)
 
 
+@_without_fsync()
 def _write_targets(scene: Any, *, path: Path) -> None:
     """The ``targets`` layer (the columns of ``pipeline.targets_frame``), in chunks: a city holds
     hundreds of thousands of targets. Written as Arrow with the polygons encoded as WKB here
     directly (no shapely objects: building 600k of them took longer than writing them)."""
-    with _without_fsync():
-        _write_targets_layer(scene, path)
-
-
-def _write_targets_layer(scene: Any, path: Path) -> None:
     import pyarrow as pa
     import pyogrio
 

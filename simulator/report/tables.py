@@ -19,9 +19,10 @@ def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
         return ex
     plans = result.mask_plans
     cams = ex["camera_id"].astype(str).to_numpy(object)
-    pairs = pd.MultiIndex.from_arrays([cams, ex["target_id"].astype(str).to_numpy(object)])
+    keep = ~pd.Series(cams).isin(list(plans)).to_numpy()
     residual = [(cid, t) for cid, plan in plans.items() for t in plan.residual_targets]
-    keep = ~pd.Series(cams).isin(list(plans)).to_numpy() | pairs.isin(residual)
+    if residual:
+        keep |= pd.MultiIndex.from_arrays([cams, ex["target_id"].astype(str).to_numpy(object)]).isin(residual)
     return ex[keep]
 
 
