@@ -420,8 +420,11 @@ def strictly_inside_extremes(xy: F64, group: NDArray[np.intp], starts: NDArray[n
     return inside & (edge.sum(axis=1) >= 3)
 
 
+MITRE_LIMIT = 2.0  # corners whose mitre would reach farther than this many offsets are bevelled
+
+
 def _offset_batch(coords: F64, owner: NDArray[np.intp], bounds: NDArray[np.intp], buf: F64,
-                  ok: NDArray[np.bool_], *, mitre_limit: float = 10.0) -> dict[int, F64]:
+                  ok: NDArray[np.bool_], *, mitre_limit: float = MITRE_LIMIT) -> dict[int, F64]:
     """``offset_ring`` of many shapely hull rings at once (closed, (n, 2) ``coords`` with their ring
     number ``owner``), for the rings it handles simply: a proper polygon whose corners all take a
     mitre join. Returns {ring number: offset ring}; the others are left to ``offset_ring``."""
@@ -501,7 +504,7 @@ def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
             best = np.argmin(added, axis=1)
             stuck = ~valid.any(axis=1)
             for j in np.flatnonzero(stuck):  # the minimum rotated rectangle (or a triangle) instead
-                out[int(ids[j])] = reduce_ring(pts[j], k)
+                out[int(ids[j])] = reduce_ring(rings[int(ids[j])], k)  # type: ignore[arg-type]
             rows = np.flatnonzero(~stuck)
             if len(rows) == 0:
                 break
@@ -514,8 +517,14 @@ def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
             pts = pts[keep].reshape(len(rows), n - 1, 2)
             n -= 1
         else:
-            for row, gid in enumerate(ids):
-                out[int(gid)] = pts[row]
+            for row, gid in enumerate(ids):  # the greedy k-gon or the rectangle, whichever is smaller
+                ring = rings[int(gid)]
+                assert ring is not None
+                rect = min_rect_points(ring.tolist())
+                alt = rect if k >= 4 else _triangle_around(rect)
+                greedy = pts[row]
+                out[int(gid)] = greedy if gnomonic_solid_angle(greedy.tolist()) <= gnomonic_solid_angle(alt) \
+                    else np.array(alt)
     return out
 
 
@@ -531,20 +540,21 @@ def convex_ring(pts: F64) -> F64:
     return coords[::-1] if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) < 0 else coords
 
 
-def offset_convex(pts: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
+def offset_convex(pts: F64, dist: float, *, mitre_limit: float = MITRE_LIMIT) -> F64:
     """A convex polygon (k, 2), counter-clockwise, containing every point within ``dist`` of the convex
-    hull of ``pts`` (n, 2): each edge moved out by ``dist`` (mitre joins, bevelled beyond
-    ``mitre_limit``). A point or a segment becomes the rectangle around it grown by ``dist``.
+    hull of ``pts`` (n, 2): each edge moved out by ``dist`` (mitre joins; a corner whose mitre would
+    reach beyond ``mitre_limit`` x ``dist`` is bevelled by the line tangent to its circle of radius
+    ``dist``, so the sharp corners of a sliver seen edge-on add no spike). A point or a segment becomes the rectangle around it grown by ``dist``.
     (Plain floats: the rings here have a handful of vertices, where numpy's per-call cost dominates.)"""
     return offset_ring(convex_ring(pts), dist, mitre_limit=mitre_limit)
 
 
-def offset_ring(hull: F64, dist: float, *, mitre_limit: float = 10.0) -> F64:
+def offset_ring(hull: F64, dist: float, *, mitre_limit: float = MITRE_LIMIT) -> F64:
     """``offset_convex`` of a ring that is already a counter-clockwise convex hull (k, 2), k >= 1."""
     return np.array(_offset_points(hull.tolist(), dist, mitre_limit))
 
 
-def _offset_points(hull: list[Any], dist: float, mitre_limit: float = 10.0) -> list[tuple[float, float]]:
+def _offset_points(hull: list[Any], dist: float, mitre_limit: float = MITRE_LIMIT) -> list[tuple[float, float]]:
     """``offset_ring`` on plain floats: ``hull`` and the result as lists of (x, y)."""
     ring = [p for i, p in enumerate(hull) if i == 0 or p != hull[i - 1]]
     if len(ring) > 1 and ring[-1] == ring[0]:
@@ -572,7 +582,7 @@ def _offset_points(hull: list[Any], dist: float, mitre_limit: float = 10.0) -> l
         ln = math.hypot(x1 - x0, y1 - y0)
         normals.append(((y1 - y0) / ln, (x0 - x1) / ln))
     out = []
-    reach = dist * mitre_limit
+    reach = dist  # the bevel is tangent to the corner's circle
     for i in range(k):
         (px, py), (nx, ny), (vx, vy) = normals[i - 1], normals[i], ring[i]
         cos = px * nx + py * ny
@@ -580,8 +590,8 @@ def _offset_points(hull: list[Any], dist: float, mitre_limit: float = 10.0) -> l
             f = dist / (1.0 + cos)
             out.append((vx + f * (px + nx), vy + f * (py + ny)))
             continue
-        # a sharp corner: bevel it with the tangent line at mitre_limit x dist along the bisector
-        # (outside the disc of radius dist around the corner), cut by the two offset edges
+        # a sharp corner: bevel it with the line tangent to the disc of radius dist around the corner
+        # (perpendicular to the bisector), cut by the two offset edges
         bx, by = px + nx, py + ny
         bn = math.hypot(bx, by)
         bx, by = bx / bn, by / bn
@@ -609,14 +619,30 @@ def bounding_rectangle(ring: F64) -> F64:
 
 
 def reduce_ring(ring: F64, k: int) -> F64:
-    """At most ``k`` vertices (k >= 3) of a convex polygon containing the convex ring (n, 2), counter-clockwise:
-    repeatedly replace the edge whose neighbours, extended to their intersection, add the least area;
-    if no edge can be removed that way, the minimum rotated rectangle (k >= 4) or a triangle around it."""
+    """At most ``k`` vertices (k >= 3) of a convex polygon containing the convex ring (n, 2) (gnomonic
+    coordinates), counter-clockwise: of the enclosing k-gons tried, the one of least solid angle. They
+    are the greedy reduction (repeatedly replace the edge whose neighbours, extended to their
+    intersection, add the least area) and the minimum-area rotated rectangle (k >= 4) or the
+    triangle of twice its area around it (k = 3). So the result's solid angle is at most that of the
+    ring's minimum rotated rectangle (k >= 4; twice it for k = 3), however thin the ring: the greedy
+    reduction alone extends two nearly parallel edges of a sliver far out."""
     return np.array(_reduce_points([tuple(p) for p in np.asarray(ring, float).tolist()], k), float)
 
 
 def _reduce_points(pts: list[tuple[float, float]], k: int) -> list[Any]:
     """``reduce_ring`` on plain floats (a list of (x, y))."""
+    if len(pts) <= k:
+        return pts
+    rect = min_rect_points(pts)
+    tries = [rect if k >= 4 else _triangle_around(rect)]
+    greedy = _greedy_reduce(pts, k)
+    if greedy is not None:
+        tries.append(greedy)
+    return min(tries, key=gnomonic_solid_angle)
+
+
+def _greedy_reduce(pts: list[tuple[float, float]], k: int) -> list[Any] | None:
+    """The greedy edge removal of ``reduce_ring``; None where no edge can be removed that way."""
     while len(pts) > k:
         n = len(pts)
         best: tuple[float, int, tuple[float, float]] | None = None
@@ -635,18 +661,63 @@ def _reduce_points(pts: list[tuple[float, float]], k: int) -> list[Any]:
             if best is None or added < best[0]:
                 best = (added, i, (x, y))
         if best is None:
-            rect = np.asarray(shapely.minimum_rotated_rectangle(shapely.Polygon(pts)).exterior.coords)[:-1]
-            rect = rect if _area2(rect) > 0 else rect[::-1]
-            if k >= 4:
-                return rect.tolist()
-            # a triangle around the rectangle p0 p1 p2 p3: its base p0 p1 extended by one width on
-            # each side, its apex one height above the middle of the top edge
-            e, f = rect[1] - rect[0], rect[3] - rect[0]
-            return np.array([rect[0] - e, rect[1] + e, (rect[2] + rect[3]) / 2 + f]).tolist()
+            return None
         _, i, xy = best
         # drop b (index i) and c (index i + 1), put their extension point in their place
         pts = pts[1:n - 1] + [xy] if i == n - 1 else pts[:i] + [xy] + pts[i + 2:]
     return pts
+
+
+def min_rect_points(pts: list[Any]) -> list[tuple[float, float]]:
+    """The minimum-area rectangle around a convex ring (a list of (x, y), counter-clockwise, at least
+    two distinct points): one of its sides lies along an edge of the ring (Freeman and Shapira), so
+    every edge direction is tried. Counter-clockwise, 4 corners."""
+    n = len(pts)
+    best: tuple[float, float, float, float, float, float, float] | None = None
+    for i in range(n):
+        (x0, y0), (x1, y1) = pts[i], pts[(i + 1) % n]
+        ln = math.hypot(x1 - x0, y1 - y0)
+        if ln == 0.0:
+            continue
+        ux, uy = (x1 - x0) / ln, (y1 - y0) / ln
+        s = [x * ux + y * uy for x, y in pts]
+        t = [y * ux - x * uy for x, y in pts]
+        s0, s1, t0, t1 = min(s), max(s), min(t), max(t)
+        area = (s1 - s0) * (t1 - t0)
+        if best is None or area < best[0]:
+            best = (area, ux, uy, s0, s1, t0, t1)
+    assert best is not None, "a ring of one point has no rectangle"
+    _, ux, uy, s0, s1, t0, t1 = best
+    return [(s * ux - t * uy, s * uy + t * ux) for s, t in ((s0, t0), (s1, t0), (s1, t1), (s0, t1))]
+
+
+def _triangle_around(rect: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """A triangle of twice the area of the rectangle p0 p1 p2 p3 around it: its base is p0 p1 extended
+    by half its length on each side, its apex two heights above the middle of that base."""
+    (ax, ay), (bx, by), _, (dx, dy) = rect
+    ex, ey, fx, fy = bx - ax, by - ay, dx - ax, dy - ay
+    mx, my = (ax + bx) / 2, (ay + by) / 2
+    return [(ax - ex / 2, ay - ey / 2), (bx + ex / 2, by + ey / 2), (mx + 2 * fx, my + 2 * fy)]
+
+
+def gnomonic_solid_angle(ring: list[Any]) -> float:
+    """Solid angle [sr] of a convex polygon given in gnomonic coordinates (x, y) of any tangent frame:
+    its vertices are the directions (x, y, 1), joined by great circles (a fan of spherical triangles
+    from their mean direction, as ``SphericalMask.solid_angle``)."""
+    v = []
+    for x, y in ring:
+        n = math.sqrt(x * x + y * y + 1.0)
+        v.append((x / n, y / n, 1.0 / n))
+    cx, cy, cz = (sum(p[i] for p in v) for i in range(3))
+    n = math.sqrt(cx * cx + cy * cy + cz * cz)
+    cx, cy, cz = cx / n, cy / n, cz / n
+    total = 0.0
+    for k, (ax, ay, az) in enumerate(v):
+        bx, by, bz = v[(k + 1) % len(v)]
+        num = abs((ay * bz - az * by) * cx + (az * bx - ax * bz) * cy + (ax * by - ay * bx) * cz)
+        den = 1 + ax * cx + ay * cy + az * cz + bx * cx + by * cy + bz * cz + ax * bx + ay * by + az * bz
+        total += 2 * math.atan2(num, den)
+    return total
 
 
 def reduce_vertices(poly: shapely.Polygon, k: int) -> shapely.Polygon:
