@@ -336,6 +336,11 @@ with tab_regulator:
         m4.metric("Public view hidden", "–" if pd.isna(share) else f"{100 * share:.1f} %")
         (st.success if row["compliant"] else st.error)(
             "Compliant" if row["compliant"] else f"Not compliant: {row['reasons']}")
+        st.caption(f"At least {int(row['masks_lower_bound'])} masks are needed (a proven lower bound: visible "
+                   "private samples pairwise farther apart than the wide view's diagonal each need their own mask).")
+        if row["proposed_limits"]:
+            (st.info if "compliant with" in row["proposed_limits"] else st.warning)(
+                f"Proposed limits: {row['proposed_limits']}")
         before_col, after_col = st.columns(2)
         before_col.caption("Before masks: exposed targets by kind and DORI class")
         before_col.dataframe(kind_dori_table(result, cid), width="stretch")

@@ -24,6 +24,8 @@ from .masks.plan import CameraMasks, plan_camera_masks, visible_street_samples
 from .scenario import Scenario, load_scenario
 from .scene import Scene, build_scene
 
+MASKS_HIDE = ("windows, doors, balconies, terraces, courtyards, backyards and sensitive places; a facade "
+              "only where its building's openings are unknown (or every facade, with masks.cover_facades)")
 EXPOSURE_COLUMNS = ["camera_id", "target_id", "target_kind", "building_id", "visible_fraction", "max_px_per_m",
                     "dori", "distance_m"]
 
@@ -72,6 +74,9 @@ class Result:
                     else round(plan.public_hidden_share, 4),
                     "proposed_pan_limits_deg": plan.proposed_pan_limits_deg,
                     "proposed_tilt_limits_deg": plan.proposed_tilt_limits_deg,
+                    "masks_lower_bound": plan.masks_lower_bound, "plan_method": plan.method,
+                    "pieces": plan.pieces, "split_targets": len(plan.split_targets),
+                    "unframable_targets": list(plan.unframable_targets), "proposed_limits": plan.proposal,
                 })
             cams.append(entry)
         return {"scenario": self.scene.name, "cameras": cams, "stats": self.stats,
@@ -80,7 +85,17 @@ class Result:
                           "elevation": "degrees above horizontal, negative down", "z": "metres"},
                 "notes": self.scene.notes,
                 "masking": {"margin_deg": self.scene.scenario.masks.margin_deg,
-                            "facades": "masked only on buildings without window or door targets",
+                            "hides": MASKS_HIDE,
+                            "facades": "masked whole only where the building's openings are unknown (no "
+                                       "opening data and no synthesis), or everywhere with masks.cover_facades",
+                            "facades_masked_whole": self.scene.facades_masked_whole,
+                            "cover_facades": self.scene.scenario.masks.cover_facades,
+                            "objective": self.scene.scenario.masks.objective,
+                            "plan": "pieces (targets cut in their own plane where one mask cannot frame them), "
+                                    "candidate masks (per piece, blocks of a wall's pieces, merges of neighbours), "
+                                    "an integer program (HiGHS) choosing the plan within masks.time_limit_s, the "
+                                    "greedy set cover otherwise; masks_lower_bound is proven (visible samples "
+                                    "pairwise farther apart than the wide view's diagonal)",
                             "verification": "exposed targets resampled at half the spacing; exposed_after_masks "
                                             "counts targets with a visible sample outside every mask"},
                 "coverage": {"cell_m": self.scene.scenario.coverage.cell_m,
@@ -140,6 +155,7 @@ def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> 
     t = scene.targets
     stats = {"rays": sum(p.rays for p in parts), "coverage_rays": sum(p.coverage_rays for p in parts),
              "ray_seconds": round(sum(p.ray_seconds for p in parts), 4), "seconds": round(seconds, 3),
+             "mask_planning_seconds": round(sum(p.plan.planning_seconds for p in parts if p.plan is not None), 3),
              "targets": int(len(t)), "samples": int(len(t.samples)), "triangles": int(len(scene.triangles)),
              "buildings": int(len(scene.buildings))}
     return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[p.camera_id for p in parts],

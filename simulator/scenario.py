@@ -124,6 +124,14 @@ class MaskSettings(_Strict):
     margin_deg: float = Field(0.3, ge=0, le=10)
     street_sample_spacing_m: float = Field(5.0, gt=0)
     street_sample_height_m: float = Field(1.5, ge=0)
+    # mask whole facades too (for authorities that ask for it), not only those whose openings are unknown
+    cover_facades: bool = False
+    # how plans are chosen (``masks.cover``): the least public space hidden within the camera's mask
+    # limit first (then the fewest masks), or the fewest masks first
+    objective: Literal["least_public_hidden", "fewest_masks"] = "least_public_hidden"
+    # time budget [s] per integer program, a backstop (the program's node limit makes plans the same on
+    # every machine); 0: the greedy cover alone
+    time_limit_s: float = Field(10.0, ge=0, le=600)
 
 
 class CoverageSettings(_Strict):

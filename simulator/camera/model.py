@@ -11,11 +11,16 @@ CameraKind = Literal["ptz", "fixed"]
 
 @dataclass(frozen=True)
 class MaskLimits:
-    """What the camera's firmware accepts: number of masks, vertices per mask, rectangles only."""
+    """What the camera's firmware accepts: number of masks, vertices per mask, rectangles only; and the
+    vendor's rules for masks (catalogue, with their sources): the elevations [deg] from which a mask
+    can be drawn (``tilt_range_deg``) and how much larger than its object a mask should be drawn
+    (``enlarge_fraction``: 0.1 is 10 % larger)."""
 
     max_masks: int = 24
     max_vertices: int = 4
     rectangle_only: bool = False
+    tilt_range_deg: tuple[float, float] = (-90.0, 90.0)
+    enlarge_fraction: float = 0.0
 
 
 @dataclass(frozen=True)

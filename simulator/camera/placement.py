@@ -85,10 +85,19 @@ def place_camera(spec: dict[str, Any], *, frame: Frame, ground_at: Callable[[flo
         direction_deg=None if merged.get("direction_deg") is None else float(merged["direction_deg"]) % 360.0,
         tilt_deg=None if tilt_deg is None else float(tilt_deg),
         range_m=float(merged.get("range_m") or default_range_m),
-        mask_limits=MaskLimits(**{k: ml[k] for k in ("max_masks", "max_vertices", "rectangle_only") if k in ml}),
+        mask_limits=_mask_limits(ml),
         grid_north_offset_deg=offset, defaults=tuple(defaults),
     )
     return cam, notes
+
+
+def _mask_limits(ml: dict[str, Any]) -> MaskLimits:
+    """``MaskLimits`` from the merged catalogue and scenario values (the catalogue's ``sources`` dropped)."""
+    kw: dict[str, Any] = {k: ml[k] for k in ("max_masks", "max_vertices", "rectangle_only", "enlarge_fraction")
+                          if k in ml}
+    if "tilt_range_deg" in ml:
+        kw["tilt_range_deg"] = tuple(float(v) for v in ml["tilt_range_deg"])
+    return MaskLimits(**kw)
 
 
 def _far(x: float, y: float, bounds: tuple[float, float, float, float]) -> bool:

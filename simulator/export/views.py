@@ -66,7 +66,7 @@ def _mask_view(camera: Camera, mask: SphericalMask) -> MaskView:
         hfov = camera.hfov_deg[0]
         az_true, el = camera.direction_deg, camera.tilt_deg or 0.0
     else:
-        frame = tangent_frame(mask.centre)
+        frame = tangent_frame(mask.centre if mask.aim is None else mask.aim)
         xy = project(mask.vertices, frame)
         need = max(np.abs(xy[:, 0]).max(), np.abs(xy[:, 1]).max() * w / h) / 0.9
         t_wide, t_tele = (math.tan(math.radians(x) / 2) for x in camera.hfov_deg)

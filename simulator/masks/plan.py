@@ -1,19 +1,36 @@
-"""A camera's mask plan: generate a mask per exposed target, fit the camera's limits, verify.
+"""A camera's mask plan: pieces that one mask can frame, candidate masks, an optimal choice, a
+proven lower bound, verification, and pan/tilt limits where no plan fits.
 
-Generation: the convex hull of the target's visible sample directions, grown by the configured margin
-(pointing repeatability) plus the angle of one sample cell's diagonal at the target's distance (so the
-surface between and around visible samples is covered). Fitting: while there are more masks than the
-camera takes, merge the pair (among near neighbours) that newly hides the fewest visible public
-street samples, keeping every mask within the wide-end view. Verification: resample the exposed
-targets at half the spacing, cast the rays again, and count visible samples outside every mask; a
-mask that misses some is grown once to cover them.
+1. **Pieces.** Each visible sample of a private target stands for its cell: the rectangle of one
+   sample pitch around it in the target's own plane, clipped to the target. A target's mask is the
+   convex hull of its visible cells' corner directions, grown by the margin (pointing repeatability)
+   and by the vendor's recommended enlargement (``MaskLimits.enlarge_fraction``), reduced to the
+   camera's vertex limit (``spherical.reduce_ring``: never more than the minimum rotated rectangle).
+   A target whose mask the camera cannot frame (wider than the wide view, or aimed beyond its pan or
+   tilt limits) is cut in its own plane into strips: along its longer axis, each strip as long as
+   still fits (a sweep), a strip too big on its own cut again along the other axis. Size alone is
+   never a reason for non-compliance; a single cell that no mask can frame is.
+2. **Candidates.** Every piece's own mask; on every wall plane, the runs of pieces that one mask can
+   frame (maximal runs swept along the wall, and across it); and the merges of neighbouring runs,
+   greedily by the fewest newly hidden public samples, until no merge fits the view.
+3. **Choice** (``masks.cover``): the fewest masks covering every piece, then the least public space
+   hidden; an integer program (HiGHS) within a time budget, the greedy set cover otherwise.
+   ``masks_lower_bound``: a proven lower bound (visible samples pairwise farther apart than the
+   view's diagonal).
+4. **Verification.** The exposed targets are resampled at half the spacing, the rays cast again, and
+   visible samples outside every mask counted; a mask that misses some is grown once to cover them.
+5. **Limits.** Where the plan does not fit the camera (more masks than it takes, cells it cannot
+   frame, samples left visible), the least restrictive tilt or pan limits that leave every remaining
+   exposure to masks within the limit are proposed, and the camera is planned again with them to
+   record whether that makes it compliant.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -21,10 +38,11 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ..camera.model import Camera
-from ..exposure import VisibleSamples, visible_samples
-from ..frames import azimuth_elevation
+from ..exposure import VisibleSamples, in_reach, visible_samples
+from ..frames import azimuth_elevation, direction_vectors, in_angular_range
 from ..geom import ball
 from ..scene.targets import sample_planes
+from .cover import choose_masks, clique_bound, view_diagonal_deg
 from .spherical import (
     SphericalMask,
     fits_views,
@@ -32,11 +50,25 @@ from .spherical import (
     hull_masks,
     inside_any,
     inside_each,
+    project,
     solid_angles,
+    tangent_frame,
     unit,
 )
 
 F64 = NDArray[np.float64]
+
+
+def _fibonacci_sphere(n: int) -> F64:
+    """``n`` unit directions spread evenly over the sphere (a Fibonacci lattice)."""
+    k = np.arange(n) + 0.5
+    z = 1 - 2 * k / n
+    phi = k * math.pi * (3 - math.sqrt(5))
+    r = np.sqrt(1 - z * z)
+    return np.column_stack([r * np.cos(phi), r * np.sin(phi), z])
+
+
+_SPHERE = _fibonacci_sphere(4000)
 
 
 @dataclass
@@ -57,103 +89,480 @@ class CameraMasks:
     residual_targets: tuple[str, ...] = ()  # ids of the targets counted in exposed_after_masks
     public_index: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))  # street samples seen
     public_hidden_flags: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, bool))  # ... hidden by masks
+    masks_lower_bound: int = 0  # proven: no plan within the camera's rules has fewer masks
+    method: str = ""  # how the masks were chosen: "optimal" | "node or time limit" | "greedy" (``masks.cover``)
+    pieces: int = 0  # parts of targets that one mask can frame (a target wider than the view: several)
+    split_targets: tuple[str, ...] = ()  # targets cut into several pieces
+    unframable_targets: tuple[str, ...] = ()  # targets with a visible cell no mask can frame
+    proposal: dict[str, Any] | None = None  # proposed limits and the outcome of planning with them
+    planning_seconds: float = 0.0
 
     @property
     def public_hidden_share(self) -> float | None:
         return self.public_hidden / self.public_samples if self.public_samples else None
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """What a mask must satisfy to be programmed: at most the vertex limit (by construction), framed
+    by the wide view, from a direction within the camera's pan and tilt limits (and the vendor's tilt
+    range for masks)."""
+
+    hfov_deg: float
+    vfov_deg: float
+    tilt_deg: tuple[float, float]
+    pan_deg: tuple[float, float] | None  # true azimuth arc; None: any
+    grid_north_offset_deg: float
+    fixed: bool
+    max_vertices: int
+    rectangle_only: bool
+    enlarge: float
+
+
+def _rule(camera: Camera) -> _Rule:
+    lim = camera.mask_limits
+    t_lo = max(camera.tilt_limits_deg[0], lim.tilt_range_deg[0])
+    t_hi = min(camera.tilt_limits_deg[1], lim.tilt_range_deg[1])
+    lo, hi = camera.pan_limits_deg
+    return _Rule(camera.hfov_deg[0], camera.vfov_deg[0], (t_lo, t_hi), None if hi - lo >= 360 else (lo, hi),
+                 camera.grid_north_offset_deg, camera.kind == "fixed", lim.max_vertices, lim.rectangle_only,
+                 lim.enlarge_fraction)
+
+
+def _frameable(rule: _Rule, masks: list[SphericalMask | None]) -> list[SphericalMask | None]:
+    """The masks the camera can frame (None where it cannot); a mask whose centre lies beyond the pan
+    or tilt limits is aimed at the nearest direction within them (``SphericalMask.aim``) if it fits
+    the view from there."""
+    ok = fits_views(masks, rule.hfov_deg, rule.vfov_deg)
+    out: list[SphericalMask | None] = [m if f else None for m, f in zip(masks, ok, strict=True)]
+    if rule.fixed:
+        return out
+    have = [i for i, m in enumerate(masks) if m is not None]
+    if not have:
+        return out
+    centres = np.array([masks[i].centre for i in have])  # type: ignore[union-attr]
+    az_grid, el = azimuth_elevation(centres)
+    az = (az_grid - rule.grid_north_offset_deg) % 360.0
+    t_lo, t_hi = rule.tilt_deg
+    el_c = np.clip(el, t_lo, t_hi)
+    az_c = az.copy()
+    if rule.pan_deg is not None:
+        lo, hi = rule.pan_deg
+        outside = ~in_angular_range(az, lo, hi)
+        to_lo = (lo - az) % 360.0
+        to_hi = (az - hi) % 360.0
+        az_c[outside] = np.where(to_lo[outside] <= to_hi[outside], lo, hi) % 360.0
+    moved = (np.abs(el_c - el) > 1e-9) | (np.abs(az_c - az) > 1e-9)
+    tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+    for k in np.flatnonzero(moved):
+        i = have[k]
+        m = masks[i]
+        assert m is not None
+        aim = direction_vectors(az_c[k] + rule.grid_north_offset_deg, el_c[k])[0]
+        xy = project(m.vertices, tangent_frame(aim))
+        if not np.isfinite(xy).all():
+            out[i] = None
+            continue
+        # beyond the limit the camera never looks: a mask may reach past that edge of the view (the
+        # device clips it there), not past the others
+        x_lo, x_hi, y_lo, y_hi = -tx, tx, -ty, ty
+        if az_c[k] != az[k]:
+            right = ((az[k] - az_c[k]) % 360.0) < 180.0
+            x_hi, x_lo = (np.inf, x_lo) if right else (x_hi, -np.inf)
+        if el_c[k] < el[k]:
+            y_hi = np.inf
+        elif el_c[k] > el[k]:
+            y_lo = -np.inf
+        fits = bool((xy[:, 0] >= x_lo).all() and (xy[:, 0] <= x_hi).all() and (xy[:, 1] >= y_lo).all()
+                    and (xy[:, 1] <= y_hi).all())
+        out[i] = replace(m, aim=aim) if fits else None
+    return out
+
+
+def _cells(camera: Camera, scene: Any, st: NDArray[np.intp], sv: F64, pitch: F64) -> F64:
+    """(n, 4, 3) directions from the camera to the corners of each visible sample's cell: one pitch
+    [m] either side of the sample along its target's in-plane axes, clipped to the target's bounds
+    (so a mask covers the surface up to the neighbouring samples, and never beyond the target)."""
+    pl = scene.targets.planes
+    o, U, V, N = pl.origin[st], pl.U[st], pl.V[st], pl.N[st]
+    cam = np.asarray(camera.position, float)
+    rel = cam + sv - o
+    u = np.einsum("ij,ij->i", rel, U)
+    v = np.einsum("ij,ij->i", rel, V)
+    w = np.einsum("ij,ij->i", rel, N)
+    b = pl.bounds[st]
+    p = pitch[st]
+    u0, u1 = np.minimum(np.maximum(u - p, b[:, 0]), u), np.maximum(np.minimum(u + p, b[:, 2]), u)
+    v0, v1 = np.minimum(np.maximum(v - p, b[:, 1]), v), np.maximum(np.minimum(v + p, b[:, 3]), v)
+    base = o + w[:, None] * N - cam
+    corners = [base + a[:, None] * U + c[:, None] * V for a, c in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))]
+    return np.stack(corners, axis=1)
+
+
+def _margins(dirs: F64, group: NDArray[np.intp], margin_deg: float, enlarge: float) -> F64:
+    """Per group: the margin [deg] plus ``enlarge`` times the group's angular radius (a mask drawn
+    that fraction larger than its object)."""
+    starts = np.searchsorted(group, np.arange(group[-1] + 1 if len(group) else 0))
+    if enlarge <= 0 or len(dirs) == 0:
+        return np.full(len(starts), margin_deg)
+    d = unit(dirs)
+    c = np.add.reduceat(d, starts, axis=0)
+    c /= np.linalg.norm(c, axis=1)[:, None]
+    cos = np.minimum.reduceat(np.einsum("ij,ij->i", d, c[group]), starts)
+    return margin_deg + enlarge * np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+@dataclass
+class _Piece:
+    target: int  # index into scene.targets
+    samples: NDArray[np.intp]  # rows of the camera's visible samples (sorted by target)
+    mask: SphericalMask
+    uv: tuple[float, float]  # mean (u, v) [m] of its samples in the target's plane
+
+
+def _mask_of_cells(rule: _Rule, dirs: F64, margin_deg: float, label: tuple[str, ...]) -> SphericalMask | None:
+    """One mask around cell corner directions (m, 3), if the camera can frame it."""
+    margin = float(_margins(dirs, np.zeros(len(dirs), np.intp), margin_deg, rule.enlarge)[0])
+    m = hull_mask("piece", dirs, label, margin_deg=margin, max_vertices=rule.max_vertices,
+                  rectangle_only=rule.rectangle_only)
+    return _frameable(rule, [m])[0]
+
+
+def longest_prefix(n: int, fits: Any) -> tuple[int, Any]:
+    """The largest j in 1..n with ``fits(j)`` not None (``fits`` monotone: a shorter prefix fits where a
+    longer one does), and its value; (0, None) when not even j = 1 fits. Gallops (1, 2, 4, ...), then
+    bisects: O(log n) calls."""
+    best_j, best = 0, None
+    lo, hi, j = 1, n, 1
+    while j <= hi:
+        m = fits(j)
+        if m is None:
+            hi = j - 1
+            break
+        best_j, best, lo = j, m, j + 1
+        j = min(2 * j, n) if j < n else n + 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        m = fits(mid)
+        if m is None:
+            hi = mid - 1
+        else:
+            best_j, best, lo = mid, m, mid + 1
+    return best_j, best
+
+
+def _guillotine(uv: F64, fit: Any, first_axis: int) -> tuple[list[tuple[NDArray[np.intp], Any]], list[int]]:
+    """Cut items at in-plane positions ``uv`` (m, 2) [m] into blocks that one mask each can frame
+    (``fit(indices)``: the mask, or None): a sweep along ``first_axis`` over the lines of items
+    (equal coordinate), each block the longest run of lines that fits; a single line that does not
+    fit is swept along the other axis, item by item. Returns the blocks (indices, mask) and the items
+    that no mask can frame alone."""
+    blocks: list[tuple[NDArray[np.intp], Any]] = []
+    bad: list[int] = []
+
+    def singles(sel: NDArray[np.intp]) -> None:
+        for r in sel:
+            m = fit(np.array([r]))
+            if m is None:
+                bad.append(int(r))
+            else:
+                blocks.append((np.array([r]), m))
+
+    def sweep(sel: NDArray[np.intp], axis: int, depth: int) -> None:
+        key = np.round(uv[sel, axis], 3)
+        lines = np.unique(key)
+        if len(lines) == 1:
+            sweep(sel, 1 - axis, 1) if depth == 0 else singles(sel)
+            return
+        i = 0
+        while i < len(lines):
+            def run(n: int, i: int = i) -> Any:
+                return fit(sel[(key >= lines[i]) & (key <= lines[i + n - 1])])
+
+            j, m = longest_prefix(len(lines) - i, run)
+            if m is None:  # one line alone does not fit: cut it across
+                one = sel[key == lines[i]]
+                sweep(one, 1 - axis, 1) if depth == 0 else singles(one)
+                i += 1
+                continue
+            blocks.append((sel[(key >= lines[i]) & (key <= lines[i + j - 1])], m))
+            i += j
+
+    whole = np.arange(len(uv))
+    m = fit(whole)
+    if m is not None:
+        return [(whole, m)], []
+    sweep(whole, first_axis, 0)
+    return blocks, bad
+
+
+def _wider_axis(uv: F64, dirs: F64) -> int:
+    """The in-plane axis (0: u, 1: v) along which the items at ``uv`` (m, 2), seen in unit directions
+    ``dirs`` (m, 3), span the larger angle."""
+    cos = []
+    for axis in (0, 1):
+        a, b = int(np.argmin(uv[:, axis])), int(np.argmax(uv[:, axis]))
+        cos.append(float(dirs[a] @ dirs[b]))
+    return 0 if cos[0] <= cos[1] else 1
+
+
+def _split(rule: _Rule, rows: NDArray[np.intp], uv: F64, cells: F64, margin_deg: float,
+           label: tuple[str, ...]) -> tuple[list[tuple[NDArray[np.intp], SphericalMask]], NDArray[np.intp]]:
+    """Cut one target's visible samples (``rows``, their in-plane (m, 2) ``uv`` [m] and (m, 4, 3) cell
+    corners) into strips that one mask each can frame (``_guillotine``, along the axis of the larger
+    angular extent first). Returns the pieces and the rows that no mask can frame (single cells)."""
+    def fit(sel: NDArray[np.intp]) -> SphericalMask | None:
+        return _mask_of_cells(rule, cells[sel].reshape(-1, 3), margin_deg, label)
+
+    blocks, bad = _guillotine(uv, fit, _wider_axis(uv, unit(cells.mean(axis=1))))
+    return [(rows[s], m) for s, m in blocks], rows[np.array(bad, np.intp)] if bad else np.zeros(0, np.intp)
+
+
 def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_targets: NDArray[np.intp], *,
                       margin_deg: float, public: tuple[NDArray[np.intp], F64],
-                      verify: bool = True) -> CameraMasks:
+                      verify: bool = True, propose: bool = True) -> CameraMasks:
     """Masks for ``camera`` over the targets in ``exposed_targets`` (indices into scene.targets) whose
     visible samples are ``seen``; ``public`` holds the public street samples it sees (indices into
-    ``scene.street_samples`` and their (n, 3) unit directions), see ``visible_street_samples``."""
+    ``scene.street_samples`` and their (n, 3) unit directions), see ``visible_street_samples``.
+    ``propose``: where the plan does not fit, propose limits and plan again with them."""
+    t0 = time.perf_counter()
     public_index, public_dirs = public
     t = scene.targets
     lim = camera.mask_limits
-    hw, vw = camera.hfov_deg[0], camera.vfov_deg[0]
+    settings = scene.scenario.masks
     result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs), public_index=public_index,
                          public_hidden_flags=np.zeros(len(public_index), bool))
     if len(exposed_targets) == 0:
         return result
+    rule = _rule(camera)
     counts = np.diff(t.offsets)
     spacing = np.sqrt(t.area / np.maximum(counts, 1))
     order = np.argsort(seen.target, kind="stable")
-    st, sv, sd = seen.target[order], seen.vector[order], seen.distance[order]
-    starts = np.searchsorted(st, exposed_targets)
-    ends = np.searchsorted(st, exposed_targets, side="right")
-    # one mask per exposed target with visible samples, all built in one batch
-    has = ends > starts
-    tis, a_, b_ = exposed_targets[has], starts[has], ends[has]
-    nearest = np.minimum.reduceat(sd, a_) if len(a_) else np.zeros(0)
-    sel = np.concatenate([np.arange(a, b) for a, b in zip(a_, b_, strict=True)]) if len(a_) else np.zeros(0, int)
-    group = np.repeat(np.arange(len(tis)), b_ - a_)
-    margins = margin_deg + np.degrees(spacing[tis] * math.sqrt(2) / np.maximum(nearest, 0.1))
-    labels = [str(i) for i in t.id[tis]]
-    built = hull_masks([f"m{k + 1}" for k in np.flatnonzero(has)], sv[sel], group, [(x,) for x in labels], margins,
-                       max_vertices=lim.max_vertices, rectangle_only=lim.rectangle_only) if len(tis) else []
-    masks: list[SphericalMask] = []
-    for label, near, m, fits in zip(labels, nearest, built, fits_views(built, hw, vw), strict=True):
-        if not fits:
-            result.compliant = False
-            result.reasons.append(f"target {label} spans more than the camera's wide view ({hw:g} x {vw:.1f} "
-                                  f"deg) from {float(near):.1f} m: no single mask covers it")
-        if m is not None:
-            masks.append(m)
-    masks = _fit(masks, lim.max_masks, public_dirs, hw=hw, vw=vw, max_vertices=lim.max_vertices,
-                 rectangle_only=lim.rectangle_only)
+    keep = np.isin(seen.target[order], exposed_targets)
+    order = order[keep]
+    st, sv = seen.target[order], seen.vector[order]
+    if len(st) == 0:
+        return result
+    cells = _cells(camera, scene, st, sv, spacing)
+    pieces, unframable = _pieces(rule, scene, camera, st, sv, cells, margin_deg)
+    result.pieces = len(pieces)
+    per_target = np.bincount([p.target for p in pieces], minlength=len(t)) if pieces else np.zeros(0, int)
+    result.split_targets = tuple(str(i) for i in t.id[np.flatnonzero(per_target > 1)])
+    result.unframable_targets = tuple(str(i) for i in t.id[np.unique(st[unframable])]) if len(unframable) else ()
+    unit_sv = unit(sv)
+    # the lower bound: one visible sample per piece (and every unframable sample needs a mask too)
+    reps = np.array([unit_sv[p.samples[len(p.samples) // 2]] for p in pieces]).reshape(-1, 3)
+    diag = view_diagonal_deg(rule.hfov_deg, rule.vfov_deg)
+    bound, _ = clique_bound(reps, diag)
+    masks, covers_of, method = _choose(rule, scene, pieces, public_dirs, settings, lim.max_masks)
+    result.method = method
+    result.masks_lower_bound = bound
+    result.masks = masks = [replace(m, id=f"{camera.id}-mask-{i + 1:02d}") for i, m in enumerate(masks)]
+    if result.unframable_targets:
+        result.compliant = False
+        ids = result.unframable_targets
+        plural = "s" if len(ids) > 1 else ""
+        result.reasons.append(f"{len(unframable)} visible sample cells of {len(ids)} target{plural} "
+                              f"({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}) that no mask can frame "
+                              f"from within the camera's pan/tilt limits in its {rule.hfov_deg:g} x "
+                              f"{rule.vfov_deg:.1f} deg wide view")
     if len(masks) > lim.max_masks:
         result.compliant = False
-        result.reasons.append(f"{len(masks)} masks needed after every merge that stays within the wide view, "
-                              f"the camera takes {lim.max_masks}")
-    masks = [SphericalMask(f"{camera.id}-mask-{i + 1:02d}", m.vertices, m.targets) for i, m in enumerate(masks)]
-    result.masks = masks
+        proof = (f"at least {bound} are needed: {bound} visible private samples lie pairwise more than "
+                 f"{diag:.1f} deg apart, the diagonal of the wide view" if bound > 1 else
+                 f"the proven lower bound is {bound}")
+        how = {"optimal": "the optimum among the candidate masks", "greedy": "the greedy cover",
+               "node or time limit": "the integer program's best within its budget"}[method]
+        result.reasons.append(f"the best plan found needs {len(masks)} masks ({how}); the camera takes "
+                              f"{lim.max_masks}; {proof}")
     if verify:
-        _verify(camera, scene, exposed_targets, spacing, result, hw=hw, vw=vw)
+        _verify(camera, scene, exposed_targets, spacing, result, rule)
     if result.exposed_after_masks:
         result.compliant = False
         result.reasons.append(f"{result.exposed_after_masks} targets keep visible samples outside the masks")
     result.public_hidden_flags = inside_any(result.masks, public_dirs)
     result.public_hidden = int(result.public_hidden_flags.sum())
-    if not result.compliant:
-        _propose_limits(camera, seen, result)
+    result.planning_seconds = time.perf_counter() - t0
+    if not result.compliant and propose and camera.kind == "ptz":
+        _propose_limits(camera, scene, st, unit_sv, pieces, masks, covers_of, unframable,
+                        (seen, exposed_targets, public), result)
     return result
 
 
-def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: float, vw: float,
-         max_vertices: int, rectangle_only: bool) -> list[SphericalMask]:
-    """Greedy merging of near pairs by least newly hidden public samples (then least solid angle).
+def _pieces(rule: _Rule, scene: Any, camera: Camera, st: NDArray[np.intp], sv: F64, cells: F64,
+            margin_deg: float) -> tuple[list[_Piece], NDArray[np.intp]]:
+    """Every exposed target's mask, built in one batch; targets the camera cannot frame in one mask
+    are split (``_split``). Returns the pieces and the rows of cells that no mask can frame."""
+    t = scene.targets
+    starts = np.flatnonzero(np.r_[True, st[1:] != st[:-1]])
+    ends = np.r_[starts[1:], len(st)]
+    tis = st[starts]
+    group = np.repeat(np.arange(len(tis)), 4 * (ends - starts))
+    dirs = cells.reshape(-1, 3)
+    labels = [str(i) for i in t.id[tis]]
+    margins = _margins(dirs, group, margin_deg, rule.enlarge)
+    built = hull_masks([f"t{k}" for k in range(len(tis))], dirs, group, [(x,) for x in labels], margins,
+                       max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
+    framed = _frameable(rule, built)
+    pl = t.planes
+    cam = np.asarray(camera.position, float)
+    pieces: list[_Piece] = []
+    bad: list[NDArray[np.intp]] = []
+    for k, (ti, a, b) in enumerate(zip(tis, starts, ends, strict=True)):
+        rows = np.arange(a, b)
+        rel = cam + sv[rows] - pl.origin[ti]
+        uv = np.column_stack([rel @ pl.U[ti], rel @ pl.V[ti]])
+        m = framed[k]
+        if m is not None:
+            pieces.append(_Piece(int(ti), rows, m, (float(uv[:, 0].mean()), float(uv[:, 1].mean()))))
+            continue
+        parts, unframed = _split(rule, rows, uv, cells[rows], margin_deg, (labels[k],))
+        for r, pm in parts:
+            sel = np.isin(rows, r)
+            pieces.append(_Piece(int(ti), r, pm, (float(uv[sel, 0].mean()), float(uv[sel, 1].mean()))))
+        if len(unframed):
+            bad.append(unframed)
+    return pieces, (np.concatenate(bad) if bad else np.zeros(0, np.intp))
 
-    Many masks (over three times the limit) are first grouped by direction (complete-linkage
-    clustering of their centres) into three times the limit; a group whose hull does not fit the wide
-    view stays as its members. The greedy merging then works on that smaller set.
-    """
-    if len(masks) <= max_masks:
-        return masks
-    if len(masks) > 3 * max_masks:
-        masks = _precluster(masks, 3 * max_masks, hw=hw, vw=vw, max_vertices=max_vertices,
-                            rectangle_only=rectangle_only)
-    alive: dict[int, SphericalMask] = dict(enumerate(masks))
-    solid_angles(masks)  # each mask's area_sr, on plain floats as for the merge candidates
 
-    # the public samples each live mask hides (a candidate's row comes with it from push_pairs)
+def _merge(rule: _Rule, groups: list[list[SphericalMask]]) -> list[SphericalMask | None]:
+    """The mask around each group of masks (the hull of their vertices, no margin added: each holds its
+    own), or None where the camera cannot frame it; built in one batch."""
+    if not groups:
+        return []
+    dirs = np.vstack([m.vertices for g in groups for m in g])
+    sizes = [sum(len(m.vertices) for m in g) for g in groups]
+    targets = [tuple(dict.fromkeys(x for m in g for x in m.targets)) for g in groups]
+    built = hull_masks(["merged"] * len(groups), dirs, np.repeat(np.arange(len(groups)), sizes), targets,
+                       np.zeros(len(groups)), max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
+    return _frameable(rule, built)
+
+
+def _runs(rule: _Rule, sequences: list[list[int]], masks: list[SphericalMask]) -> list[tuple[list[int], SphericalMask]]:
+    """Maximal runs of consecutive items of each sequence (indices into ``masks``, in order along a
+    wall) that one mask can frame: each run the longest from where the last one ended (gallop, then
+    bisect, as ``longest_prefix``), the trial merges of every sequence built in one batch per round."""
+    out: list[tuple[list[int], SphericalMask]] = []
+    seqs = [q for q in sequences if q]
+    # per sequence: run start, longest length known to fit, its mask, shortest known not to, galloping
+    st: list[list[Any]] = [[0, 1, masks[q[0]], len(q) + 1, True] for q in seqs]
+    while True:
+        todo, trials = [], []
+        for k, q in enumerate(seqs):
+            s = st[k]
+            while s[0] < len(q) and s[3] == s[1] + 1:  # settled: the next run starts
+                out.append((q[s[0]:s[0] + s[1]], s[2]))
+                nxt = s[0] + s[1]
+                s[:] = [nxt, 1, masks[q[nxt]] if nxt < len(q) else None, len(q) - nxt + 1, True]
+            if s[0] >= len(q):
+                continue
+            g, bad = s[1], s[3]
+            todo.append(k)
+            trials.append(min(2 * g, bad - 1) if s[4] else (g + bad) // 2)
+        if not todo:
+            return out
+        built = _merge(rule, [[masks[i] for i in seqs[k][st[k][0]:st[k][0] + j]]
+                              for k, j in zip(todo, trials, strict=True)])
+        for k, j, m in zip(todo, trials, built, strict=True):
+            s = st[k]
+            if m is None:
+                s[3], s[4] = j, False
+            else:
+                s[1], s[2] = j, m
+
+
+def _choose(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64, settings: Any,
+            max_masks: int) -> tuple[list[SphericalMask], NDArray[np.bool_], str]:
+    """Candidate masks over the pieces and the optimal choice among them (``masks.cover``). Returns the
+    chosen masks (named, with the targets they cover), the (masks, pieces) coverage, and the method."""
+    if not pieces:
+        return [], np.zeros((0, 0), bool), "optimal"
+    t = scene.targets
+    pl = t.planes
+    base = [p.mask for p in pieces]
+    cands: list[SphericalMask] = list(base)
+    members: list[list[int]] = [[i] for i in range(len(pieces))]
+    # runs of pieces along each wall plane (several buildings' coplanar walls are one plane)
+    planes: dict[tuple[float, ...], list[int]] = {}
+    for i, p in enumerate(pieces):
+        n = pl.N[p.target]
+        key = (*np.round(n, 2).tolist(), round(float(n @ pl.origin[p.target]), 1))
+        planes.setdefault(key, []).append(i)
+    nodes: list[tuple[list[int], SphericalMask]] = []
+    for items in planes.values():
+        if len(items) == 1:
+            nodes.append((items, base[items[0]]))
+            continue
+        # blocks of the wall's pieces (columns and storeys), sweeping each way first
+        arr = np.asarray(items)
+        uv = np.array([pieces[i].uv for i in items])
+        first = _wider_axis(uv, np.array([p.mask.centre for p in (pieces[i] for i in items)]))
+        def fit(sel: NDArray[np.intp], arr: NDArray[np.intp] = arr) -> SphericalMask | None:
+            return _merge(rule, [[base[i] for i in arr[sel]]])[0] if len(sel) > 1 else base[arr[sel[0]]]
+
+        for axis in (first, 1 - first):
+            blocks, _ = _guillotine(uv, fit, axis)
+            for sel, m in blocks:
+                group = arr[sel].tolist()
+                if axis == first:
+                    nodes.append((group, m))
+                if len(group) > 1:
+                    cands.append(m)
+                    members.append(group)
+    # merges of neighbouring runs, by the fewest newly hidden public samples, until none fits
+    for group, m in _agglomerate(rule, nodes, public_dirs):
+        cands.append(m)
+        members.append(group)
+    n_c, n_p = len(cands), len(pieces)
+    covers = np.zeros((n_c, n_p), bool)
+    for c, g in enumerate(members):
+        covers[c, g] = True
+    # a candidate also covers every piece whose whole mask lies inside it
+    pv = np.vstack([p.mask.vertices for p in pieces])
+    sizes = np.array([len(p.mask.vertices) for p in pieces])
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    big = [c for c in range(len(pieces), n_c)]
+    for a in range(0, len(big), 256):
+        chunk = big[a:a + 256]
+        inside = inside_each([cands[c] for c in chunk], pv)  # (chunk, vertices)
+        covers[chunk] |= np.logical_and.reduceat(inside, first, axis=1)
+    hides = inside_each(cands, public_dirs) if len(public_dirs) else np.zeros((n_c, 0), bool)
+    area = np.array(solid_angles(cands))
+    choice = choose_masks(covers, hides, area, objective=settings.objective, max_masks=max_masks,
+                          time_limit_s=settings.time_limit_s)
+    masks = []
+    for k, c in enumerate(choice.chosen):
+        covered = np.flatnonzero(covers[c])
+        ids = tuple(dict.fromkeys(str(t.id[pieces[i].target]) for i in covered))
+        m = cands[c]
+        masks.append(SphericalMask(f"mask-{k + 1:02d}", m.vertices, ids, m.aim))
+    return masks, covers[choice.chosen], choice.method
+
+
+def _agglomerate(rule: _Rule, nodes: list[tuple[list[int], SphericalMask]], public_dirs: F64,
+                 k: int = 4) -> list[tuple[list[int], SphericalMask]]:
+    """Greedy merging of near pairs (each node with its ``k`` nearest by centre) by the fewest newly
+    hidden public samples, then the least added solid angle, until no merge can be framed; returns
+    every merged mask made on the way, with the pieces it holds."""
+    if len(nodes) < 2:
+        return []
+    alive: dict[int, tuple[list[int], SphericalMask]] = dict(enumerate(nodes))
+    masks = [m for _, m in nodes]
+    solid_angles(masks)
     hidden: dict[int, NDArray[np.bool_]] = dict(enumerate(inside_each(masks, public_dirs)))
-    next_id = len(masks)
-    heap: list[tuple[int, float, int, int, SphericalMask, NDArray[np.bool_]]] = []
-
-    centres = np.zeros((2 * len(masks), 3))
-    live = np.zeros(2 * len(masks), bool)
-    for i, m in alive.items():
+    cap = 2 * len(nodes)
+    centres = np.zeros((cap, 3))
+    live = np.zeros(cap, bool)
+    for i, (_, m) in alive.items():
         centres[i], live[i] = m.centre, True
-
     tried: set[tuple[int, int]] = set()
+    heap: list[tuple[int, float, int, int, SphericalMask, NDArray[np.bool_]]] = []
+    made: list[tuple[list[int], SphericalMask]] = []
 
-    def push_pairs(sources: list[int], k: int = 4) -> None:
-        """Candidate merges of each source with its ``k`` nearest live masks, hulls built in one batch."""
+    def push(sources: list[int]) -> None:
         pairs = []
         for i in sources:
-            score = np.where(live, centres @ alive[i].centre, -np.inf)
+            score = np.where(live, centres @ alive[i][1].centre, -np.inf)
             score[i] = -np.inf
             near = np.argpartition(-score, min(k, len(score) - 1))[:k]
             for j in near[np.isfinite(score[near])]:
@@ -163,66 +572,37 @@ def _fit(masks: list[SphericalMask], max_masks: int, public_dirs: F64, *, hw: fl
                     pairs.append((i, int(j)))
         if not pairs:
             return
-        dirs = np.vstack([v for i, j in pairs for v in (alive[i].vertices, alive[j].vertices)])
-        sizes = [len(alive[i].vertices) + len(alive[j].vertices) for i, j in pairs]
-        built = hull_masks(["merged"] * len(pairs), dirs, np.repeat(np.arange(len(pairs)), sizes),
-                           [alive[i].targets + alive[j].targets for i, j in pairs], np.zeros(len(pairs)),
-                           max_vertices=max_vertices, rectangle_only=rectangle_only)
-        fit = fits_views(built, hw, vw)
-        ok = [(pair, m) for pair, m, f in zip(pairs, built, fit, strict=True) if m is not None and f]
+        built = _merge(rule, [[alive[i][1], alive[j][1]] for i, j in pairs])
+        ok = [(pair, m) for pair, m in zip(pairs, built, strict=True) if m is not None]
         if not ok:
             return
         merged = [m for _, m in ok]
-        inside = inside_each(merged, public_dirs)  # (candidates, public samples)
+        inside = inside_each(merged, public_dirs)
         area = solid_angles(merged)
         for ((i, j), m), hides_m, a in zip(ok, inside, area, strict=True):
             cost = int((hides_m & ~(hidden[i] | hidden[j])).sum())
-            extra = a - alive[i].area_sr - alive[j].area_sr
-            heapq.heappush(heap, (cost, extra, i, j, m, hides_m))
+            heapq.heappush(heap, (cost, a - alive[i][1].area_sr - alive[j][1].area_sr, i, j, m, hides_m))
 
-    push_pairs(list(alive))
-    while len(alive) > max_masks and heap:
+    push(list(alive))
+    next_id = len(nodes)
+    while heap and next_id < cap:
         _, _, i, j, m, hides_m = heapq.heappop(heap)
         if i not in alive or j not in alive:
             continue
+        group = alive[i][0] + alive[j][0]
         del alive[i], alive[j]
         live[[i, j]] = False
+        alive[next_id] = (group, m)
         hidden[next_id] = hides_m
-        alive[next_id] = m
         centres[next_id], live[next_id] = m.centre, True
-        push_pairs([next_id])
+        made.append((group, m))
+        push([next_id])
         next_id += 1
-    return list(alive.values())
+    return made
 
 
-def _precluster(masks: list[SphericalMask], n: int, *, hw: float, vw: float, max_vertices: int,
-                rectangle_only: bool) -> list[SphericalMask]:
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    centres = np.array([m.centre for m in masks])
-    labels = fcluster(linkage(centres, method="complete", metric="cosine"), t=n, criterion="maxclust")
-    members = [np.flatnonzero(labels == lab) for lab in np.unique(labels)]
-    groups = [g for g in members if len(g) > 1]
-    hulls: list[SphericalMask | None] = []
-    if groups:  # the hulls of every group of several masks, in one batch
-        dirs = np.vstack([masks[i].vertices for g in groups for i in g])
-        sizes = [sum(len(masks[i].vertices) for i in g) for g in groups]
-        hulls = hull_masks(["cluster"] * len(groups), dirs, np.repeat(np.arange(len(groups)), sizes),
-                           [sum((masks[i].targets for i in g), ()) for g in groups], np.zeros(len(groups)),
-                           max_vertices=max_vertices, rectangle_only=rectangle_only)
-    built = iter(zip(hulls, fits_views(hulls, hw, vw), strict=True))
-    out: list[SphericalMask] = []
-    for g in members:
-        if len(g) == 1:
-            out.append(masks[g[0]])
-            continue
-        m, fits = next(built)
-        out.extend([m] if m is not None and fits else [masks[i] for i in g])
-    return out
-
-
-def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64, result: CameraMasks, *,
-            hw: float, vw: float) -> None:
+def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64, result: CameraMasks,
+            rule: _Rule) -> None:
     t = scene.targets
     sub = np.sort(np.asarray(exposed))
     dense, off_sub = sample_planes(t.planes.take(sub), spacing=spacing[sub] / 2, max_samples=4 * 400,
@@ -243,7 +623,6 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
         if not out.any() or attempt == 1:
             return
         # grow the mask that already covers most of each missing target's samples
-        lim = camera.mask_limits
         for ti in np.unique(seen.target[out]):
             tid = str(t.id[ti])
             idx = next((k for k, m in enumerate(result.masks) if tid in m.targets), None)
@@ -251,42 +630,174 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
                 continue
             m = result.masks[idx]
             grown = hull_mask(m.id, np.vstack([m.vertices, seen.vector[(seen.target == ti)]]), m.targets,
-                              margin_deg=0.05, max_vertices=lim.max_vertices, rectangle_only=lim.rectangle_only)
-            if grown is not None and grown.fits_view(hw, vw):
-                result.masks[idx] = grown
+                              margin_deg=0.05, max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
+            (framed,) = _frameable(rule, [grown])
+            if framed is not None:
+                result.masks[idx] = replace(framed, id=m.id)
 
 
 def _mask_of(masks: list[SphericalMask], ids: NDArray[Any], targets: NDArray[np.intp]) -> NDArray[np.intp]:
     """For each target index in ``targets``, the index of the mask made for it (-1: none)."""
-    owner = {tid: k for k, m in enumerate(masks) for tid in m.targets}
+    owner: dict[str, int] = {}
+    for k, m in enumerate(masks):
+        for tid in m.targets:
+            owner.setdefault(tid, k)
     uniq, inv = np.unique(targets, return_inverse=True)
     return np.array([owner.get(str(i), -1) for i in ids[uniq]], np.intp)[inv] if len(uniq) else \
         np.zeros(len(targets), np.intp)
 
 
-def _propose_limits(camera: Camera, seen: VisibleSamples, result: CameraMasks) -> None:
-    """Pan limits that keep every exposed target out of reach (the widest gap between them, narrowed
-    by half the wide HFOV on each side), and a tilt ceiling below them."""
-    if len(seen.vector) == 0:
+def _propose_limits(camera: Camera, scene: Any, st: NDArray[np.intp], dirs: F64, pieces: list[_Piece],
+                    masks: list[SphericalMask], covers: NDArray[np.bool_], unframable: NDArray[np.intp],
+                    now: tuple[VisibleSamples, NDArray[np.intp], tuple[NDArray[np.intp], F64]],
+                    result: CameraMasks) -> None:
+    """The least restrictive tilt ceiling, tilt floor or excluded pan sector with which the chosen
+    plan's masks still needed fit the camera's limit (and no unframable cell stays in reach); ranked
+    by the public street samples left in reach. The camera is then planned again with each proposal
+    in turn (fresh rays, fresh plan, verification) until one is compliant; the outcome is recorded."""
+    lim = camera.mask_limits
+    public_dirs = now[2][1]
+    h_half, v_half = camera.hfov_deg[0] / 2, camera.vfov_deg[0] / 2
+    az_grid, el = azimuth_elevation(dirs)
+    az = (az_grid - camera.grid_north_offset_deg) % 360.0
+    # each chosen mask's own samples (a piece goes to the first chosen mask covering it)
+    owner = np.full(len(st), -1, np.intp)
+    if len(masks):
+        first = np.where(covers.any(axis=0), np.argmax(covers, axis=0), -1)
+        for i, p in enumerate(pieces):
+            owner[p.samples] = first[i]
+    need = len(masks) - lim.max_masks  # masks that must fall out of reach
+    groups = [np.flatnonzero(owner == k) for k in range(len(masks))]
+    bad = unframable
+    t_lo, t_hi = camera.tilt_limits_deg
+    options: list[tuple[str, tuple[float, float] | None, tuple[float, float] | None]] = []
+    # a tilt ceiling: samples above ceiling + v_half are out of reach
+    lows = sorted((float(el[g].min()) for g in groups if len(g)), reverse=True)
+    cap = float(el[bad].min()) if len(bad) else np.inf
+    k = max(need, 0)
+    top = lows[k - 1] if k > 0 and len(lows) >= k else (np.inf if k == 0 else None)
+    if top is not None:
+        ceiling = math.floor((min(top, cap) - v_half - 0.05) * 10) / 10
+        if t_lo <= ceiling < t_hi:
+            options.append(("tilt ceiling", None, (t_lo, ceiling)))
+    highs = sorted(float(el[g].max()) for g in groups if len(g))
+    floor_cap = float(el[bad].max()) if len(bad) else -np.inf
+    bottom = highs[k - 1] if k > 0 and len(highs) >= k else (-np.inf if k == 0 else None)
+    if bottom is not None:
+        floor = math.ceil((max(bottom, floor_cap) + v_half + 0.05) * 10) / 10
+        if t_lo < floor <= t_hi:
+            options.append(("tilt floor", None, (floor, t_hi)))
+    if camera.pan_limits_deg[1] - camera.pan_limits_deg[0] >= 360.0:
+        wedge = _pan_wedge(az, groups, bad, k, h_half)
+        if wedge is not None:
+            options.append(("pan sector", wedge, None))
+    if not options:
         return
-    az_grid, el = azimuth_elevation(seen.vector)
-    az = np.sort((az_grid - camera.grid_north_offset_deg) % 360.0)
-    gaps = np.diff(np.r_[az, az[0] + 360.0])
-    g = int(np.argmax(gaps))
-    half = camera.hfov_deg[0] / 2 + 0.5
-    lo, hi = az[g] + half, az[g] + gaps[g] - half
-    if hi > lo:
-        result.proposed_pan_limits_deg = (round(lo % 360.0, 1), round(lo % 360.0 + (hi - lo), 1))
-    ceiling = float(el.min()) - camera.vfov_deg[0] / 2 - 0.5
-    if ceiling >= camera.tilt_limits_deg[0]:
-        result.proposed_tilt_limits_deg = (camera.tilt_limits_deg[0], round(ceiling, 1))
+
+    def kept(pan: tuple[float, float] | None, tilt: tuple[float, float] | None) -> int:
+        trial = replace(camera, pan_limits_deg=pan or camera.pan_limits_deg,
+                        tilt_limits_deg=tilt or camera.tilt_limits_deg)
+        return int(in_reach(trial, public_dirs).sum()) if len(public_dirs) else 0
+
+    def reach_share(pan: tuple[float, float] | None, tilt: tuple[float, float] | None) -> float:
+        trial = replace(camera, pan_limits_deg=pan or camera.pan_limits_deg,
+                        tilt_limits_deg=tilt or camera.tilt_limits_deg)
+        return float(in_reach(trial, _SPHERE).mean())
+
+    # the most public street left in reach, then the largest share of all directions
+    ranked = sorted(options, key=lambda o: (-kept(o[1], o[2]), -reach_share(o[1], o[2])))
+    tried = []
+    for what, pan, tilt in ranked[:3]:
+        trial = replace(camera, pan_limits_deg=pan or camera.pan_limits_deg,
+                        tilt_limits_deg=tilt or camera.tilt_limits_deg)
+        again = _plan_again(trial, scene, *now)
+        entry = {"what": what, "pan_limits_deg": None if pan is None else [round(pan[0], 1), round(pan[1], 1)],
+                 "tilt_limits_deg": None if tilt is None else [round(tilt[0], 1), round(tilt[1], 1)],
+                 "public_samples_in_reach": kept(pan, tilt), "public_samples_in_reach_now": kept(None, None),
+                 "masks": len(again.masks), "masks_lower_bound": again.masks_lower_bound,
+                 "exposed_after_masks": again.exposed_after_masks, "compliant": again.compliant,
+                 "reasons": again.reasons}
+        tried.append(entry)
+        if again.compliant:
+            break
+    best = next((e for e in tried if e["compliant"]), tried[0])
+    result.proposal = {**best, "verified": "the camera planned again with these limits (rays, masks, verification)",
+                       "tried": len(tried)}
+    if pan_of(best) is not None:
+        result.proposed_pan_limits_deg = pan_of(best)
+    if tilt_of(best) is not None:
+        result.proposed_tilt_limits_deg = tilt_of(best)
+
+
+def pan_of(entry: dict[str, Any]) -> tuple[float, float] | None:
+    v = entry.get("pan_limits_deg")
+    return None if v is None else (float(v[0]), float(v[1]))
+
+
+def tilt_of(entry: dict[str, Any]) -> tuple[float, float] | None:
+    v = entry.get("tilt_limits_deg")
+    return None if v is None else (float(v[0]), float(v[1]))
+
+
+def _pan_wedge(az: F64, groups: list[NDArray[np.intp]], bad: NDArray[np.intp], k: int,
+               h_half: float) -> tuple[float, float] | None:
+    """Pan limits that leave out of reach the narrowest sector of sample azimuths [deg, true] holding
+    ``k`` masks' samples and every unframable sample: the camera may point from the sector's end
+    plus half the wide view round to its start minus that."""
+    arcs = []
+    for g in groups:
+        if len(g):
+            a = np.sort(az[g])
+            gaps = np.diff(np.r_[a, a[0] + 360.0])
+            j = int(np.argmax(gaps))  # the arc is the circle minus its widest gap
+            start = a[(j + 1) % len(a)]
+            arcs.append((float(start), float((a[j] - start) % 360.0)))
+    must = None
+    if len(bad):
+        a = np.sort(az[bad])
+        gaps = np.diff(np.r_[a, a[0] + 360.0])
+        j = int(np.argmax(gaps))
+        must = (float(a[(j + 1) % len(a)]), float((a[j] - a[(j + 1) % len(a)]) % 360.0))
+    starts = [s for s, _ in arcs] + ([must[0]] if must else [])
+    best: tuple[float, float] | None = None
+    for s in starts:
+        ends = sorted(((a0 - s) % 360.0 + w) for a0, w in arcs if (a0 - s) % 360.0 + w < 360.0)
+        width = ends[k - 1] if k > 0 and len(ends) >= k else (0.0 if k == 0 else None)
+        if width is None:
+            continue
+        if must is not None:
+            if (must[0] - s) % 360.0 + must[1] >= 360.0:
+                continue
+            width = max(width, (must[0] - s) % 360.0 + must[1])
+        if width + 2 * h_half + 1.0 >= 360.0:
+            continue
+        if best is None or width < best[1]:
+            best = (s, width)
+    if best is None:
+        return None
+    s, width = best
+    lo = (s + width + h_half + 0.5) % 360.0
+    hi = lo + (360.0 - width - 2 * h_half - 1.0)
+    return (round(lo, 1), round(hi, 1))
+
+
+def _plan_again(camera: Camera, scene: Any, seen: VisibleSamples, exposed: NDArray[np.intp],
+                public: tuple[NDArray[np.intp], F64]) -> CameraMasks:
+    """``camera`` (with narrower limits) planned from scratch, without further proposals: its visible
+    samples are those seen with the wider limits that are still in its reach (narrower limits change
+    nothing else: range, facing and occlusion stay), so are its public street samples; the plan's
+    verification casts its own rays with the new camera."""
+    keep = in_reach(camera, seen.vector)
+    sub = VisibleSamples(seen.sample[keep], seen.target[keep], seen.distance[keep], seen.vector[keep])
+    targets = np.intersect1d(exposed, sub.target)
+    pk = in_reach(camera, public[1])
+    return plan_camera_masks(camera, scene, sub, targets, margin_deg=scene.scenario.masks.margin_deg,
+                             public=(public[0][pk], public[1][pk]), propose=False)
 
 
 def visible_street_samples(camera: Camera, scene: Any) -> tuple[NDArray[np.intp], F64]:
     """The public street samples this camera sees (range, reach, no occlusion): their indices into
     ``scene.street_samples`` and their (n, 3) unit directions from the camera."""
-    from ..exposure import in_reach
-
     pts = scene.street_samples
     none = (np.zeros(0, np.intp), np.zeros((0, 3)))
     if len(pts) == 0:

@@ -76,11 +76,14 @@ def unit(v: F64) -> F64:
 @dataclass(frozen=True)
 class SphericalMask:
     """A convex mask: ``vertices`` (k, 3) unit directions, counter-clockwise seen from the camera
-    (i.e. in its image with x right, y up); ``targets`` lists the target ids it covers."""
+    (i.e. in its image with x right, y up); ``targets`` lists the target ids it covers. ``aim`` (3,):
+    where the camera points to frame it, when not at its centre (its centre lies beyond the camera's
+    pan or tilt limits)."""
 
     id: str
     vertices: F64
     targets: tuple[str, ...]
+    aim: F64 | None = None
 
     @cached_property
     def centre(self) -> F64:
@@ -544,7 +547,8 @@ def offset_convex(pts: F64, dist: float, *, mitre_limit: float = MITRE_LIMIT) ->
     """A convex polygon (k, 2), counter-clockwise, containing every point within ``dist`` of the convex
     hull of ``pts`` (n, 2): each edge moved out by ``dist`` (mitre joins; a corner whose mitre would
     reach beyond ``mitre_limit`` x ``dist`` is bevelled by the line tangent to its circle of radius
-    ``dist``, so the sharp corners of a sliver seen edge-on add no spike). A point or a segment becomes the rectangle around it grown by ``dist``.
+    ``dist``, so the sharp corners of a sliver seen edge-on add no spike). A point or a segment becomes
+    the rectangle around it grown by ``dist``.
     (Plain floats: the rings here have a handful of vertices, where numpy's per-call cost dominates.)"""
     return offset_ring(convex_ring(pts), dist, mitre_limit=mitre_limit)
 

@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from .tables import camera_rows, camera_table, kind_dori_table
+from ..pipeline import MASKS_HIDE
+from .tables import camera_rows, camera_table, kind_dori_table, proposal_text
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:70em;color:#222;
@@ -39,6 +40,11 @@ REQUIREMENTS = {
 }
 
 
+def _listed(ids: list[str], n: int = 20) -> str:
+    """The first ``n`` ids, and how many more."""
+    return (", ".join(ids[:n]) or "none") + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
 def _findings(result: Any, camera_id: str) -> list[str]:
     """Reasons for the verdict, each tied to the requirement it concerns."""
     out = []
@@ -47,6 +53,8 @@ def _findings(result: Any, camera_id: str) -> list[str]:
     mine = camera_rows(result, camera_id) if len(ex) else ex
     if plan is not None:
         out += [f"{r} — {REQUIREMENTS['private']}" for r in plan.reasons]
+        if plan.proposal:
+            out.append(f"Proposed limits: {proposal_text(plan.proposal)}")
     elif len(mine):
         out.append(f"{len(mine)} private targets exposed and no masks generated — {REQUIREMENTS['private']}")
     if len(mine) and (mine["target_kind"] == "sensitive").any():
@@ -140,6 +148,7 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
                 f"(the cameras cover {public:,.0f} m² of public ground in all, counted per camera).</p>",
                 identify_figure(result) if draw else ""]
     out.append("<h2>Assumptions</h2><ul>")
+    whole = scene.facades_masked_whole
     out += [f"<li>{esc(a)}</li>" for a in _assumptions(result)]
     thresholds = sc.analysis.dori_px_per_m
     out += [f"<li>Frame: {esc(scene.frame.crs.to_string())}, x east / y north in metres; azimuth clockwise from "
@@ -148,7 +157,13 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
             f"{thresholds.recognise:g}, identify {thresholds.identify:g}; density at the tele end.</li>",
             f"<li>Range {sc.analysis.max_range_m:g} m; samples every {sc.analysis.sample_spacing_m:g} m on openings "
             f"and {sc.analysis.surface_sample_spacing_m:g} m on facades and ground.</li>",
-            f"<li>Mask margin {sc.masks.margin_deg:g}°; verification at half the sample spacing.</li>"]
+            f"<li>Mask margin {sc.masks.margin_deg:g}°; verification at half the sample spacing.</li>",
+            f"<li>Masks hide {esc(MASKS_HIDE)}. Facades masked whole (openings unknown): {esc(_listed(whole))}.</li>",
+            "<li>Mask plans: the least public space hidden within each camera's mask limit, then the fewest masks "
+            f"(objective {esc(sc.masks.objective)}); a target one mask cannot frame is cut in its own plane; "
+            "masks_lower_bound is proven (visible samples pairwise farther apart than the wide view's diagonal "
+            "each need their own mask). Where no plan fits, pan/tilt limits are proposed and the camera is planned "
+            "again with them.</li>"]
     out += [f"<li>{esc(n)}</li>" for n in scene.notes]
     defaults = {c.id: list(c.defaults) for c in result.cameras if c.defaults}
     if defaults:

@@ -56,14 +56,28 @@ def camera_table(result: Any) -> pd.DataFrame:
         row["after_masks"] = int(after_counts.get(cam.id, 0))
         row["masks"] = len(plan.masks) if plan else 0
         row["mask_limit"] = cam.mask_limits.max_masks
+        row["masks_lower_bound"] = plan.masks_lower_bound if plan else 0
+        row["proposed_limits"] = proposal_text(plan.proposal) if plan and plan.proposal else ""
         row["public_hidden_share"] = (round(plan.public_hidden_share, 4)
                                       if plan and plan.public_hidden_share is not None else None)
         row["compliant"] = plan.compliant if plan else len(mine) == 0
         row["reasons"] = "; ".join(plan.reasons) if plan else ("" if len(mine) == 0 else "masks not generated")
         rows.append(row)
     columns = ["camera", "model", "exposed", *TARGET_KINDS, *DORI_CLASSES[:4], "after_masks", "masks", "mask_limit",
-               "public_hidden_share", "compliant", "reasons"]
+               "masks_lower_bound", "public_hidden_share", "compliant", "reasons", "proposed_limits"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def proposal_text(p: dict[str, Any]) -> str:
+    """One line for a proposed limit (``CameraMasks.proposal``) and the outcome of planning with it."""
+    parts = []
+    if p.get("pan_limits_deg"):
+        parts.append(f"pan {p['pan_limits_deg'][0]:g}..{p['pan_limits_deg'][1]:g} deg")
+    if p.get("tilt_limits_deg"):
+        parts.append(f"tilt {p['tilt_limits_deg'][0]:g}..{p['tilt_limits_deg'][1]:g} deg")
+    outcome = (f"compliant with {p['masks']} masks (planned again and verified)" if p.get("compliant") else
+               f"still not compliant ({p['masks']} masks, {p['exposed_after_masks']} targets left visible)")
+    return f"{' and '.join(parts)}: {outcome}"
 
 
 def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: bool = False) -> pd.DataFrame:

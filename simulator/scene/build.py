@@ -135,17 +135,28 @@ class Scene:
 
     @cached_property
     def buildings_with_openings(self) -> set[str]:
-        """Buildings that have window or door targets (their facades are then not masked as a whole)."""
-        t = self.targets
-        return set(t.planes.building_id[pd.Series(t.kind).isin(["window", "door"]).to_numpy()])
+        """Buildings whose openings are known (data or synthesis: ``Targets.openings_known``); their
+        facades are not masked as a whole."""
+        return set(self.targets.openings_known)
 
     @cached_property
     def maskable(self) -> np.ndarray:
-        """(n,) bool per target: masked when exposed (every target but the facades of buildings that
-        have window or door targets)."""
+        """(n,) bool per target: masked when exposed. Masks hide windows, doors, balconies, terraces,
+        courtyards, backyards and sensitive places; a facade only where its building's openings are
+        unknown, or every facade when the scenario asks for it (``masks.cover_facades``)."""
         t = self.targets
+        if self.scenario.masks.cover_facades:
+            return np.ones(len(t), bool)
         with_openings = pd.Series(t.planes.building_id).isin(self.buildings_with_openings).to_numpy()
         return (t.kind != "facade") | ~with_openings
+
+    @cached_property
+    def facades_masked_whole(self) -> list[str]:
+        """The buildings (ids) whose facades are masked whole, their openings being unknown (all
+        buildings with facades when ``masks.cover_facades``)."""
+        t = self.targets
+        fac = t.kind == "facade"
+        return sorted({str(b) for b in t.planes.building_id[fac & self.maskable]})
 
     @cached_property
     def _public_cells(self) -> dict[float, tuple[int, int, np.ndarray]]:
@@ -722,8 +733,10 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
         st = np.repeat(np.arange(len(planes)), counts)
         for k in range(3):
             centroid[:, k] = np.bincount(st, weights=samples[:, k], minlength=len(planes)) / np.maximum(counts, 1)
+    known = has_data_openings | (set(bids[private]) if w.synthesize else set())
     return Targets(id=ids_all, kind=kind_all, source=np.concatenate(sources) if sources else np.empty(0, object),
-                   planes=planes, area=area, samples=samples, offsets=offsets, centroid=centroid)
+                   planes=planes, area=area, samples=samples, offsets=offsets, centroid=centroid,
+                   openings_known=frozenset(str(x) for x in known))
 
 
 def _footprint_unions(footprints: np.ndarray) -> tuple[Any, Any]:

@@ -115,6 +115,9 @@ class Targets:
     samples: F64
     offsets: NDArray[np.int64]
     centroid: F64
+    # buildings whose openings are known: given as data (an openings layer, a 3D model's windows and
+    # doors) or synthesized; the facades of the others are masked whole
+    openings_known: frozenset[str] = frozenset()
 
     def __len__(self) -> int:
         return len(self.id)

@@ -1,0 +1,238 @@
+"""Mask plans: bounded vertex reduction, what masks hide, targets split in their own plane, the
+optimal choice (against brute force), the proven lower bound and proposed limits; hand-derived."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import simulator
+from simulator.frames import azimuth_elevation
+from simulator.masks.cover import choose_masks, view_diagonal_deg
+from simulator.masks.spherical import SphericalMask, reduce_ring, unit
+
+from .scenes import PTZ, X0, Y0, building, window_south, write_scenario
+
+
+def _solid(ring: np.ndarray) -> float:
+    """Solid angle [sr] of a gnomonic polygon by numerical integration of (1 + x^2 + y^2)^-3/2 over it
+    (a second method: the code sums spherical triangles)."""
+    poly = shapely.Polygon(ring)
+    x0, y0, x1, y1 = poly.bounds
+    n = 300
+    xs = np.linspace(x0, x1, n + 1)[:-1] + (x1 - x0) / n / 2
+    ys = np.linspace(y0, y1, n + 1)[:-1] + (y1 - y0) / n / 2
+    gx, gy = np.meshgrid(xs, ys)
+    inside = shapely.contains_xy(poly, gx, gy)
+    return float(((1 + gx**2 + gy**2) ** -1.5 * inside).sum() * (x1 - x0) * (y1 - y0) / n / n)
+
+
+@st.composite
+def hulls(draw):
+    kind = draw(st.sampled_from(["cloud", "collinear", "duplicate", "edge-on"]))
+    seed = draw(st.integers(0, 10_000))
+    rng = np.random.default_rng(seed)
+    scale = draw(st.floats(1e-3, 0.3))
+    if kind == "cloud":
+        pts = rng.normal(size=(int(rng.integers(5, 25)), 2)) * scale
+    elif kind == "collinear":  # on a line within rounding, slanted
+        t = rng.uniform(0, 1, 8)
+        pts = np.column_stack([t, 0.3 * t + 1e-12 * rng.normal(size=8)]) * scale
+    elif kind == "duplicate":
+        pts = np.repeat(rng.normal(size=(3, 2)) * scale, 3, axis=0)
+    else:  # a window seen edge-on: three slanted columns 0.05 % of its height apart
+        col = np.linspace(-1, 1, 5)
+        pts = np.vstack([np.column_stack([np.full(5, dx), col + 0.1 * dx / 0.0005]) for dx in (-0.0005, 0, 0.0005)])
+        pts = pts * scale
+    return pts
+
+
+@settings(max_examples=60, deadline=None)
+@given(pts=hulls(), k=st.sampled_from([3, 4, 5, 8]), margin=st.floats(1e-4, 0.02))
+def test_reduction_holds_the_hull_and_stays_within_the_minimum_rectangle(pts, k, margin):
+    """The reduced mask holds the grown hull, has at most k vertices, and its solid angle is at most
+    that of the minimum rotated rectangle around the grown hull (k >= 4) or of twice its area (k = 3):
+    the stated factor (1 and 2). The rectangle comes from GEOS, the solid angle by integration."""
+    from simulator.masks.spherical import offset_convex
+
+    ring = offset_convex(pts, margin)
+    red = reduce_ring(ring, k)
+    poly = shapely.Polygon(ring)
+    rp = shapely.Polygon(red)
+    assert len(red) <= k and rp.is_valid
+    assert rp.buffer(1e-9 * max(1.0, float(np.ptp(ring)))).contains(poly)
+    if len(ring) <= k:
+        return
+    rect = np.asarray(shapely.minimum_rotated_rectangle(poly).exterior.coords)[:-1]
+    factor = 1.0 if k >= 4 else 2.0
+    assert _solid(red) <= factor * _solid(rect) * 1.02 + 1e-12
+
+
+def test_a_window_seen_edge_on_gets_a_mask_the_size_of_its_outline(tmp_path):
+    """Window 1.2 x 1.4 m in the plane y = 0 (x 1 .. 2.2, z 1 .. 2.4), camera 1 m in front of that plane
+    and 27 m along it, lens at 1.7 m: incidence 88 deg. By hand, from the camera the window spans
+    atan(1.05/28) - atan(1.05/29.2) = 0.088 deg of azimuth and 2 atan(0.7/28) = 2.86 deg of elevation
+    (the nearer edge; samples sit 5 cm in front). Its mask holds those corners, spans at most 0.69 deg
+    of azimuth and at most the solid angle of that outline grown by the 0.3 deg margin on each side
+    (0.69 x 3.46 deg, +5 % for the margin's gnomonic growth). Before the bounded reduction it
+    spanned 42 deg of elevation."""
+    path = write_scenario(tmp_path, buildings=[building("b", 0, 0, 12, 8, 6.0)],
+                          openings=[window_south("w", "b", 0.0, 1.0, 2.2, 1.0, 2.4)],
+                          cameras=[{"id": "c", **PTZ, "x": -27.0, "y": -1.0, "mount_height_m": 1.7}])
+    res = simulator.analyse(path)
+    plan = res.mask_plans["c"]
+    (m,) = [m for m in plan.masks if "w" in m.targets]
+    az, _ = azimuth_elevation(m.vertices)
+    az_span = math.degrees(math.atan2(1.05, 28.0) - math.atan2(1.05, 29.2))
+    assert np.ptp(az) <= (az_span + 0.6) * 1.05
+    outline_sr = math.radians(az_span + 0.6) * math.radians(2 * math.degrees(math.atan(0.7 / 28)) + 0.6)
+    assert m.solid_angle() <= 1.05 * outline_sr
+    cam = np.array([X0 - 27.0, Y0 - 1.0, 1.7])
+    corners = np.array([[X0 + x, Y0 - 0.05, z] for x in (1.0, 2.2) for z in (1.0, 2.4)]) - cam
+    assert m.contains(corners).all()
+    assert plan.compliant and plan.exposed_after_masks == 0
+
+
+def test_a_wall_of_twelve_windows_seen_together_gets_one_mask(tmp_path):
+    """Twelve windows 1.2 x 1.4 m, 1.5 m apart, in one wall 20 m in front of the camera: together they
+    span 2 atan(8.85 / 20) = 47.7 deg < 60 deg, so one mask frames them all; nothing public is in view,
+    so the plan is that one mask (fewer hides no less)."""
+    ops = [window_south(f"w{i}", "b", 20.0, -8.85 + 1.5 * i, -7.65 + 1.5 * i, 2.0, 3.4) for i in range(12)]
+    path = write_scenario(tmp_path, buildings=[building("b", -15, 20, 15, 28, 9.0)], openings=ops,
+                          cameras=[{"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 3.0}])
+    plan = simulator.analyse(path).mask_plans["c"]
+    assert len(plan.masks) == 1 and set(plan.masks[0].targets) == {f"w{i}" for i in range(12)}
+    assert plan.masks_lower_bound == 1 and plan.compliant and plan.exposed_after_masks == 0
+
+
+def test_a_100_m_wall_10_m_away_is_cut_into_three_pieces(tmp_path):
+    """A building with no opening data and no synthesis: its wall is masked whole. The wall runs
+    100 m (x -50 .. 50) at y = 10, 4 m high, the lens 2 m up at the origin. By hand it spans
+    2 atan(50 / 10) = 157.4 deg of azimuth; a mask frames at most 60 deg less its margins, so
+    ceil(157.4 / 59.4) = 3 pieces, and 3 is also the proven bound: samples at azimuth -78, 0 and +78
+    deg lie pairwise farther apart than the view's diagonal (2 atan(hypot(tan 30, tan 18)) = 67 deg)."""
+    path = write_scenario(tmp_path, buildings=[building("b", -50, 10, 50, 18, 4.0)], openings=None,
+                          cameras=[{"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 2.0}])
+    res = simulator.analyse(path)
+    plan = res.mask_plans["c"]
+    assert res.scene.facades_masked_whole == ["b"]
+    assert view_diagonal_deg(60.0, res.camera("c").vfov_deg[0]) < 78.0
+    wall = [tid for tid in plan.split_targets]
+    assert len(wall) == 1 and len(plan.masks) == 3 and plan.masks_lower_bound == 3
+    assert plan.compliant and plan.exposed_after_masks == 0
+    assert not any("spans more" in r for r in plan.reasons)
+
+
+def test_facades_masked_only_where_openings_are_unknown_or_when_asked(tmp_path):
+    """Building A has a window in the openings data, B has none (and nothing is synthesized): only B's
+    facades are masked whole; with masks.cover_facades every facade is."""
+    blds = [building("A", -20, 10, -5, 18, 6.0), building("B", 5, 10, 20, 18, 6.0)]
+    ops = [window_south("wa", "A", 10.0, -14.0, -12.8, 1.0, 2.4)]
+    cam = [{"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 3.0}]
+    res = simulator.analyse(write_scenario(tmp_path / "a", buildings=blds, openings=ops, cameras=cam))
+    assert res.scene.facades_masked_whole == ["B"]
+    masked = {t for m in res.mask_plans["c"].masks for t in m.targets}
+    assert "wa" in masked and any(t.startswith("B/facade") for t in masked)
+    assert not any(t.startswith("A/facade") for t in masked)
+    res = simulator.analyse(write_scenario(tmp_path / "b", buildings=blds, openings=ops, cameras=cam,
+                                           masks={"cover_facades": True}))
+    assert res.scene.facades_masked_whole == ["A", "B"]
+    assert any(t.startswith("A/facade") for m in res.mask_plans["c"].masks for t in m.targets)
+
+
+def _brute(covers, hides, area, objective, max_masks):
+    best = None
+    for r in range(1, covers.shape[0] + 1):
+        for sub in itertools.combinations(range(covers.shape[0]), r):
+            s = list(sub)
+            if not covers[s].any(axis=0).all() or (objective == "least_public_hidden" and r > max_masks):
+                continue
+            hid = int(hides[s].any(axis=0).sum())
+            key = (r, hid) if objective == "fewest_masks" else (hid, r)
+            best = key if best is None or key < best else best
+    return best
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_optimiser_matches_brute_force(seed):
+    """Small random instances: the chosen plan's (masks, public hidden) equals the best over every
+    subset of candidates, for both objectives."""
+    rng = np.random.default_rng(seed)
+    n_c, n_p, n_q = int(rng.integers(3, 10)), int(rng.integers(2, 8)), int(rng.integers(0, 6))
+    covers = rng.random((n_c, n_p)) < 0.35
+    covers[rng.integers(0, n_c, n_p), np.arange(n_p)] = True  # every piece coverable
+    hides = rng.random((n_c, n_q)) < 0.3
+    area = rng.uniform(0.1, 1.0, n_c)
+    for objective in ("fewest_masks", "least_public_hidden"):
+        max_masks = int(rng.integers(1, n_c + 1))
+        if objective == "least_public_hidden" and _brute(covers, hides, area, objective, max_masks) is None:
+            continue
+        sel = choose_masks(covers, hides, area, objective=objective, max_masks=max_masks, time_limit_s=5.0)
+        assert covers[sel.chosen].any(axis=0).all()
+        hid = int(hides[sel.chosen].any(axis=0).sum())
+        got = (len(sel.chosen), hid) if objective == "fewest_masks" else (hid, len(sel.chosen))
+        assert got == _brute(covers, hides, area, objective, max_masks), (objective, sel.method)
+
+
+def test_limits_proposed_when_masks_do_not_fit_and_verified(tmp_path):
+    """A camera that takes one mask between two rows of windows, one 15 m north and one 15 m south:
+    two masks are needed (their samples lie ~180 deg apart, beyond the 67 deg diagonal: the bound is
+    2). Excluding the narrowest pan sector holding one row leaves one mask: the proposal is planned
+    again, compliant, and the excluded row lies outside the new reach."""
+    blds = [building("N", -6, 15, 6, 23, 6.0), building("S", -6, -23, 6, -15, 6.0)]
+    ops = [window_south("wn", "N", 15.0, -1.0, 0.2, 1.0, 2.4)]
+    south = {"type": "Feature", "properties": {"id": "ws", "kind": "window", "building_id": "S"},
+             "geometry": {"type": "Polygon", "coordinates": [[[X0 + 0.2, Y0 - 15, 1.0], [X0 - 1.0, Y0 - 15, 1.0],
+                                                             [X0 - 1.0, Y0 - 15, 2.4], [X0 + 0.2, Y0 - 15, 2.4],
+                                                             [X0 + 0.2, Y0 - 15, 1.0]]]}}
+    cam = {"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 3.0, "mask_limits": {"max_masks": 1}}
+    res = simulator.analyse(write_scenario(tmp_path, buildings=blds, openings=ops + [south], cameras=[cam]))
+    plan = res.mask_plans["c"]
+    assert not plan.compliant and len(plan.masks) == 2 and plan.masks_lower_bound == 2
+    assert any("at least 2 are needed" in r for r in plan.reasons)
+    prop = plan.proposal
+    assert prop is not None and prop["compliant"] and prop["masks"] == 1 and prop["exposed_after_masks"] == 0
+    lo, hi = prop["pan_limits_deg"]
+    # the reach is the pan range widened by half the 60 deg view: one of the rows (azimuth 0 or 180) is out
+    from simulator.frames import in_angular_range
+
+    reach = [bool(in_angular_range(np.array([a]), lo - 30.0, hi + 30.0)[0]) for a in (0.0, 180.0)]
+    assert reach.count(True) == 1
+
+
+def test_catalogue_mask_rules_carry_their_source():
+    from simulator.camera.catalogue import catalogue
+
+    for model, entry in catalogue().items():
+        rules = set(entry["mask_limits"]) - {"max_masks", "max_vertices", "rectangle_only"}
+        for r in rules:
+            assert r in entry["sources"]["mask_limits"], (model, r)
+    bosch = catalogue()["bosch-mic-ip-starlight-7100i"]["mask_limits"]
+    assert bosch["enlarge_fraction"] == 0.1 and bosch["tilt_range_deg"] == [-90, 90]
+
+
+def test_a_mask_beyond_the_tilt_limit_is_aimed_from_within_it():
+    """A camera that may not tilt above 0 deg (view 60 x 36 deg): a mask centred at +10 deg elevation,
+    6 deg tall, is framed from elevation 0 (its aim), where it lies within the view's upper half."""
+    from simulator.camera.model import Camera
+    from simulator.frames import direction_vectors
+    from simulator.masks.plan import _frameable, _rule
+
+    cam = Camera("c", 0, 0, 3, 3, "ptz", (1920, 1080), (60.0, 2.0), tilt_limits_deg=(-90.0, 0.0))
+    v = direction_vectors([-2, 2, 2, -2], [7, 7, 13, 13])
+    (m,) = _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])
+    assert m is not None and m.aim is not None
+    _, el = azimuth_elevation(m.aim[None])
+    assert abs(el[0]) < 1e-9
+    # 45 deg tall (more than the 36 deg view), centred at +7.5: from 0 deg it reaches down to -15 deg,
+    # within the view; above it the camera never looks (the device clips the mask there)
+    v = direction_vectors([-2, 2, 2, -2], [-15, -15, 30, 30])
+    assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is not None
+    v = direction_vectors([-2, 2, 2, -2], [-19, -19, 25, 25])  # reaches below tan(18 deg) from 0 deg
+    assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is None
