@@ -93,9 +93,10 @@ class Result:
                             "objective": self.scene.scenario.masks.objective,
                             "plan": "pieces (targets cut in their own plane where one mask cannot frame them), "
                                     "candidate masks (per piece, blocks of a wall's pieces, merges of neighbours), "
-                                    "an integer program (HiGHS) choosing the plan within masks.time_limit_s, the "
-                                    "greedy set cover otherwise; masks_lower_bound is proven (visible samples "
-                                    "pairwise farther apart than the wide view's diagonal)",
+                                    "an integer program (HiGHS, 2,000 nodes, masks.time_limit_s as a backstop) "
+                                    "choosing by masks.objective, the greedy set cover otherwise; "
+                                    "masks_lower_bound is proven (visible samples pairwise farther apart than "
+                                    "the wide view's diagonal); proposed_limits: planned again with them",
                             "verification": "exposed targets resampled at half the spacing; exposed_after_masks "
                                             "counts targets with a visible sample outside every mask"},
                 "coverage": {"cell_m": self.scene.scenario.coverage.cell_m,
