@@ -108,10 +108,7 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
     if not covers[chosen].any(axis=0).all() or (max_masks is not None and len(chosen) > max_masks):
         return incumbent  # a rounding artefact
     found = Selection(chosen, "optimal" if res.status == 0 else "node or time limit", _hidden(hides, chosen))
-    if incumbent.method == "greedy" and _key(incumbent, objective, area_sr) < _key(found, objective, area_sr):
-        return incumbent
-    return found if _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr) or \
-        (max_masks is not None and len(incumbent.chosen) > max_masks) else incumbent
+    return found if _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr) else incumbent
 
 
 def _hidden(hides: NDArray[np.bool_], chosen: NDArray[np.intp]) -> int:

@@ -438,39 +438,6 @@ def _merge(rule: _Rule, groups: list[list[SphericalMask]]) -> list[SphericalMask
     return _frameable(rule, built)
 
 
-def _runs(rule: _Rule, sequences: list[list[int]], masks: list[SphericalMask]) -> list[tuple[list[int], SphericalMask]]:
-    """Maximal runs of consecutive items of each sequence (indices into ``masks``, in order along a
-    wall) that one mask can frame: each run the longest from where the last one ended (gallop, then
-    bisect, as ``longest_prefix``), the trial merges of every sequence built in one batch per round."""
-    out: list[tuple[list[int], SphericalMask]] = []
-    seqs = [q for q in sequences if q]
-    # per sequence: run start, longest length known to fit, its mask, shortest known not to, galloping
-    st: list[list[Any]] = [[0, 1, masks[q[0]], len(q) + 1, True] for q in seqs]
-    while True:
-        todo, trials = [], []
-        for k, q in enumerate(seqs):
-            s = st[k]
-            while s[0] < len(q) and s[3] == s[1] + 1:  # settled: the next run starts
-                out.append((q[s[0]:s[0] + s[1]], s[2]))
-                nxt = s[0] + s[1]
-                s[:] = [nxt, 1, masks[q[nxt]] if nxt < len(q) else None, len(q) - nxt + 1, True]
-            if s[0] >= len(q):
-                continue
-            g, bad = s[1], s[3]
-            todo.append(k)
-            trials.append(min(2 * g, bad - 1) if s[4] else (g + bad) // 2)
-        if not todo:
-            return out
-        built = _merge(rule, [[masks[i] for i in seqs[k][st[k][0]:st[k][0] + j]]
-                              for k, j in zip(todo, trials, strict=True)])
-        for k, j, m in zip(todo, trials, built, strict=True):
-            s = st[k]
-            if m is None:
-                s[3], s[4] = j, False
-            else:
-                s[1], s[2] = j, m
-
-
 def _choose(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64, settings: Any,
             max_masks: int) -> tuple[list[SphericalMask], NDArray[np.bool_], str]:
     """Candidate masks over the pieces and the optimal choice among them (``masks.cover``). Returns the
@@ -521,7 +488,7 @@ def _choose(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64, set
     pv = np.vstack([p.mask.vertices for p in pieces])
     sizes = np.array([len(p.mask.vertices) for p in pieces])
     first = np.r_[0, np.cumsum(sizes)[:-1]]
-    big = [c for c in range(len(pieces), n_c)]
+    big = list(range(len(pieces), n_c))
     for a in range(0, len(big), 256):
         chunk = big[a:a + 256]
         inside = inside_each([cands[c] for c in chunk], pv)  # (chunk, vertices)

@@ -185,17 +185,7 @@ def solid_angles(masks: Sequence[SphericalMask]) -> list[float]:
     out = []
     for m in masks:
         if "area_sr" not in m.__dict__:
-            verts = m.vertices.tolist()
-            cx, cy, cz = (sum(v[i] for v in verts) for i in range(3))
-            n = math.sqrt(cx * cx + cy * cy + cz * cz)
-            cx, cy, cz = cx / n, cy / n, cz / n
-            total = 0.0
-            for k, (ax, ay, az) in enumerate(verts):
-                bx, by, bz = verts[(k + 1) % len(verts)]
-                num = abs((ay * bz - az * by) * cx + (az * bx - ax * bz) * cy + (ax * by - ay * bx) * cz)
-                den = 1 + ax * cx + ay * cy + az * cz + bx * cx + by * cy + bz * cz + ax * bx + ay * by + az * bz
-                total += 2 * math.atan2(num, den)
-            m.__dict__["area_sr"] = total
+            m.__dict__["area_sr"] = _fan_solid_angle(m.vertices.tolist())
         out.append(m.__dict__["area_sr"])
     return out
 
@@ -712,12 +702,18 @@ def gnomonic_solid_angle(ring: list[Any]) -> float:
     for x, y in ring:
         n = math.sqrt(x * x + y * y + 1.0)
         v.append((x / n, y / n, 1.0 / n))
-    cx, cy, cz = (sum(p[i] for p in v) for i in range(3))
+    return _fan_solid_angle(v)
+
+
+def _fan_solid_angle(verts: Sequence[Sequence[float]]) -> float:
+    """Solid angle [sr] of a convex spherical polygon, unit vertices ``verts`` in order, on plain floats:
+    a fan of spherical triangles from the vertices' mean direction (``SphericalMask.solid_angle``)."""
+    cx, cy, cz = (sum(v[i] for v in verts) for i in range(3))
     n = math.sqrt(cx * cx + cy * cy + cz * cz)
     cx, cy, cz = cx / n, cy / n, cz / n
     total = 0.0
-    for k, (ax, ay, az) in enumerate(v):
-        bx, by, bz = v[(k + 1) % len(v)]
+    for k, (ax, ay, az) in enumerate(verts):
+        bx, by, bz = verts[(k + 1) % len(verts)]
         num = abs((ay * bz - az * by) * cx + (az * bx - ax * bz) * cy + (ax * by - ay * bx) * cz)
         den = 1 + ax * cx + ay * cy + az * cz + bx * cx + by * cy + bz * cz + ax * bx + ay * by + az * bz
         total += 2 * math.atan2(num, den)
