@@ -22,7 +22,7 @@ one view can hold each need a mask of their own.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -58,16 +58,40 @@ def choose_masks(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
         return Selection(np.zeros(0, np.intp), "optimal", 0)
     if not covers.any(axis=0).all():
         raise ValueError("a piece that no candidate covers")
+    keep = undominated(covers, hides, area_sr)
+    covers, hides, area_sr = covers[keep], hides[keep], area_sr[keep]
     greedy = greedy_cover(covers, hides, area_sr)
     best = Selection(greedy, "greedy", _hidden(hides, greedy))
-    if time_limit_s <= 0:
-        return best
-    fewest = best
-    if objective == "fewest_masks" or max_masks is None or len(greedy) > max_masks:
-        fewest = _solve(covers, hides, area_sr, "fewest_masks", None, time_limit_s, best)
-        if objective == "fewest_masks" or max_masks is None or len(fewest.chosen) > max_masks:
-            return fewest
-    return _solve(covers, hides, area_sr, "least_public_hidden", max_masks, time_limit_s, fewest)
+    if time_limit_s > 0:
+        fewest = best
+        if objective == "fewest_masks" or max_masks is None or len(greedy) > max_masks:
+            best = fewest = _solve(covers, hides, area_sr, "fewest_masks", None, time_limit_s, best)
+        if objective == "least_public_hidden" and max_masks is not None and len(fewest.chosen) <= max_masks:
+            best = _solve(covers, hides, area_sr, "least_public_hidden", max_masks, time_limit_s, fewest)
+    return replace(best, chosen=keep[best.chosen])
+
+
+def undominated(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64]) -> NDArray[np.intp]:
+    """The candidates (sorted indices) that no other dominates: ``j`` dominates ``i`` when it covers
+    every piece ``i`` covers and hides no public sample ``i`` does not (of candidates alike in both,
+    the one of least solid angle stays). Swapping a dominated candidate for its dominator never adds a
+    mask or a hidden public sample, so the optimum of either objective is among the rest (its solid
+    angle, the last tie-break, may differ). Dropping them also removes the symmetric copies that slow
+    the integer program down."""
+    n = len(covers)
+    if n < 2:
+        return np.arange(n, dtype=np.intp)
+    order = np.argsort(area_sr, kind="stable")
+    _, first = np.unique(_row_keys(np.hstack([covers, hides])[order]), return_index=True)
+    keep = np.sort(order[first])
+    c, h = covers[keep].astype(np.float32), hides[keep].astype(np.float32)
+    # outside[i, j]: pieces i covers that j does not; extra[i, j]: samples j hides that i does not
+    # (float32 products: exact counts below 2**24)
+    outside = c @ (1.0 - c).T
+    extra = (1.0 - h) @ h.T
+    dominated = (outside == 0) & (extra == 0)
+    np.fill_diagonal(dominated, False)
+    return keep[~dominated.any(axis=1)]
 
 
 def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64], objective: Objective,
@@ -75,15 +99,17 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
     """The integer program for ``objective`` (see the module docstring); ``incumbent`` is kept unless
     the program finds better."""
     n_c, n_p = covers.shape
-    used = hides.any(axis=0)
-    h = hides[:, used]
+    # public samples hidden by the same candidates are one variable, weighted by their number
+    columns = hides[:, hides.any(axis=0)].T
+    _, first, weight = np.unique(_row_keys(columns), return_index=True, return_counts=True)
+    h = columns[first].T.reshape(n_c, -1)
     n_q = h.shape[1]
     # variables: x (C, binary: candidate chosen), y (Q', continuous 0..1: public sample hidden)
     area_w = 0.5 / max(float(area_sr.sum()), 1e-12)
     if objective == "fewest_masks":
-        c = np.r_[np.full(n_c, n_q + 1.0) + area_w * area_sr, np.ones(n_q)]
+        c = np.r_[np.full(n_c, weight.sum() + 1.0) + area_w * area_sr, weight]
     else:  # each mask costs less than 1 / C: all of them together less than one public sample
-        c = np.r_[(1.0 + area_w * area_sr) / (n_c + 1), np.ones(n_q)]
+        c = np.r_[(1.0 + area_w * area_sr) / (n_c + 1), weight]
     cov = csr_matrix(covers.T.astype(float))  # (P, C)
     rows = [hstack([cov, csr_matrix((n_p, n_q))])]
     lo, hi = [np.ones(n_p)], [np.full(n_p, np.inf)]
@@ -109,6 +135,13 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
         return incumbent  # a rounding artefact
     found = Selection(chosen, "optimal" if res.status == 0 else "node or time limit", _hidden(hides, chosen))
     return found if _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr) else incumbent
+
+
+def _row_keys(rows: NDArray[np.bool_]) -> NDArray[np.void]:
+    """One opaque value per boolean row (n, m), equal where the rows are equal (their packed bits)."""
+    packed = np.ascontiguousarray(np.packbits(rows, axis=1))
+    return packed.view(np.dtype((np.void, max(packed.shape[1], 1)))).ravel() if packed.shape[1] else \
+        np.zeros(len(rows), np.dtype((np.void, 1)))
 
 
 def _hidden(hides: NDArray[np.bool_], chosen: NDArray[np.intp]) -> int:

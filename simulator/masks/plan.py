@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -53,7 +54,9 @@ from .spherical import (
     project,
     solid_angles,
     tangent_frame,
+    tangent_frames,
     unit,
+    unproject,
 )
 
 F64 = NDArray[np.float64]
@@ -129,12 +132,25 @@ def _rule(camera: Camera) -> _Rule:
                  lim.enlarge_fraction)
 
 
-def _frameable(rule: _Rule, masks: list[SphericalMask | None]) -> list[SphericalMask | None]:
+def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[SphericalMask | None]:
     """The masks the camera can frame (None where it cannot); a mask whose centre lies beyond the pan
     or tilt limits is aimed at the nearest direction within them (``SphericalMask.aim``) if it fits
     the view from there."""
+    aimed = [i for i, m in enumerate(masks) if m is not None and m.aim is not None]
+    if aimed and not rule.fixed:  # drawn in the view from their aim: that aim must be allowed, the mask in view
+        out = _frameable(rule, [None if m is None or m.aim is not None else m for m in masks])
+        keep = _aims_allowed(rule, np.array([masks[i].aim for i in aimed]))  # type: ignore[union-attr]
+        tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+        for i, ok_aim in zip(aimed, keep, strict=True):
+            m = masks[i]
+            assert m is not None and m.aim is not None
+            xy = project(m.vertices, tangent_frame(m.aim))
+            inside = bool(np.isfinite(xy).all() and (np.abs(xy[:, 0]) <= tx + 1e-12).all()
+                          and (np.abs(xy[:, 1]) <= ty + 1e-12).all())
+            out[i] = m if ok_aim and inside else None
+        return out
     ok = fits_views(masks, rule.hfov_deg, rule.vfov_deg)
-    out: list[SphericalMask | None] = [m if f else None for m, f in zip(masks, ok, strict=True)]
+    out = [m if f else None for m, f in zip(masks, ok, strict=True)]
     if rule.fixed:
         return out
     have = [i for i, m in enumerate(masks) if m is not None]
@@ -176,6 +192,62 @@ def _frameable(rule: _Rule, masks: list[SphericalMask | None]) -> list[Spherical
         fits = bool((xy[:, 0] >= x_lo).all() and (xy[:, 0] <= x_hi).all() and (xy[:, 1] >= y_lo).all()
                     and (xy[:, 1] <= y_hi).all())
         out[i] = replace(m, aim=aim) if fits else None
+    return out
+
+
+def _aims_allowed(rule: _Rule, aims: F64) -> NDArray[np.bool_]:
+    """Whether the camera may point in each direction (n, 3): within its tilt and pan limits (and the
+    vendor's tilt range for masks)."""
+    az_grid, el = azimuth_elevation(aims)
+    ok = (el >= rule.tilt_deg[0] - 1e-9) & (el <= rule.tilt_deg[1] + 1e-9)
+    if rule.pan_deg is not None:
+        ok &= in_angular_range((az_grid - rule.grid_north_offset_deg) % 360.0, *rule.pan_deg)
+    return ok
+
+
+def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple[list[int], SphericalMask]]:
+    """Masks drawn in the view itself: the camera aimed on a grid of pan and tilt (``steps`` per wide
+    view each way, within its limits), each aim's mask the image-aligned rectangle around the pieces
+    whose masks lie wholly in that view (so it fits by construction). Returns (pieces, mask) for
+    every distinct set of two or more pieces."""
+    if rule.fixed or rule.max_vertices < 4 or len(pieces) < 2:
+        return []
+    pv = np.vstack([p.mask.vertices for p in pieces])
+    sizes = np.array([len(p.mask.vertices) for p in pieces])
+    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    _, el = azimuth_elevation(pv)
+    d_el, d_az = rule.vfov_deg / steps, rule.hfov_deg / steps
+    lo, hi = max(float(el.min()), rule.tilt_deg[0]), min(float(el.max()), rule.tilt_deg[1])
+    if lo > hi:
+        return []
+    els = np.r_[np.arange(lo, hi, d_el), hi]
+    azs = np.arange(0.0, 360.0, d_az) + rule.grid_north_offset_deg
+    if rule.pan_deg is not None:
+        azs = np.r_[azs, rule.pan_deg[0] + rule.grid_north_offset_deg, rule.pan_deg[1] + rule.grid_north_offset_deg]
+    aims = direction_vectors(np.repeat(azs, len(els)), np.tile(els, len(azs)))
+    aims = aims[_aims_allowed(rule, aims)]
+    tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+    out: list[tuple[list[int], SphericalMask]] = []
+    seen: set[bytes] = set()
+    for a in range(0, len(aims), 64):
+        f = aims[a:a + 64]
+        r, u = tangent_frames(f)
+        z = f @ pv.T  # (aims, vertices)
+        zs = np.where(z > 1e-9, z, np.nan)
+        x, y = (r @ pv.T) / zs, (u @ pv.T) / zs
+        inside = (np.abs(x) <= tx) & (np.abs(y) <= ty)  # NaN (behind) compares False
+        whole = np.logical_and.reduceat(inside, first, axis=1)  # (aims, pieces)
+        for k in np.flatnonzero(whole.sum(axis=1) >= 2):
+            members = np.flatnonzero(whole[k])
+            key = members.tobytes()
+            if key in seen:
+                continue
+            seen.add(key)
+            cols = np.concatenate([np.arange(first[i], first[i] + sizes[i]) for i in members])
+            x0, x1, y0, y1 = x[k, cols].min(), x[k, cols].max(), y[k, cols].min(), y[k, cols].max()
+            ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+            verts = unproject(ring, (f[k], r[k], u[k]))
+            out.append((members.tolist(), SphericalMask("box", verts, (), f[k].copy())))
     return out
 
 
@@ -328,8 +400,6 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
     t0 = time.perf_counter()
     public_index, public_dirs = public
     t = scene.targets
-    lim = camera.mask_limits
-    settings = scene.scenario.masks
     result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs), public_index=public_index,
                          public_hidden_flags=np.zeros(len(public_index), bool))
     if len(exposed_targets) == 0:
@@ -345,16 +415,55 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
         return result
     cells = _cells(camera, scene, st, sv, spacing)
     pieces, unframable = _pieces(rule, scene, camera, st, sv, cells, margin_deg)
+    unit_sv = unit(sv)
+    cands = _candidates(rule, scene, pieces, public_dirs)
+    chosen = _conclude(camera, scene, rule, result, st, unit_sv, pieces, unframable, cands, public_dirs,
+                       exposed_targets, spacing, verify=verify)
+    result.planning_seconds = time.perf_counter() - t0
+    if not result.compliant and propose and camera.kind == "ptz":
+        _propose_limits(camera, scene, _Plan(st, unit_sv, pieces, unframable, cands, chosen, spacing), result,
+                        (seen, exposed_targets, public))
+    return result
+
+
+@dataclass
+class _Candidates:
+    """Candidate masks and the pieces each covers."""
+
+    masks: list[SphericalMask]
+    covers: NDArray[np.bool_]  # (candidates, pieces)
+
+
+@dataclass
+class _Plan:
+    """What a plan was made of, kept to plan the camera again with narrower limits."""
+
+    st: NDArray[np.intp]  # target of each visible sample (sorted)
+    dirs: F64  # their unit directions (n, 3)
+    pieces: list[_Piece]
+    unframable: NDArray[np.intp]  # rows of cells no mask can frame
+    cands: _Candidates
+    chosen: NDArray[np.bool_]  # the chosen masks' (masks, pieces) coverage
+    spacing: F64  # sample spacing [m] of every target
+
+
+def _conclude(camera: Camera, scene: Any, rule: _Rule, result: CameraMasks, st: NDArray[np.intp], unit_sv: F64,
+              pieces: list[_Piece], unframable: NDArray[np.intp], cands: _Candidates, public_dirs: F64,
+              exposed_targets: NDArray[np.intp], spacing: F64, *, verify: bool) -> NDArray[np.bool_]:
+    """The choice among ``cands`` covering ``pieces`` (visible samples ``st``, ``unit_sv``; ``unframable``
+    rows of them), the lower bound, the reasons, the verification and the public samples hidden,
+    recorded in ``result``. Returns the chosen masks' (masks, pieces) coverage."""
+    t = scene.targets
+    lim = camera.mask_limits
     result.pieces = len(pieces)
     per_target = np.bincount([p.target for p in pieces], minlength=len(t)) if pieces else np.zeros(0, int)
     result.split_targets = tuple(str(i) for i in t.id[np.flatnonzero(per_target > 1)])
     result.unframable_targets = tuple(str(i) for i in t.id[np.unique(st[unframable])]) if len(unframable) else ()
-    unit_sv = unit(sv)
     # the lower bound: one visible sample per piece (and every unframable sample needs a mask too)
     reps = np.array([unit_sv[p.samples[len(p.samples) // 2]] for p in pieces]).reshape(-1, 3)
     diag = view_diagonal_deg(rule.hfov_deg, rule.vfov_deg)
     bound, _ = clique_bound(reps, diag)
-    masks, covers_of, method = _choose(rule, scene, pieces, public_dirs, settings, lim.max_masks)
+    masks, chosen_covers, method = _select(scene, pieces, cands, public_dirs, lim.max_masks)
     result.method = method
     result.masks_lower_bound = bound
     result.masks = masks = [replace(m, id=f"{camera.id}-mask-{i + 1:02d}") for i, m in enumerate(masks)]
@@ -382,11 +491,7 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
         result.reasons.append(f"{result.exposed_after_masks} targets keep visible samples outside the masks")
     result.public_hidden_flags = inside_any(result.masks, public_dirs)
     result.public_hidden = int(result.public_hidden_flags.sum())
-    result.planning_seconds = time.perf_counter() - t0
-    if not result.compliant and propose and camera.kind == "ptz":
-        _propose_limits(camera, scene, st, unit_sv, pieces, masks, covers_of, unframable,
-                        (seen, exposed_targets, public), result)
-    return result
+    return chosen_covers
 
 
 def _pieces(rule: _Rule, scene: Any, camera: Camera, st: NDArray[np.intp], sv: F64, cells: F64,
@@ -438,12 +543,12 @@ def _merge(rule: _Rule, groups: list[list[SphericalMask]]) -> list[SphericalMask
     return _frameable(rule, built)
 
 
-def _choose(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64, settings: Any,
-            max_masks: int) -> tuple[list[SphericalMask], NDArray[np.bool_], str]:
-    """Candidate masks over the pieces and the optimal choice among them (``masks.cover``). Returns the
-    chosen masks (named, with the targets they cover), the (masks, pieces) coverage, and the method."""
+def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64) -> _Candidates:
+    """Candidate masks over the pieces: each piece's own mask, blocks of the pieces on each wall plane
+    (``_guillotine``, both ways), and agglomerative merges of neighbouring blocks; a candidate covers
+    the pieces it was made of and every piece whose whole mask lies inside it."""
     if not pieces:
-        return [], np.zeros((0, 0), bool), "optimal"
+        return _Candidates([], np.zeros((0, 0), bool))
     t = scene.targets
     pl = t.planes
     base = [p.mask for p in pieces]
@@ -464,6 +569,7 @@ def _choose(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64, set
         arr = np.asarray(items)
         uv = np.array([pieces[i].uv for i in items])
         first = _wider_axis(uv, np.array([p.mask.centre for p in (pieces[i] for i in items)]))
+
         def fit(sel: NDArray[np.intp], arr: NDArray[np.intp] = arr) -> SphericalMask | None:
             return _merge(rule, [[base[i] for i in arr[sel]]])[0] if len(sel) > 1 else base[arr[sel[0]]]
 
@@ -480,6 +586,10 @@ def _choose(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64, set
     for group, m in _agglomerate(rule, nodes, public_dirs):
         cands.append(m)
         members.append(group)
+    # what one view can hold, aimed on a grid
+    for group, m in _view_boxes(rule, pieces):
+        cands.append(m)
+        members.append(group)
     n_c, n_p = len(cands), len(pieces)
     covers = np.zeros((n_c, n_p), bool)
     for c, g in enumerate(members):
@@ -487,21 +597,33 @@ def _choose(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64, set
     # a candidate also covers every piece whose whole mask lies inside it
     pv = np.vstack([p.mask.vertices for p in pieces])
     sizes = np.array([len(p.mask.vertices) for p in pieces])
-    first = np.r_[0, np.cumsum(sizes)[:-1]]
+    first_vertex = np.r_[0, np.cumsum(sizes)[:-1]]
     big = list(range(len(pieces), n_c))
     for a in range(0, len(big), 256):
         chunk = big[a:a + 256]
         inside = inside_each([cands[c] for c in chunk], pv)  # (chunk, vertices)
-        covers[chunk] |= np.logical_and.reduceat(inside, first, axis=1)
-    hides = inside_each(cands, public_dirs) if len(public_dirs) else np.zeros((n_c, 0), bool)
-    area = np.array(solid_angles(cands))
+        covers[chunk] |= np.logical_and.reduceat(inside, first_vertex, axis=1)
+    return _Candidates(cands, covers)
+
+
+def _select(scene: Any, pieces: list[_Piece], cands: _Candidates, public_dirs: F64,
+            max_masks: int) -> tuple[list[SphericalMask], NDArray[np.bool_], str]:
+    """The optimal choice among the candidates (``masks.cover``). Returns the chosen masks (named, with
+    the targets they cover), their (masks, pieces) coverage, and the method."""
+    if not pieces:
+        return [], np.zeros((0, 0), bool), "optimal"
+    t = scene.targets
+    settings = scene.scenario.masks
+    covers = cands.covers
+    hides = inside_each(cands.masks, public_dirs) if len(public_dirs) else np.zeros((len(cands.masks), 0), bool)
+    area = np.array(solid_angles(cands.masks))
     choice = choose_masks(covers, hides, area, objective=settings.objective, max_masks=max_masks,
                           time_limit_s=settings.time_limit_s)
     masks = []
     for k, c in enumerate(choice.chosen):
         covered = np.flatnonzero(covers[c])
         ids = tuple(dict.fromkeys(str(t.id[pieces[i].target]) for i in covered))
-        m = cands[c]
+        m = cands.masks[c]
         masks.append(SphericalMask(f"mask-{k + 1:02d}", m.vertices, ids, m.aim))
     return masks, covers[choice.chosen], choice.method
 
@@ -614,14 +736,15 @@ def _mask_of(masks: list[SphericalMask], ids: NDArray[Any], targets: NDArray[np.
         np.zeros(len(targets), np.intp)
 
 
-def _propose_limits(camera: Camera, scene: Any, st: NDArray[np.intp], dirs: F64, pieces: list[_Piece],
-                    masks: list[SphericalMask], covers: NDArray[np.bool_], unframable: NDArray[np.intp],
-                    now: tuple[VisibleSamples, NDArray[np.intp], tuple[NDArray[np.intp], F64]],
-                    result: CameraMasks) -> None:
+def _propose_limits(camera: Camera, scene: Any, plan: _Plan, result: CameraMasks,
+                    now: tuple[VisibleSamples, NDArray[np.intp], tuple[NDArray[np.intp], F64]]) -> None:
     """The least restrictive tilt ceiling, tilt floor or excluded pan sector with which the chosen
     plan's masks still needed fit the camera's limit (and no unframable cell stays in reach); ranked
     by the public street samples left in reach. The camera is then planned again with each proposal
-    in turn (fresh rays, fresh plan, verification) until one is compliant; the outcome is recorded."""
+    in turn (``_plan_within``: a fresh choice, verified with fresh rays) until one is compliant; the
+    outcome is recorded."""
+    st, dirs, pieces, unframable, covers = plan.st, plan.dirs, plan.pieces, plan.unframable, plan.chosen
+    masks = result.masks
     lim = camera.mask_limits
     public_dirs = now[2][1]
     h_half, v_half = camera.hfov_deg[0] / 2, camera.vfov_deg[0] / 2
@@ -677,7 +800,7 @@ def _propose_limits(camera: Camera, scene: Any, st: NDArray[np.intp], dirs: F64,
     for what, pan, tilt in ranked[:3]:
         trial = replace(camera, pan_limits_deg=pan or camera.pan_limits_deg,
                         tilt_limits_deg=tilt or camera.tilt_limits_deg)
-        again = _plan_again(trial, scene, *now)
+        again = _plan_within(trial, scene, plan, *now)
         entry = {"what": what, "pan_limits_deg": None if pan is None else [round(pan[0], 1), round(pan[1], 1)],
                  "tilt_limits_deg": None if tilt is None else [round(tilt[0], 1), round(tilt[1], 1)],
                  "public_samples_in_reach": kept(pan, tilt), "public_samples_in_reach_now": kept(None, None),
@@ -688,8 +811,8 @@ def _propose_limits(camera: Camera, scene: Any, st: NDArray[np.intp], dirs: F64,
         if again.compliant:
             break
     best = next((e for e in tried if e["compliant"]), tried[0])
-    result.proposal = {**best, "verified": "the camera planned again with these limits (rays, masks, verification)",
-                       "tried": len(tried)}
+    result.proposal = {**best, "tried": len(tried),
+                       "verified": "the camera's masks chosen again for these limits, verified with fresh rays"}
     if pan_of(best) is not None:
         result.proposed_pan_limits_deg = pan_of(best)
     if tilt_of(best) is not None:
@@ -746,6 +869,38 @@ def _pan_wedge(az: F64, groups: list[NDArray[np.intp]], bad: NDArray[np.intp], k
     lo = (s + width + h_half + 0.5) % 360.0
     hi = lo + (360.0 - width - 2 * h_half - 1.0)
     return (round(lo, 1), round(hi, 1))
+
+
+def _plan_within(camera: Camera, scene: Any, plan: _Plan, seen: VisibleSamples, exposed: NDArray[np.intp],
+                 public: tuple[NDArray[np.intp], F64]) -> CameraMasks:
+    """``camera`` (with narrower limits than those ``plan`` was made for) planned again: its visible
+    samples are those of the plan still in its reach (narrower limits change nothing else: range,
+    facing and occlusion stay), so are its public street samples; the masks are chosen again among the
+    plan's candidates that the camera can still frame, and verified with rays cast afresh. Where some
+    piece in reach has no such candidate, the camera is planned from scratch (``_plan_again``)."""
+    t0 = time.perf_counter()
+    rule = _rule(camera)
+    reach = in_reach(camera, plan.dirs)
+    keep = np.array([bool(reach[p.samples].any()) for p in plan.pieces], bool)
+    framed = _frameable(rule, plan.cands.masks)
+    ok = np.array([m is not None for m in framed], bool)
+    covers = plan.cands.covers[np.ix_(ok, keep)]
+    if not covers.any(axis=0).all():
+        return _plan_again(camera, scene, seen, exposed, public)
+    useful = covers.any(axis=1)
+    cands = _Candidates([m for m, f in zip(framed, ok, strict=True) if f and m is not None], covers)
+    cands = _Candidates([m for m, u in zip(cands.masks, useful, strict=True) if u], covers[useful])
+    # each piece kept with its samples in reach only (the lower bound counts samples that need a mask)
+    pieces = [replace(p, samples=p.samples[reach[p.samples]]) for p, k in zip(plan.pieces, keep, strict=True) if k]
+    pk = in_reach(camera, public[1])
+    public_index, public_dirs = public[0][pk], public[1][pk]
+    result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs), public_index=public_index,
+                         public_hidden_flags=np.zeros(len(public_index), bool))
+    targets = np.intersect1d(exposed, plan.st[reach])
+    _conclude(camera, scene, rule, result, plan.st, plan.dirs, pieces, plan.unframable[reach[plan.unframable]],
+              cands, public_dirs, targets, plan.spacing, verify=True)
+    result.planning_seconds = time.perf_counter() - t0
+    return result
 
 
 def _plan_again(camera: Camera, scene: Any, seen: VisibleSamples, exposed: NDArray[np.intp],

@@ -509,16 +509,44 @@ def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
             keep[r, drop] = False
             pts = pts[keep].reshape(len(rows), n - 1, 2)
             n -= 1
-        else:
-            for row, gid in enumerate(ids):  # the greedy k-gon or the rectangle, whichever is smaller
-                ring = rings[int(gid)]
-                assert ring is not None
-                rect = min_rect_points(ring.tolist())
-                alt = rect if k >= 4 else _triangle_around(rect)
-                greedy = pts[row]
-                out[int(gid)] = greedy if gnomonic_solid_angle(greedy.tolist()) <= gnomonic_solid_angle(alt) \
-                    else np.array(alt)
+        else:  # the greedy k-gon or the rectangle (a triangle around it for k = 3), whichever is smaller
+            rects = _min_rects(np.stack([rings[int(g)] for g in ids]))  # type: ignore[misc]
+            alts = rects if k >= 4 else np.array([_triangle_around(r.tolist()) for r in rects])
+            greedy_smaller = _gnomonic_solid_angles(pts) <= _gnomonic_solid_angles(alts)
+            for row, gid in enumerate(ids):
+                out[int(gid)] = pts[row] if greedy_smaller[row] else alts[row]
     return out
+
+
+def _min_rects(rings: F64) -> F64:
+    """``min_rect_points`` of many convex rings of one size (G, n, 2) at once: (G, 4, 2)."""
+    e = np.roll(rings, -1, axis=1) - rings  # (G, n, 2) edge vectors
+    ln = np.hypot(e[..., 0], e[..., 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ux, uy = e[..., 0] / ln, e[..., 1] / ln  # (G, n): edge directions
+    x, y = rings[..., 0][:, None, :], rings[..., 1][:, None, :]  # (G, 1, n)
+    s = x * ux[..., None] + y * uy[..., None]  # (G, edges, points)
+    t = y * ux[..., None] - x * uy[..., None]
+    s0, s1, t0, t1 = s.min(axis=2), s.max(axis=2), t.min(axis=2), t.max(axis=2)
+    area = np.where(ln > 0, (s1 - s0) * (t1 - t0), np.inf)
+    b = np.argmin(area, axis=1)
+    g = np.arange(len(rings))
+    ux, uy, s0, s1, t0, t1 = ux[g, b], uy[g, b], s0[g, b], s1[g, b], t0[g, b], t1[g, b]
+    ss = np.stack([s0, s1, s1, s0], axis=1)
+    tt = np.stack([t0, t0, t1, t1], axis=1)
+    return np.stack([ss * ux[:, None] - tt * uy[:, None], ss * uy[:, None] + tt * ux[:, None]], axis=2)
+
+
+def _gnomonic_solid_angles(polys: F64) -> F64:
+    """``gnomonic_solid_angle`` of many convex polygons of one size (G, k, 2) at once."""
+    v = np.concatenate([polys, np.ones(polys.shape[:2] + (1,))], axis=2)
+    v /= np.linalg.norm(v, axis=2, keepdims=True)
+    c = v.sum(axis=1)
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    w = np.roll(v, -1, axis=1)
+    num = np.abs(np.einsum("gkj,gj->gk", cross(v, w), c))
+    den = 1 + np.einsum("gkj,gj->gk", v, c) + np.einsum("gkj,gj->gk", w, c) + np.einsum("gkj,gkj->gk", v, w)
+    return np.sum(2 * np.arctan2(num, den), axis=1)
 
 
 def convex_ring(pts: F64) -> F64:
