@@ -58,17 +58,54 @@ def choose_masks(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
         return Selection(np.zeros(0, np.intp), "optimal", 0)
     if not covers.any(axis=0).all():
         raise ValueError("a piece that no candidate covers")
-    keep = undominated(covers, hides, area_sr)
-    covers, hides, area_sr = covers[keep], hides[keep], area_sr[keep]
+    keep, rows = reduced(covers, hides, area_sr)
+    covers, hides, area_sr = covers[np.ix_(keep, rows)], hides[keep], area_sr[keep]
     greedy = greedy_cover(covers, hides, area_sr)
     best = Selection(greedy, "greedy", _hidden(hides, greedy))
     if time_limit_s > 0:
-        fewest = best
+        # 1. the fewest masks, where they decide (an integer program on the count alone: HiGHS stops
+        #    as soon as its bound proves the count)
+        cap, count_proven = max_masks, True
         if objective == "fewest_masks" or max_masks is None or len(greedy) > max_masks:
-            best = fewest = _solve(covers, hides, area_sr, "fewest_masks", None, time_limit_s, best)
-        if objective == "least_public_hidden" and max_masks is not None and len(fewest.chosen) <= max_masks:
-            best = _solve(covers, hides, area_sr, "least_public_hidden", max_masks, time_limit_s, fewest)
+            best = _solve(covers, hides, area_sr, "fewest_masks", None, time_limit_s, best)
+            if objective == "fewest_masks" or max_masks is None or len(best.chosen) > max_masks:
+                cap = len(best.chosen)
+            count_proven = best.method == "optimal"
+        # 2. within that many masks, the fewest public samples hidden, then the fewest masks
+        best = _solve(covers, hides, area_sr, "least_public_hidden", cap, time_limit_s, best)
+        if not count_proven and best.method == "optimal":
+            best = replace(best, method="node or time limit")
     return replace(best, chosen=keep[best.chosen])
+
+
+def reduced(covers: NDArray[np.bool_], hides: NDArray[np.bool_],
+            area_sr: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The classic exact reductions of a set cover, repeated until neither applies: candidates that
+    another dominates (``undominated``), and pieces whose covering candidates include all those of
+    another piece (covering that one covers it). Returns the candidates and pieces kept (indices)."""
+    cols = np.arange(len(covers), dtype=np.intp)
+    rows = np.arange(covers.shape[1], dtype=np.intp)
+    while True:
+        keep = cols[undominated(covers[np.ix_(cols, rows)], hides[cols], area_sr[cols])]
+        sub = covers[np.ix_(keep, rows)]
+        kept_rows = rows[_minimal_pieces(sub)]
+        if len(keep) == len(cols) and len(kept_rows) == len(rows):
+            return cols, rows
+        cols, rows = keep, kept_rows
+
+
+def _minimal_pieces(covers: NDArray[np.bool_]) -> NDArray[np.intp]:
+    """The pieces (sorted indices of the columns of ``covers`` (C, P)) whose set of covering candidates
+    holds no other piece's set (of pieces alike, the first)."""
+    if covers.shape[1] < 2:
+        return np.arange(covers.shape[1], dtype=np.intp)
+    _, first = np.unique(_row_keys(covers.T), return_index=True)
+    first = np.sort(first)
+    c = covers[:, first].T.astype(np.float32)  # (P', C)
+    # inside[p, q]: candidates covering q and not p; none: q's candidates are among p's, p goes
+    inside = ((1.0 - c) @ c.T) == 0
+    np.fill_diagonal(inside, False)
+    return first[~inside.any(axis=1)]
 
 
 def undominated(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -100,14 +137,14 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
     the program finds better."""
     n_c, n_p = covers.shape
     # public samples hidden by the same candidates are one variable, weighted by their number
-    columns = hides[:, hides.any(axis=0)].T
+    columns = hides[:, hides.any(axis=0)].T if objective == "least_public_hidden" else np.zeros((0, n_c), bool)
     _, first, weight = np.unique(_row_keys(columns), return_index=True, return_counts=True)
     h = columns[first].T.reshape(n_c, -1)
     n_q = h.shape[1]
     # variables: x (C, binary: candidate chosen), y (Q', continuous 0..1: public sample hidden)
     area_w = 0.5 / max(float(area_sr.sum()), 1e-12)
-    if objective == "fewest_masks":
-        c = np.r_[np.full(n_c, weight.sum() + 1.0) + area_w * area_sr, weight]
+    if objective == "fewest_masks":  # the count alone (an integral objective)
+        c = np.ones(n_c)
     else:  # each mask costs less than 1 / C: all of them together less than one public sample
         c = np.r_[(1.0 + area_w * area_sr) / (n_c + 1), weight]
     cov = csr_matrix(covers.T.astype(float))  # (P, C)
@@ -134,6 +171,8 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
     if not covers[chosen].any(axis=0).all() or (max_masks is not None and len(chosen) > max_masks):
         return incumbent  # a rounding artefact
     found = Selection(chosen, "optimal" if res.status == 0 else "node or time limit", _hidden(hides, chosen))
+    if objective == "fewest_masks":
+        return found if len(found.chosen) <= len(incumbent.chosen) else incumbent
     return found if _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr) else incumbent
 
 

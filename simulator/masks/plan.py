@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
 from ..camera.model import Camera
-from ..exposure import VisibleSamples, in_reach, visible_samples
+from ..exposure import VisibleSamples, camera_axes, in_reach, visible_samples
 from ..frames import azimuth_elevation, direction_vectors, in_angular_range
 from ..geom import ball
 from ..scene.targets import sample_planes
@@ -120,6 +120,7 @@ class _Rule:
     max_vertices: int
     rectangle_only: bool
     enlarge: float
+    axis: F64 | None = None  # a fixed camera's optical axis (its image is the only view)
 
 
 def _rule(camera: Camera) -> _Rule:
@@ -127,9 +128,11 @@ def _rule(camera: Camera) -> _Rule:
     t_lo = max(camera.tilt_limits_deg[0], lim.tilt_range_deg[0])
     t_hi = min(camera.tilt_limits_deg[1], lim.tilt_range_deg[1])
     lo, hi = camera.pan_limits_deg
+    fixed = camera.kind == "fixed"
+    axis = camera_axes(camera)[0] if fixed and camera.direction_deg is not None else None
     return _Rule(camera.hfov_deg[0], camera.vfov_deg[0], (t_lo, t_hi), None if hi - lo >= 360 else (lo, hi),
-                 camera.grid_north_offset_deg, camera.kind == "fixed", lim.max_vertices, lim.rectangle_only,
-                 lim.enlarge_fraction)
+                 camera.grid_north_offset_deg, fixed, lim.max_vertices, lim.rectangle_only, lim.enlarge_fraction,
+                 axis)
 
 
 def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[SphericalMask | None]:
@@ -137,9 +140,10 @@ def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[Spher
     or tilt limits is aimed at the nearest direction within them (``SphericalMask.aim``) if it fits
     the view from there."""
     aimed = [i for i, m in enumerate(masks) if m is not None and m.aim is not None]
-    if aimed and not rule.fixed:  # drawn in the view from their aim: that aim must be allowed, the mask in view
+    if aimed:  # drawn in the view from their aim: that aim must be allowed, the mask in view
         out = _frameable(rule, [None if m is None or m.aim is not None else m for m in masks])
-        keep = _aims_allowed(rule, np.array([masks[i].aim for i in aimed]))  # type: ignore[union-attr]
+        keep = np.ones(len(aimed), bool) if rule.axis is not None else \
+            _aims_allowed(rule, np.array([masks[i].aim for i in aimed]))  # type: ignore[union-attr]
         tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
         for i, ok_aim in zip(aimed, keep, strict=True):
             m = masks[i]
@@ -206,27 +210,35 @@ def _aims_allowed(rule: _Rule, aims: F64) -> NDArray[np.bool_]:
 
 
 def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple[list[int], SphericalMask]]:
-    """Masks drawn in the view itself: the camera aimed on a grid of pan and tilt (``steps`` per wide
-    view each way, within its limits), each aim's mask the image-aligned rectangle around the pieces
-    whose masks lie wholly in that view (so it fits by construction). Returns (pieces, mask) for
-    every distinct set of two or more pieces."""
-    if rule.fixed or rule.max_vertices < 4 or len(pieces) < 2:
+    """Masks drawn in the view itself, each the image-aligned rectangle around the pieces whose masks
+    lie wholly in a window of a view (so it fits by construction). A PTZ camera's windows are its whole
+    wide view, aimed on a grid of pan and tilt (``steps`` per view each way, within its limits), and so
+    are those of a fixed camera of unknown direction; a fixed camera's are the rectangles of ``steps`` x
+    ``steps`` cells of its one image. Returns (pieces, mask) for every distinct set of two or more
+    pieces."""
+    if rule.max_vertices < 4 or len(pieces) < 2:
         return []
     pv = np.vstack([p.mask.vertices for p in pieces])
     sizes = np.array([len(p.mask.vertices) for p in pieces])
     first = np.r_[0, np.cumsum(sizes)[:-1]]
-    _, el = azimuth_elevation(pv)
-    d_el, d_az = rule.vfov_deg / steps, rule.hfov_deg / steps
-    lo, hi = max(float(el.min()), rule.tilt_deg[0]), min(float(el.max()), rule.tilt_deg[1])
-    if lo > hi:
-        return []
-    els = np.r_[np.arange(lo, hi, d_el), hi]
-    azs = np.arange(0.0, 360.0, d_az) + rule.grid_north_offset_deg
-    if rule.pan_deg is not None:
-        azs = np.r_[azs, rule.pan_deg[0] + rule.grid_north_offset_deg, rule.pan_deg[1] + rule.grid_north_offset_deg]
-    aims = direction_vectors(np.repeat(azs, len(els)), np.tile(els, len(azs)))
-    aims = aims[_aims_allowed(rule, aims)]
     tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+    if rule.axis is not None:
+        aims = rule.axis[None, :]
+        edges_x, edges_y = np.linspace(-tx, tx, steps + 1), np.linspace(-ty, ty, steps + 1)
+        spans = [(a, b) for a in range(steps) for b in range(a + 1, steps + 1)]
+        windows = [(0, edges_x[a], edges_x[b], edges_y[c], edges_y[d]) for a, b in spans for c, d in spans]
+    else:
+        _, el = azimuth_elevation(pv)
+        lo, hi = max(float(el.min()), rule.tilt_deg[0]), min(float(el.max()), rule.tilt_deg[1])
+        if lo > hi:
+            return []
+        els = np.r_[np.arange(lo, hi, rule.vfov_deg / steps), hi]
+        azs = np.arange(0.0, 360.0, rule.hfov_deg / steps) + rule.grid_north_offset_deg
+        if rule.pan_deg is not None:
+            azs = np.r_[azs, np.asarray(rule.pan_deg) + rule.grid_north_offset_deg]
+        aims = direction_vectors(np.repeat(azs, len(els)), np.tile(els, len(azs)))
+        aims = aims[_aims_allowed(rule, aims)]
+        windows = [(k, -tx, tx, -ty, ty) for k in range(len(aims))]
     out: list[tuple[list[int], SphericalMask]] = []
     seen: set[bytes] = set()
     for a in range(0, len(aims), 64):
@@ -234,20 +246,22 @@ def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple
         r, u = tangent_frames(f)
         z = f @ pv.T  # (aims, vertices)
         zs = np.where(z > 1e-9, z, np.nan)
-        x, y = (r @ pv.T) / zs, (u @ pv.T) / zs
-        inside = (np.abs(x) <= tx) & (np.abs(y) <= ty)  # NaN (behind) compares False
-        whole = np.logical_and.reduceat(inside, first, axis=1)  # (aims, pieces)
-        for k in np.flatnonzero(whole.sum(axis=1) >= 2):
-            members = np.flatnonzero(whole[k])
+        x, y = (r @ pv.T) / zs, (u @ pv.T) / zs  # NaN behind: compares False below
+        for k, x0, x1, y0, y1 in windows:
+            if not a <= k < a + 64:
+                continue
+            j = k - a
+            whole = np.logical_and.reduceat((x[j] >= x0) & (x[j] <= x1) & (y[j] >= y0) & (y[j] <= y1), first)
+            members = np.flatnonzero(whole)
             key = members.tobytes()
-            if key in seen:
+            if len(members) < 2 or key in seen:
                 continue
             seen.add(key)
             cols = np.concatenate([np.arange(first[i], first[i] + sizes[i]) for i in members])
-            x0, x1, y0, y1 = x[k, cols].min(), x[k, cols].max(), y[k, cols].min(), y[k, cols].max()
-            ring = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-            verts = unproject(ring, (f[k], r[k], u[k]))
-            out.append((members.tolist(), SphericalMask("box", verts, (), f[k].copy())))
+            bx0, bx1, by0, by1 = x[j, cols].min(), x[j, cols].max(), y[j, cols].min(), y[j, cols].max()
+            ring = np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]])
+            verts = unproject(ring, (f[j], r[j], u[j]))
+            out.append((members.tolist(), SphericalMask("box", verts, (), f[j].copy())))
     return out
 
 
@@ -510,21 +524,22 @@ def _pieces(rule: _Rule, scene: Any, camera: Camera, st: NDArray[np.intp], sv: F
                        max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
     framed = _frameable(rule, built)
     pl = t.planes
-    cam = np.asarray(camera.position, float)
+    rel = np.asarray(camera.position, float) + sv - pl.origin[st]
+    uv_all = np.column_stack([np.einsum("ij,ij->i", rel, pl.U[st]), np.einsum("ij,ij->i", rel, pl.V[st])])
+    mean_uv = (np.add.reduceat(uv_all, starts, axis=0) / (ends - starts)[:, None]).tolist() if len(st) else []
     pieces: list[_Piece] = []
     bad: list[NDArray[np.intp]] = []
-    for k, (ti, a, b) in enumerate(zip(tis, starts, ends, strict=True)):
-        rows = np.arange(a, b)
-        rel = cam + sv[rows] - pl.origin[ti]
-        uv = np.column_stack([rel @ pl.U[ti], rel @ pl.V[ti]])
+    for k, (ti, a, b) in enumerate(zip(tis.tolist(), starts.tolist(), ends.tolist(), strict=True)):
         m = framed[k]
         if m is not None:
-            pieces.append(_Piece(int(ti), rows, m, (float(uv[:, 0].mean()), float(uv[:, 1].mean()))))
+            pieces.append(_Piece(ti, np.arange(a, b), m, (mean_uv[k][0], mean_uv[k][1])))
             continue
+        rows = np.arange(a, b)
+        uv = uv_all[a:b]
         parts, unframed = _split(rule, rows, uv, cells[rows], margin_deg, (labels[k],))
         for r, pm in parts:
             sel = np.isin(rows, r)
-            pieces.append(_Piece(int(ti), r, pm, (float(uv[sel, 0].mean()), float(uv[sel, 1].mean()))))
+            pieces.append(_Piece(ti, r, pm, (float(uv[sel, 0].mean()), float(uv[sel, 1].mean()))))
         if len(unframed):
             bad.append(unframed)
     return pieces, (np.concatenate(bad) if bad else np.zeros(0, np.intp))
@@ -565,23 +580,22 @@ def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64)
         if len(items) == 1:
             nodes.append((items, base[items[0]]))
             continue
-        # blocks of the wall's pieces (columns and storeys), sweeping each way first
+        # blocks of the wall's pieces: runs swept along the axis of its larger angular extent (the
+        # other way adds little that the view boxes below do not hold)
         arr = np.asarray(items)
         uv = np.array([pieces[i].uv for i in items])
-        first = _wider_axis(uv, np.array([p.mask.centre for p in (pieces[i] for i in items)]))
+        axis = _wider_axis(uv, np.array([p.mask.centre for p in (pieces[i] for i in items)]))
 
         def fit(sel: NDArray[np.intp], arr: NDArray[np.intp] = arr) -> SphericalMask | None:
             return _merge(rule, [[base[i] for i in arr[sel]]])[0] if len(sel) > 1 else base[arr[sel[0]]]
 
-        for axis in (first, 1 - first):
-            blocks, _ = _guillotine(uv, fit, axis)
-            for sel, m in blocks:
-                group = arr[sel].tolist()
-                if axis == first:
-                    nodes.append((group, m))
-                if len(group) > 1:
-                    cands.append(m)
-                    members.append(group)
+        blocks, _ = _guillotine(uv, fit, axis)
+        for sel, m in blocks:
+            group = arr[sel].tolist()
+            nodes.append((group, m))
+            if len(group) > 1:
+                cands.append(m)
+                members.append(group)
     # merges of neighbouring runs, by the fewest newly hidden public samples, until none fits
     for group, m in _agglomerate(rule, nodes, public_dirs):
         cands.append(m)
