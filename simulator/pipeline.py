@@ -92,11 +92,13 @@ class Result:
                             "cover_facades": self.scene.scenario.masks.cover_facades,
                             "objective": self.scene.scenario.masks.objective,
                             "plan": "pieces (targets cut in their own plane where one mask cannot frame them), "
-                                    "candidate masks (per piece, blocks of a wall's pieces, merges of neighbours), "
-                                    "an integer program (HiGHS, 2,000 nodes, masks.time_limit_s as a backstop) "
-                                    "choosing by masks.objective, the greedy set cover otherwise; "
+                                    "candidate masks (per piece, blocks of a wall's pieces, merges of neighbours, "
+                                    "rectangles drawn in views aimed on a pan/tilt grid), exact set-cover "
+                                    "reductions, integer programs (HiGHS, 2,000 nodes each, masks.time_limit_s as "
+                                    "a backstop) choosing by masks.objective, the greedy set cover otherwise; "
                                     "masks_lower_bound is proven (visible samples pairwise farther apart than "
-                                    "the wide view's diagonal); proposed_limits: planned again with them",
+                                    "the wide view's diagonal); proposed_limits: masks chosen again for them and "
+                                    "verified with fresh rays",
                             "verification": "exposed targets resampled at half the spacing; exposed_after_masks "
                                             "counts targets with a visible sample outside every mask"},
                 "coverage": {"cell_m": self.scene.scenario.coverage.cell_m,

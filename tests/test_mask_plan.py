@@ -236,3 +236,70 @@ def test_a_mask_beyond_the_tilt_limit_is_aimed_from_within_it():
     assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is not None
     v = direction_vectors([-2, 2, 2, -2], [-19, -19, 25, 25])  # reaches below tan(18 deg) from 0 deg
     assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_set_cover_reductions_keep_the_optimum(seed):
+    """Instances full of what the reductions remove (copies, candidates covering less and hiding more,
+    pieces implied by others): the optimum over the kept candidates and pieces equals the optimum of
+    the whole instance (brute force), for both objectives."""
+    from simulator.masks.cover import reduced
+
+    rng = np.random.default_rng(1000 + seed)
+    n_c, n_p, n_q = int(rng.integers(3, 7)), int(rng.integers(2, 7)), int(rng.integers(1, 5))
+    covers = rng.random((n_c, n_p)) < 0.4
+    covers[rng.integers(0, n_c, n_p), np.arange(n_p)] = True
+    hides = rng.random((n_c, n_q)) < 0.3
+    # dominated additions: a copy, and one covering a subset while hiding a superset
+    j = int(rng.integers(0, n_c))
+    weaker = covers[j] & (rng.random(n_p) < 0.6)
+    covers = np.vstack([covers, covers[j], weaker])
+    hides = np.vstack([hides, hides[j], hides[j] | (rng.random(n_q) < 0.5)])
+    # an implied piece: covered by every candidate covering piece 0 (and more)
+    covers = np.column_stack([covers, covers[:, 0] | (rng.random(len(covers)) < 0.3)])
+    area = rng.uniform(0.1, 1.0, len(covers))
+    keep, rows = reduced(covers, hides, area)
+    assert len(keep) < len(covers) and len(rows) < covers.shape[1]
+    for objective in ("fewest_masks", "least_public_hidden"):
+        max_masks = int(rng.integers(1, n_c + 1))
+        full = _brute(covers, hides, area, objective, max_masks)
+        sub = _brute(covers[np.ix_(keep, rows)], hides[keep], area[keep], objective, max_masks)
+        assert full == sub, objective
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), fixed=st.booleans())
+def test_view_boxes_fit_their_view_and_hold_every_piece_that_view_holds(seed, fixed):
+    """Each mask drawn in a view: its aim is allowed, it lies in the wide view from that aim, it holds
+    its pieces' masks (``SphericalMask.contains``, a second method), and every piece whose mask that
+    view holds whole is one of its pieces (PTZ: the whole view; fixed: checked for the whole image)."""
+    from simulator.camera.model import Camera
+    from simulator.frames import direction_vectors
+    from simulator.masks.plan import _aims_allowed, _Piece, _rule, _view_boxes
+    from simulator.masks.spherical import project, tangent_frame
+
+    rng = np.random.default_rng(seed)
+    kind = "fixed" if fixed else "ptz"
+    cam = Camera("c", 0, 0, 3, 3, kind, (1920, 1080), (60.0, 60.0 if fixed else 3.0),
+                 tilt_limits_deg=(-60.0, 20.0), direction_deg=30.0 if fixed else None, tilt_deg=-10.0)
+    rule = _rule(cam)
+    pieces = []
+    for i in range(int(rng.integers(2, 25))):
+        az, el = rng.uniform(0, 80) if fixed else rng.uniform(0, 360), rng.uniform(-35, 15)
+        w, h = rng.uniform(0.2, 6), rng.uniform(0.2, 6)
+        v = unit(direction_vectors([az - w, az + w, az + w, az - w], [el - h, el - h, el + h, el + h]))
+        pieces.append(_Piece(i, np.array([i]), SphericalMask(f"p{i}", v, (str(i),)), (0.0, 0.0)))
+    tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+    for members, box in _view_boxes(rule, pieces):
+        assert box.aim is not None and len(members) >= 2
+        if not fixed:
+            assert _aims_allowed(rule, box.aim[None])[0]
+        xy = project(box.vertices, tangent_frame(box.aim))
+        assert np.isfinite(xy).all() and (np.abs(xy[:, 0]) <= tx + 1e-9).all() and (np.abs(xy[:, 1]) <= ty + 1e-9).all()
+        for i in members:
+            assert box.contains(pieces[i].mask.vertices, tol=1e-9).all()
+        if not fixed:  # maximal: whatever else the view holds whole is a member
+            for i, p in enumerate(pieces):
+                pxy = project(p.mask.vertices, tangent_frame(box.aim))
+                if np.isfinite(pxy).all() and (np.abs(pxy[:, 0]) <= tx).all() and (np.abs(pxy[:, 1]) <= ty).all():
+                    assert i in members

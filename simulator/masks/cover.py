@@ -9,11 +9,14 @@ public samples marked in row ``c`` of another. The objective is lexicographic:
   when no plan within ``max_masks`` exists among the candidates, the fewest masks;
 - ``fewest_masks``: the fewest masks, then the fewest public samples hidden, then the least solid
   angle. (On the tutorial's fixed bullet this draws one rectangle over 93 % of the street it sees,
-  where four masks hide none of it: the reason it is not the default.)
+  where two masks hide none of it: the reason it is not the default.)
 
-Solved as an integer program with HiGHS (``scipy.optimize.milp``) within a time budget; the greedy
-set cover (the candidate covering the most uncovered pieces, ties broken by the public samples it newly
-hides, then its solid angle) is the fallback and the first incumbent: the better of the two is kept.
+Both are solved exactly as far as a budget allows, after the classic set-cover reductions (``reduced``):
+an integer program with HiGHS (``scipy.optimize.milp``) on the count alone where the count decides
+(the greedy cover exceeds ``max_masks``, or ``fewest_masks``), then one for the fewest public samples
+hidden within that many masks (or within ``max_masks``). The greedy set cover (the candidate covering
+the most uncovered pieces, ties broken by the public samples it newly hides, then its solid angle) is
+the fallback and the first incumbent: the better is kept.
 
 ``clique_bound`` gives a proven lower bound on the masks any plan needs: directions no two of which
 one view can hold each need a mask of their own.

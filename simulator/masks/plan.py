@@ -11,18 +11,21 @@ proven lower bound, verification, and pan/tilt limits where no plan fits.
    still fits (a sweep), a strip too big on its own cut again along the other axis. Size alone is
    never a reason for non-compliance; a single cell that no mask can frame is.
 2. **Candidates.** Every piece's own mask; on every wall plane, the runs of pieces that one mask can
-   frame (maximal runs swept along the wall, and across it); and the merges of neighbouring runs,
-   greedily by the fewest newly hidden public samples, until no merge fits the view.
-3. **Choice** (``masks.cover``): the fewest masks covering every piece, then the least public space
-   hidden; an integer program (HiGHS) within a time budget, the greedy set cover otherwise.
-   ``masks_lower_bound``: a proven lower bound (visible samples pairwise farther apart than the
-   view's diagonal).
+   frame (maximal runs swept along the wall's wider axis); the merges of neighbouring runs, greedily
+   by the fewest newly hidden public samples, until no merge fits the view; and masks drawn in a view
+   (``_view_boxes``): the camera aimed on a pan/tilt grid, the image-aligned rectangle around the
+   pieces each view holds whole.
+3. **Choice** (``masks.cover``): exact set-cover reductions, then the fewest masks where the greedy
+   cover exceeds the limit, then the least public space hidden within the limit; integer programs
+   (HiGHS) within a budget, the greedy set cover otherwise. ``masks_lower_bound``: a proven lower
+   bound (visible samples pairwise farther apart than the view's diagonal).
 4. **Verification.** The exposed targets are resampled at half the spacing, the rays cast again, and
    visible samples outside every mask counted; a mask that misses some is grown once to cover them.
 5. **Limits.** Where the plan does not fit the camera (more masks than it takes, cells it cannot
    frame, samples left visible), the least restrictive tilt or pan limits that leave every remaining
-   exposure to masks within the limit are proposed, and the camera is planned again with them to
-   record whether that makes it compliant.
+   exposure to masks within the limit are proposed; the masks are chosen again for them among the
+   candidates the narrower limits can frame and verified with fresh rays, to record whether that
+   makes the camera compliant.
 """
 
 from __future__ import annotations
@@ -560,8 +563,9 @@ def _merge(rule: _Rule, groups: list[list[SphericalMask]]) -> list[SphericalMask
 
 def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64) -> _Candidates:
     """Candidate masks over the pieces: each piece's own mask, blocks of the pieces on each wall plane
-    (``_guillotine``, both ways), and agglomerative merges of neighbouring blocks; a candidate covers
-    the pieces it was made of and every piece whose whole mask lies inside it."""
+    (``_guillotine``), agglomerative merges of neighbouring blocks, and masks drawn in a view
+    (``_view_boxes``); a candidate covers the pieces it was made of and every piece whose whole mask
+    lies inside it."""
     if not pieces:
         return _Candidates([], np.zeros((0, 0), bool))
     t = scene.targets
