@@ -143,6 +143,14 @@ class CoverageSettings(_Strict):
     height_m: float = Field(1.6, ge=0)
 
 
+class OnvifTokens(_Strict):
+    """The device's ONVIF tokens that the exported requests name (read them with ``GetProfiles`` and
+    ``GetVideoSourceConfigurations``; ``simulator deploy`` asks the device itself)."""
+
+    profile_token: str = Field("Profile_1", min_length=1, max_length=64)
+    video_source_token: str = Field("VideoSourceConfig_1", min_length=1, max_length=64)
+
+
 class MaskLimitsSpec(_Strict):
     max_masks: int | None = Field(None, ge=0)
     max_vertices: int | None = Field(None, ge=3)
@@ -169,6 +177,7 @@ class CameraSpec(_Strict):
     tilt_deg: float | None = Field(None, ge=-90, le=90)
     range_m: float | None = Field(None, gt=0)
     mask_limits: MaskLimitsSpec | None = None
+    onvif: OnvifTokens | None = None
 
     @model_validator(mode="after")
     def _position(self) -> CameraSpec:

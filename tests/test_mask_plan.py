@@ -22,7 +22,14 @@ from .scenes import PTZ, X0, Y0, building, window_south, write_scenario
 
 def _solid(ring: np.ndarray) -> float:
     """Solid angle [sr] of a gnomonic polygon by numerical integration of (1 + x^2 + y^2)^-3/2 over it
-    (a second method: the code sums spherical triangles)."""
+    (a second method: the code sums spherical triangles). The polygon is first turned (about the
+    origin, which leaves the integrand alone) onto the axes of its minimum rotated rectangle, so that a
+    sliver gets the grid's full resolution across it too."""
+    poly = shapely.Polygon(ring)
+    box = np.asarray(poly.minimum_rotated_rectangle.exterior.coords)
+    a = math.atan2(box[1, 1] - box[0, 1], box[1, 0] - box[0, 0])
+    c, s_ = math.cos(-a), math.sin(-a)
+    ring = np.asarray(ring, float) @ np.array([[c, s_], [-s_, c]])
     poly = shapely.Polygon(ring)
     x0, y0, x1, y1 = poly.bounds
     n = 300
@@ -230,12 +237,18 @@ def test_a_mask_beyond_the_tilt_limit_is_aimed_from_within_it():
     assert m is not None and m.aim is not None
     _, el = azimuth_elevation(m.aim[None])
     assert abs(el[0]) < 1e-9
-    # 45 deg tall (more than the 36 deg view), centred at +7.5: from 0 deg it reaches down to -15 deg,
-    # within the view; above it the camera never looks (the device clips the mask there)
+    # 45 deg tall (more than the 36 deg view), centred at +7.5: from 0 deg its top would be cut off at
+    # the view's edge. That cut part is not all beyond the camera's reach: the top edge of a no-roll
+    # view curves down away from its centre column, so a direction just above it, half-way to the
+    # side, lies below 18 deg (in reach: the camera sees it after panning there). Refused.
+    tx, ty = math.tan(math.radians(30)), math.tan(math.radians(30)) * 1080 / 1920
+    just_above = unit(np.array([[0.5 * tx, 1.0, 1.0001 * ty]]))  # x east (right), y north (forward), z up
+    _, el = azimuth_elevation(just_above)
+    assert el[0] < math.degrees(math.atan(ty)) - 0.5
     v = direction_vectors([-2, 2, 2, -2], [-15, -15, 30, 30])
-    assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is not None
-    v = direction_vectors([-2, 2, 2, -2], [-19, -19, 25, 25])  # reaches below tan(18 deg) from 0 deg
     assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is None
+    v = direction_vectors([-2, 2, 2, -2], [-17, -17, 17, 17])  # within 18 deg of the horizon: fits from 0
+    assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is not None
 
 
 @pytest.mark.parametrize("seed", range(30))

@@ -18,14 +18,10 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lxml import etree
 
 import simulator
-from simulator.camera.catalogue import catalogue
 from simulator.export.onvif import OnvifValidationError, mask_plan_xml, validate
-from simulator.export.vendors import axis_requests
 from simulator.exposure import visible_samples
-from simulator.frames import direction_vectors
 from simulator.integrity import AuditLog, IntegrityError, load_private_key, load_public_key, verify_log, write_keypair
 from simulator.masks.spherical import hull_mask, project, reduce_vertices, unit
 from simulator.scene.targets import sample_planes
@@ -123,61 +119,6 @@ def test_contains_agrees_with_shapely_and_reduction_is_conservative():
 def tutorial():
     os.environ.setdefault("XDG_CONFIG_HOME", "/tmp/pzs-test-config")
     return simulator.analyse(ROOT / "scenarios" / "tutorial.yaml")
-
-
-def _axis_basis(az_true: float, el: float, offset: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    f = direction_vectors(az_true + offset, el)[0]
-    r = np.cross(f, [0, 0, 1.0])
-    r /= np.linalg.norm(r)
-    return f, r, np.cross(r, f)
-
-
-def test_onvif_round_trip(tutorial):
-    cam = next(c for c in tutorial.scene.cameras if c.id == "mast-limited")  # inline PTZ: zoom 30x = 60/2
-    masks = tutorial.mask_plans[cam.id].masks
-    root = etree.fromstring(mask_plan_xml(cam, masks))
-    ns = {"tt": "http://www.onvif.org/ver10/schema", "tptz": "http://www.onvif.org/ver20/ptz/wsdl",
-          "plan": "urn:privacy-zone-simulator:onvif-mask-plan:1"}
-    worst = 0.0
-    for item, m in zip(root.findall("plan:Mask", ns), masks, strict=True):
-        pt = item.find(".//tt:PanTilt", ns)
-        zoom = float(item.find(".//tt:Zoom", ns).get("x"))
-        # generic spaces back to angles (inline camera: pan zero 0, tilt sign +1, zoom ratio 60 / 2)
-        pan = float(pt.get("x")) * 180.0
-        tilt = float(pt.get("y")) * 90.0
-        ratio = 1 + zoom * (30.0 - 1)
-        t = math.tan(math.radians(30.0)) / ratio
-        tv = t * 1080 / 1920
-        f, r, u = _axis_basis(pan % 360.0, tilt, cam.grid_north_offset_deg)
-        pts = [(float(p.get("x")), float(p.get("y"))) for p in item.findall(".//tt:Point", ns)]
-        back = unit(np.array([f + x * t * r + y * tv * u for x, y in pts]))
-        ang = np.degrees(np.arccos(np.clip(np.sum(back * m.vertices, axis=1), -1, 1)))
-        worst = max(worst, float(ang.max()))
-    assert worst < 1e-3  # degrees: 6-decimal rounding of normalised coordinates and generic spaces
-
-
-def test_axis_round_trip(tutorial):
-    cam = next(c for c in tutorial.scene.cameras if c.id == "pole-west")  # Bosch in the catalogue
-    masks = [m for m in tutorial.mask_plans[cam.id].masks if m.fits_view(cam.hfov_deg[0], cam.vfov_deg[0])]
-    text = axis_requests(cam, masks)
-    moves = re.findall(r"pan=([-\d.]+)&tilt=([-\d.]+)&zoom=(\d+)", text)
-    polys = re.findall(r"pxpolygon=([\d,:]+)", text)
-    assert len(moves) == len(polys) == len(masks)
-    v = catalogue()["bosch-mic-ip-starlight-7100i"]["vendor"]
-    worst = 0.0
-    for (pan, tilt, zoom), poly, m in zip(moves, polys, masks, strict=True):
-        ratio = 1 + (int(zoom) - 1) / 9998 * (v["zoom_ratio"] - 1)
-        t = math.tan(math.radians(cam.hfov_deg[0] / 2)) / ratio
-        f, r, u = _axis_basis(float(pan) + v["pan_zero_offset_deg"], float(tilt), cam.grid_north_offset_deg)
-        px = np.array([[int(a) for a in c.split(",")] for c in poly.split(":")], float)
-        x = px[:, 0] / 1920 * 2 - 1
-        y = 1 - px[:, 1] / 1080 * 2
-        back = unit(f + x[:, None] * t * r + y[:, None] * t * 1080 / 1920 * u)
-        ang = np.degrees(np.arccos(np.clip(np.sum(back * m.vertices, axis=1), -1, 1)))
-        # tolerance: half a pixel at that zoom, the 0.01 deg of pan/tilt, the zoom step rounding
-        tol = math.degrees(2 * t / 1920) + 0.02 + cam.hfov_deg[0] / 2 * 1e-3
-        worst = max(worst, float((ang / tol).max()))
-    assert worst <= 1.0
 
 
 def test_onvif_validates_and_broken_masks_fail(tutorial):

@@ -52,6 +52,7 @@ class Camera:
     mask_limits: MaskLimits = field(default_factory=MaskLimits)
     grid_north_offset_deg: float = 0.0
     defaults: tuple[str, ...] = ()
+    onvif_tokens: tuple[str, str] = ("Profile_1", "VideoSourceConfig_1")  # ONVIF profile, video source config
 
     @property
     def vfov_deg(self) -> tuple[float, float]:

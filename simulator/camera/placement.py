@@ -86,9 +86,16 @@ def place_camera(spec: dict[str, Any], *, frame: Frame, ground_at: Callable[[flo
         tilt_deg=None if tilt_deg is None else float(tilt_deg),
         range_m=float(merged.get("range_m") or default_range_m),
         mask_limits=_mask_limits(ml),
-        grid_north_offset_deg=offset, defaults=tuple(defaults),
+        grid_north_offset_deg=offset, defaults=tuple(defaults), onvif_tokens=_onvif_tokens(spec),
     )
     return cam, notes
+
+
+def _onvif_tokens(spec: dict[str, Any]) -> tuple[str, str]:
+    """The camera's ONVIF profile and video source configuration tokens (the ONVIF files state them)."""
+    given = spec.get("onvif") or {}
+    return (str(given.get("profile_token") or "Profile_1"),
+            str(given.get("video_source_token") or "VideoSourceConfig_1"))
 
 
 def _mask_limits(ml: dict[str, Any]) -> MaskLimits:

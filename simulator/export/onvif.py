@@ -19,19 +19,25 @@ from .views import generic_ptz, mask_view
 PLAN = "urn:privacy-zone-simulator:onvif-mask-plan:1"
 PAN_TILT_SPACE = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"
 ZOOM_SPACE = "http://www.onvif.org/ver10/tptz/ZoomSpaces/PositionGenericSpace"
+RGB = "http://www.onvif.org/ver10/colorspace/RGB"
 
 
 class OnvifValidationError(SimulatorError):
     pass
 
 
-def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, profile_token: str = "Profile_1",
-                  configuration_token: str = "VideoSourceConfig_1", check: bool = True) -> bytes:
+def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, check: bool = True) -> bytes:
     """The ONVIF mask plan of one camera as XML bytes, validated (``check=False``: the caller
-    validates it, e.g. with ``validate_many``)."""
+    validates it, e.g. with ``validate_many``). The requests name the camera's profile and video
+    source configuration tokens (``Camera.onvif_tokens``, from the scenario's ``onvif``); the mask
+    colour is black in RGB (``Colorspace`` given: without it YCbCr is implied, where 0, 0, 0 is not
+    black)."""
+    profile_token, configuration_token = camera.onvif_tokens
     E = etree.Element
     root = E(f"{{{PLAN}}}MaskPlan", nsmap={"plan": PLAN, "tt": TT, "tr2": TR2, "tptz": TPTZ})
     root.set("camera", camera.id)
+    root.set("profileToken", profile_token)
+    root.set("videoSourceToken", configuration_token)
     for m in masks:
         view = mask_view(camera, m)
         if len(view.polygon) < 3:
@@ -40,7 +46,7 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, profile_token: 
         if view.clipped:
             item.set("clipped", "true")
         if camera.kind == "ptz":
-            pan, tilt, zoom = generic_ptz(camera, view)
+            pan, tilt, zoom, view = generic_ptz(camera, m)
             move = etree.SubElement(item, f"{{{TPTZ}}}AbsoluteMove")
             etree.SubElement(move, f"{{{TPTZ}}}ProfileToken").text = profile_token
             pos = etree.SubElement(move, f"{{{TPTZ}}}Position")
@@ -53,7 +59,7 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, profile_token: 
         for x, y in view.polygon:
             etree.SubElement(poly, f"{{{TT}}}Point", x=f"{x:.6f}", y=f"{y:.6f}")
         etree.SubElement(mask, f"{{{TR2}}}Type").text = "Color"
-        etree.SubElement(mask, f"{{{TR2}}}Color", X="0", Y="0", Z="0")
+        etree.SubElement(mask, f"{{{TR2}}}Color", X="0", Y="0", Z="0", Colorspace=RGB)
         etree.SubElement(mask, f"{{{TR2}}}Enabled").text = "true"
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     if check:

@@ -9,19 +9,17 @@ from lxml import etree
 
 from ..camera.model import Camera
 from ..masks.spherical import SphericalMask
-from .views import mask_view, vendor, vendor_angles
+from .views import axis_ptz, hikvision_ptz, mask_view
 
 HIK_W, HIK_H = 704, 576  # Hikvision's normalised screen (y measured from the bottom)
 
 
 def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CAMERA") -> str:
     """VAPIX requests, one ``ptz.cgi`` move and one ``privacymask.cgi?action=add`` per mask: pan/tilt in
-    degrees (-180..180 from the vendor's zero), zoom 1..9999 linear in ratio, ``pxpolygon`` in pixels of
-    the maximum resolution (x right, y down), corners clockwise on screen."""
-    v = vendor(camera)
+    degrees (-180..180 from the camera's pan zero, tilt up positive), zoom 1..9999 linear in ratio
+    (``views``), ``pxpolygon`` in pixels of the maximum resolution (x right, y down), corners clockwise
+    on screen."""
     w, h = camera.resolution_px
-    zmax = float(v.get("zoom_ratio", 1.0))
-    zsteps = float(v.get("zoom_max", 9999))
     lines = [f"# Axis VAPIX mask plan for camera {camera.id} ({camera.model or 'inline'}); "
              "send in order: each mask is drawn in the view the preceding move sets"]
     for m in masks:
@@ -29,19 +27,19 @@ def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CA
         if len(view.polygon) < 3:
             continue
         if camera.kind == "ptz":
-            pan, tilt = vendor_angles(camera, view)
-            zoom = 1 + (view.zoom_ratio - 1) / (zmax - 1) * (zsteps - 1) if zmax > 1 else 1
-            lines.append(f"http://{host}/axis-cgi/com/ptz.cgi?pan={pan:.2f}&tilt={tilt:.2f}&zoom={round(zoom)}")
-        px = np.column_stack([(view.polygon[:, 0] + 1) / 2 * w, (1 - view.polygon[:, 1]) / 2 * h])
-        poly = ":".join(f"{round(x)},{round(y)}" for x, y in px)  # CCW with y up = clockwise with y down
+            pan, tilt, zoom, view = axis_ptz(camera, m)
+            lines.append(f"http://{host}/axis-cgi/com/ptz.cgi?pan={pan:.2f}&tilt={tilt:.2f}&zoom={zoom}")
+        # pixels, y down; the view's polygon is counter-clockwise on screen: reversed, clockwise
+        px = np.column_stack([(view.polygon[:, 0] + 1) / 2 * w, (1 - view.polygon[:, 1]) / 2 * h])[::-1]
+        poly = ":".join(f"{round(x)},{round(y)}" for x, y in px)
         lines.append(f"http://{host}/axis-cgi/privacymask.cgi?action=add&name={quote(m.id)}&pxpolygon={poly}")
     return "\n".join(lines) + "\n"
 
 
 def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
-    """ISAPI ``PrivacyMask`` documents, one per mask with the PTZ position (``PTZData``, tenths of a
-    degree, absolute zoom in tenths) that frames it: coordinates on the 704 x 576 normalised screen,
-    y from the bottom."""
+    """ISAPI ``PrivacyMask`` documents, one per mask with the PTZ position (``PTZData``: tenths of a
+    degree, elevation down positive, absolute zoom in tenths; ``views``) that frames it: coordinates on
+    the 704 x 576 normalised screen, y from the bottom."""
     root = etree.Element("HikvisionMaskPlan", camera=camera.id)
     for i, m in enumerate(masks, start=1):
         view = mask_view(camera, m)
@@ -51,10 +49,10 @@ def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
         if camera.kind == "ptz":
             ptz = etree.SubElement(item, "PTZData")
             ab = etree.SubElement(ptz, "AbsoluteHigh")
-            pan, tilt = vendor_angles(camera, view)
-            etree.SubElement(ab, "elevation").text = str(round(tilt * 10))
-            etree.SubElement(ab, "azimuth").text = str(round((pan % 360.0) * 10))
-            etree.SubElement(ab, "absoluteZoom").text = str(max(10, round(view.zoom_ratio * 10)))
+            azimuth, elevation, zoom, view = hikvision_ptz(camera, m)
+            etree.SubElement(ab, "elevation").text = str(elevation)
+            etree.SubElement(ab, "azimuth").text = str(azimuth)
+            etree.SubElement(ab, "absoluteZoom").text = str(zoom)
         pm = etree.SubElement(item, "PrivacyMask", version="2.0", xmlns="http://www.hikvision.com/ver20/XMLSchema")
         etree.SubElement(pm, "enabled").text = "true"
         size = etree.SubElement(pm, "normalizedScreenSize")

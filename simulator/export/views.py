@@ -1,106 +1,86 @@
-"""Where to point a camera to draw a mask, and the mask's polygon in that view.
+"""Each vendor API's conventions for pointing a PTZ camera, whatever the camera's make: an Axis request
+for a Hikvision camera still speaks VAPIX. The views and polygons themselves are in
+``masks.views`` (re-exported here).
 
-For a PTZ camera each mask is framed on its own: the camera points at the mask's centre (no roll) and
-zooms so that the mask fills at most 90 % of the image (never beyond the tele end, never wider than the
-wide end). A fixed camera has one view: its own. Coordinates are ONVIF-normalised: x, y in [-1, 1],
-origin at the image centre, y up.
+- ONVIF ``PositionGenericSpace``: pan x = pan / 180 (pan -180..180 deg, clockwise from the camera's
+  pan zero), tilt y = elevation / 90 (up positive), zoom z in [0, 1], linear in zoom ratio from 1 to
+  the lens's maximum.
+- Axis VAPIX ``ptz.cgi``: ``pan`` -180..180 deg, ``tilt`` in degrees, up positive (-90: straight
+  down), ``zoom`` 1..9999 linear in zoom ratio.
+- Hikvision ISAPI ``PTZData/AbsoluteHigh``: ``azimuth`` 0..3599 in tenths of a degree clockwise,
+  ``elevation`` in tenths of a degree, **down** positive, ``absoluteZoom`` in tenths of the zoom
+  ratio, 10 (1x) .. 10 x the lens's maximum.
+
+Each exporter rounds its values as its API does (zoom always towards the wide end) and draws the
+mask in the view those rounded values set (``in_view``): the same spherical polygon, so rounding never
+uncovers what the mask hides. The lens's maximum zoom ratio is derived from its field of view (``lens_zoom_ratio``:
+tan(wide / 2) / tan(tele / 2)), the figure the views are computed with, so no exported zoom exceeds
+an API's range; values are clamped to it as well.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
-from numpy.typing import NDArray
 
 from ..camera.catalogue import catalogue
 from ..camera.model import Camera
-from ..exposure import camera_axes
-from ..frames import azimuth_elevation
-from ..masks.spherical import SphericalMask, project, tangent_frame
+from ..masks.spherical import SphericalMask
+from ..masks.views import MaskView, device_mask, in_view, lens_zoom_ratio, mask_view
 
-F64 = NDArray[np.float64]
+__all__ = ["MaskView", "axis_ptz", "device_mask", "generic_ptz", "hikvision_ptz", "in_view", "lens_zoom_ratio",
+           "mask_view", "pan_zero_deg"]
 
-
-@dataclass(frozen=True)
-class MaskView:
-    """A view that frames one mask: true azimuth/elevation [deg] of the optical axis, horizontal FOV
-    [deg] and zoom ratio (wide HFOV / HFOV, 1 at the wide end), and the polygon (k, 2) in normalised
-    coordinates of that view."""
-
-    azimuth_deg: float
-    elevation_deg: float
-    hfov_deg: float
-    zoom_ratio: float
-    polygon: F64
-    clipped: bool = False
+AXIS_ZOOM_STEPS = (1, 9999)  # VAPIX ptz.cgi zoom
 
 
-def vendor(camera: Camera) -> dict[str, Any]:
-    """The camera's vendor conventions (catalogue), or neutral ones for inline cameras."""
-    entry = catalogue().get(camera.model or "", {})
-    return dict(entry.get("vendor") or {"name": "generic", "pan_zero_offset_deg": 0.0, "tilt_sign": 1,
-                                        "zoom_ratio": max(camera.hfov_deg[0] / camera.hfov_deg[1], 1.0)})
+def pan_zero_deg(camera: Camera) -> float:
+    """True azimuth [deg] of the camera's pan zero (the catalogue's installation default; 0: north)."""
+    entry: dict[str, Any] = catalogue().get(camera.model or "", {})
+    return float((entry.get("vendor") or {}).get("pan_zero_offset_deg", 0.0))
 
 
-def mask_view(camera: Camera, mask: SphericalMask) -> MaskView:
-    """The view that frames ``mask`` on ``camera`` (computed once per mask and camera: each vendor's
-    export asks for it)."""
-    views = mask.__dict__.setdefault("_views", {})
-    try:
-        if camera not in views:
-            views[camera] = _mask_view(camera, mask)
-        view: MaskView = views[camera]
-        return view
-    except TypeError:  # a camera that cannot be hashed
-        return _mask_view(camera, mask)
+def _pan(camera: Camera, view: MaskView) -> float:
+    """Pan [deg, -180..180] of the view from the camera's pan zero, clockwise."""
+    return ((view.azimuth_deg - pan_zero_deg(camera) + 180.0) % 360.0) - 180.0
 
 
-def _mask_view(camera: Camera, mask: SphericalMask) -> MaskView:
-    w, h = camera.resolution_px
-    if camera.kind == "fixed" and camera.direction_deg is not None:
-        f, r, u = camera_axes(camera)
-        frame = (f, r, u)
-        hfov = camera.hfov_deg[0]
-        az_true, el = camera.direction_deg, camera.tilt_deg or 0.0
-    else:
-        frame = tangent_frame(mask.centre if mask.aim is None else mask.aim)
-        xy = project(mask.vertices, frame)
-        need = max(np.abs(xy[:, 0]).max(), np.abs(xy[:, 1]).max() * w / h) / 0.9
-        t_wide, t_tele = (math.tan(math.radians(x) / 2) for x in camera.hfov_deg)
-        t = min(max(need, t_tele), t_wide)
-        hfov = math.degrees(2 * math.atan(t))
-        az_grid, el_arr = azimuth_elevation(frame[0][None])
-        az_true, el = float((az_grid[0] - camera.grid_north_offset_deg) % 360.0), float(el_arr[0])
-    xy = project(mask.vertices, frame)
-    tx = math.tan(math.radians(hfov) / 2)
-    ty = tx * h / w
-    poly = np.column_stack([xy[:, 0] / tx, xy[:, 1] / ty])
-    clipped = bool(np.isnan(poly).any() or np.abs(poly).max() > 1.0)
-    if clipped:  # beyond the image nothing is seen from this view; PTZ plans that need this are non-compliant
-        import shapely
-
-        inside = shapely.Polygon(np.nan_to_num(poly, nan=0.0)).intersection(shapely.box(-1, -1, 1, 1))
-        poly = np.asarray(shapely.orient_polygons(inside).exterior.coords)[:-1] if not inside.is_empty \
-            else np.zeros((0, 2))
-    zoom = math.tan(math.radians(camera.hfov_deg[0]) / 2) / tx
-    return MaskView(az_true, el, hfov, zoom, poly, clipped)
+def _zoom_fraction(camera: Camera, view: MaskView) -> float:
+    """Where the view's zoom ratio lies between 1 and the lens's maximum, in [0, 1]."""
+    zmax = lens_zoom_ratio(camera)
+    return 0.0 if zmax <= 1 else min(max((view.zoom_ratio - 1) / (zmax - 1), 0.0), 1.0)
 
 
-def vendor_angles(camera: Camera, view: MaskView) -> tuple[float, float]:
-    """The view's pan [deg, -180..180 from the vendor's pan zero] and tilt [deg, in the vendor's sign]."""
-    v = vendor(camera)
-    pan = ((view.azimuth_deg - float(v.get("pan_zero_offset_deg", 0.0)) + 180.0) % 360.0) - 180.0
-    return pan, view.elevation_deg * int(v.get("tilt_sign", 1))
+def generic_ptz(camera: Camera, mask: SphericalMask) -> tuple[float, float, float, MaskView]:
+    """ONVIF generic pan/tilt space [-1, 1] and generic zoom [0, 1] (6 decimals) of the view that
+    frames ``mask``, and the mask in the view those rounded values set."""
+    view = mask_view(camera, mask)
+    x = round(_pan(camera, view) / 180.0, 6)
+    y = round(min(max(view.elevation_deg / 90.0, -1.0), 1.0), 6)
+    zmax = lens_zoom_ratio(camera)
+    z = math.floor(_zoom_fraction(camera, view) * 1e6) / 1e6  # down: a wider view holds the mask
+    return x, y, z, in_view(camera, mask, (x * 180.0 + pan_zero_deg(camera)) % 360.0, y * 90.0, 1 + z * (zmax - 1))
 
 
-def generic_ptz(camera: Camera, view: MaskView) -> tuple[float, float, float]:
-    """ONVIF generic pan/tilt space [-1, 1] (pan -180..180 deg from the vendor's zero, tilt -90..90 deg
-    in the vendor's sign) and generic zoom [0, 1] (linear in zoom ratio up to the vendor's maximum)."""
-    v = vendor(camera)
-    pan, tilt = vendor_angles(camera, view)
-    zmax = float(v.get("zoom_ratio", 1.0))
-    zoom = 0.0 if zmax <= 1 else (view.zoom_ratio - 1) / (zmax - 1)
-    return pan / 180.0, tilt / 90.0, min(max(zoom, 0.0), 1.0)
+def axis_ptz(camera: Camera, mask: SphericalMask) -> tuple[float, float, int, MaskView]:
+    """VAPIX ``ptz.cgi`` pan [deg], tilt [deg, up positive] (2 decimals) and zoom [1..9999] of the view
+    that frames ``mask``, and the mask in the view those values set."""
+    view = mask_view(camera, mask)
+    lo, hi = AXIS_ZOOM_STEPS
+    pan, tilt = round(_pan(camera, view), 2), round(view.elevation_deg, 2)
+    step = min(max(math.floor(lo + _zoom_fraction(camera, view) * (hi - lo)), lo), hi)
+    ratio = 1 + (step - lo) / (hi - lo) * (lens_zoom_ratio(camera) - 1)
+    return pan, tilt, step, in_view(camera, mask, (pan + pan_zero_deg(camera)) % 360.0, tilt, ratio)
+
+
+def hikvision_ptz(camera: Camera, mask: SphericalMask) -> tuple[int, int, int, MaskView]:
+    """ISAPI ``AbsoluteHigh`` azimuth [0.1 deg, 0..3599], elevation [0.1 deg, down positive] and
+    absoluteZoom [0.1 x, 10 .. 10 x the lens's maximum] of the view that frames ``mask``, and the mask
+    in the view those values set."""
+    view = mask_view(camera, mask)
+    azimuth = round((_pan(camera, view) % 360.0) * 10) % 3600
+    elevation = round(-view.elevation_deg * 10)
+    zmax = max(lens_zoom_ratio(camera), 1.0)
+    zoom = min(max(math.floor(view.zoom_ratio * 10), 10), math.floor(zmax * 10))
+    return azimuth, elevation, zoom, in_view(camera, mask, (azimuth / 10 + pan_zero_deg(camera)) % 360.0,
+                                             -elevation / 10, zoom / 10)

@@ -61,6 +61,7 @@ from .spherical import (
     unit,
     unproject,
 )
+from .views import device_mask
 
 F64 = NDArray[np.float64]
 
@@ -141,7 +142,7 @@ def _rule(camera: Camera) -> _Rule:
 def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[SphericalMask | None]:
     """The masks the camera can frame (None where it cannot); a mask whose centre lies beyond the pan
     or tilt limits is aimed at the nearest direction within them (``SphericalMask.aim``) if it fits
-    the view from there."""
+    the view from there, whole."""
     aimed = [i for i, m in enumerate(masks) if m is not None and m.aim is not None]
     if aimed:  # drawn in the view from their aim: that aim must be allowed, the mask in view
         out = _frameable(rule, [None if m is None or m.aim is not None else m for m in masks])
@@ -186,18 +187,10 @@ def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[Spher
         if not np.isfinite(xy).all():
             out[i] = None
             continue
-        # beyond the limit the camera never looks: a mask may reach past that edge of the view (the
-        # device clips it there), not past the others
-        x_lo, x_hi, y_lo, y_hi = -tx, tx, -ty, ty
-        if az_c[k] != az[k]:
-            right = ((az[k] - az_c[k]) % 360.0) < 180.0
-            x_hi, x_lo = (np.inf, x_lo) if right else (x_hi, -np.inf)
-        if el_c[k] < el[k]:
-            y_hi = np.inf
-        elif el_c[k] > el[k]:
-            y_lo = -np.inf
-        fits = bool((xy[:, 0] >= x_lo).all() and (xy[:, 0] <= x_hi).all() and (xy[:, 1] >= y_lo).all()
-                    and (xy[:, 1] <= y_hi).all())
+        # the whole mask in the view from there: a device stores what that view holds, and a part cut
+        # off at the view's edge is not hidden when the camera pans along that edge (the edge of a
+        # no-roll view tilted up curves below the camera's reach there), so nothing may be cut
+        fits = bool((np.abs(xy[:, 0]) <= tx + 1e-12).all() and (np.abs(xy[:, 1]) <= ty + 1e-12).all())
         out[i] = replace(m, aim=aim) if fits else None
     return out
 
@@ -483,15 +476,19 @@ def _conclude(camera: Camera, scene: Any, rule: _Rule, result: CameraMasks, st: 
     masks, chosen_covers, method = _select(scene, pieces, cands, public_dirs, lim.max_masks)
     result.method = method
     result.masks_lower_bound = bound
-    result.masks = masks = [replace(m, id=f"{camera.id}-mask-{i + 1:02d}") for i, m in enumerate(masks)]
+    # as the device will store them (a rectangle on a rectangle-only camera, within the vertex limit
+    # after a cut at the image edge): what is verified below is what is exported
+    result.masks = masks = [device_mask(camera, replace(m, id=f"{camera.id}-mask-{i + 1:02d}"))
+                            for i, m in enumerate(masks)]
     if result.unframable_targets:
         result.compliant = False
         ids = result.unframable_targets
         plural = "s" if len(ids) > 1 else ""
         result.reasons.append(f"{len(unframable)} visible sample cells of {len(ids)} target{plural} "
-                              f"({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}) that no mask can frame "
-                              f"from within the camera's pan/tilt limits in its {rule.hfov_deg:g} x "
-                              f"{rule.vfov_deg:.1f} deg wide view")
+                              f"({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''}) that no mask with its "
+                              f"{scene.scenario.masks.margin_deg:g} deg margin can frame whole from within the "
+                              f"camera's pan/tilt limits in its {rule.hfov_deg:g} x {rule.vfov_deg:.1f} deg wide "
+                              f"view")
     if len(masks) > lim.max_masks:
         result.compliant = False
         proof = (f"at least {bound} are needed: {bound} visible private samples lie pairwise more than "
@@ -740,7 +737,7 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
                               margin_deg=0.05, max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
             (framed,) = _frameable(rule, [grown])
             if framed is not None:
-                result.masks[idx] = replace(framed, id=m.id)
+                result.masks[idx] = device_mask(camera, replace(framed, id=m.id))
 
 
 def _mask_of(masks: list[SphericalMask], ids: NDArray[Any], targets: NDArray[np.intp]) -> NDArray[np.intp]:
@@ -784,14 +781,14 @@ def _propose_limits(camera: Camera, scene: Any, plan: _Plan, result: CameraMasks
     cap = float(el[bad].min()) if len(bad) else np.inf
     k = max(need, 0)
     top = lows[k - 1] if k > 0 and len(lows) >= k else (np.inf if k == 0 else None)
-    if top is not None:
+    if top is not None and math.isfinite(min(top, cap)):  # (nothing to leave out: no ceiling helps)
         ceiling = math.floor((min(top, cap) - v_half - 0.05) * 10) / 10
         if t_lo <= ceiling < t_hi:
             options.append(("tilt ceiling", None, (t_lo, ceiling)))
     highs = sorted(float(el[g].max()) for g in groups if len(g))
     floor_cap = float(el[bad].max()) if len(bad) else -np.inf
     bottom = highs[k - 1] if k > 0 and len(highs) >= k else (-np.inf if k == 0 else None)
-    if bottom is not None:
+    if bottom is not None and math.isfinite(max(bottom, floor_cap)):
         floor = math.ceil((max(bottom, floor_cap) + v_half + 0.05) * 10) / 10
         if t_lo < floor <= t_hi:
             options.append(("tilt floor", None, (floor, t_hi)))
