@@ -149,6 +149,8 @@ class OnvifTokens(_Strict):
 
     profile_token: str = Field("Profile_1", min_length=1, max_length=64)
     video_source_token: str = Field("VideoSourceConfig_1", min_length=1, max_length=64)
+    ptz_configuration_token: str = Field("PTZConfig_1", min_length=1, max_length=64)
+    ptz_node_token: str = Field("PTZNode_1", min_length=1, max_length=64)
 
 
 class MaskLimitsSpec(_Strict):

@@ -107,7 +107,7 @@ def decode_onvif(cam, data: bytes) -> list[Decoded]:
 
 def decode_axis(cam, text: str) -> list[Decoded]:
     w, h = cam.resolution_px
-    lines = [ln for ln in text.splitlines() if ln.startswith("http")]
+    lines = [ln for ln in text.splitlines() if ln.startswith("http") and "/param.cgi?" not in ln]
     out, view = [], None
     for ln in lines:
         if "/ptz.cgi?" in ln:
@@ -267,3 +267,49 @@ def test_xmllint_validates_the_onvif_exports_offline_and_rejects_a_broken_one(re
         run = subprocess.run(["xmllint", "--noout", "--nonet", "--schema", xsd, str(path)], capture_output=True,
                              text=True)
         assert run.returncode != 0 and "fails to validate" in run.stderr
+
+
+def test_ptz_limits_exported_in_each_api(results):
+    """The camera's limits, decoded: ONVIF ``PanTiltLimits`` (generic space: degrees = x * 180 from the
+    pan zero, y * 90) and ``ZoomLimits``; the Axis ``PTZ.Limit.L1`` update; a Hikvision note (ISAPI
+    gives no such request in our sources). ing-03 (Axis model) may tilt -90..+20 deg, pan all round;
+    the tutorial's mast-limited pans 90..270 deg true, across +-180 from a north pan zero: no single
+    generic range, so pan stays open and a note says so."""
+    ing = results["ingolstadt-lod3"].camera("ing-03")
+    root = etree.fromstring(mask_plan_xml(ing, results["ingolstadt-lod3"].mask_plans["ing-03"].masks))
+    cfg = root.find("tptz:SetConfiguration/tptz:PTZConfiguration", NS)
+    assert cfg.get("token") == ing.onvif_tokens[2] and cfg.find("tt:NodeToken", NS).text == ing.onvif_tokens[3]
+    rng = cfg.find("tt:PanTiltLimits/tt:Range", NS)
+    x = [float(rng.find(f"tt:XRange/tt:{k}", NS).text) * 180 for k in ("Min", "Max")]
+    y = [float(rng.find(f"tt:YRange/tt:{k}", NS).text) * 90 for k in ("Min", "Max")]
+    assert x == [-180.0, 180.0] and y == pytest.approx([-90.0, 20.0], abs=1e-4)
+    z = cfg.find("tt:ZoomLimits/tt:Range", NS)
+    assert [float(z.find(f"tt:XRange/tt:{k}", NS).text) for k in ("Min", "Max")] == [0.0, 1.0]
+    axis = axis_requests(ing, results["ingolstadt-lod3"].mask_plans["ing-03"].masks)
+    assert "param.cgi?action=update&PTZ.Limit.L1.MinTilt=-90.00&PTZ.Limit.L1.MaxTilt=20.00" in axis
+    assert "MinPan" not in axis  # all round: no pan limit
+    hik = hikvision_xml(ing, results["ingolstadt-lod3"].mask_plans["ing-03"].masks).decode()
+    assert "elevation -200..900" in hik
+    mast = results["tutorial"].camera("mast-limited")
+    root = etree.fromstring(mask_plan_xml(mast, results["tutorial"].mask_plans["mast-limited"].masks))
+    rng = root.find(".//tt:PanTiltLimits/tt:Range", NS)
+    assert [float(rng.find(f"tt:XRange/tt:{k}", NS).text) for k in ("Min", "Max")] == [-1.0, 1.0]
+    assert [float(rng.find(f"tt:YRange/tt:{k}", NS).text) * 90 for k in ("Min", "Max")] == [-90.0, 0.0]
+    assert "cross the pan zero's opposite" in root.find("plan:Note", NS).text
+    assert "no single MinPan..MaxPan range" in axis_requests(mast, results["tutorial"].mask_plans["mast-limited"].masks)
+
+
+def test_a_pan_arc_through_north_is_one_generic_range():
+    """Pan limits 300..60 deg true (clockwise through north, the pan zero of an inline camera): -60..+60
+    deg from the pan zero, so x -1/3..+1/3 in ONVIF's generic space and MinPan -60, MaxPan 60 in VAPIX."""
+    from simulator.camera.model import Camera
+    from simulator.export.onvif import generic_limits
+
+    cam = Camera("c", 0, 0, 5, 5, "ptz", (1920, 1080), (60.0, 2.0), pan_limits_deg=(300.0, 420.0),
+                 tilt_limits_deg=(-45.0, 10.0))
+    (x0, x1), (y0, y1) = generic_limits(cam)
+    assert (x0 * 180, x1 * 180) == pytest.approx((-60.0, 60.0), abs=1e-4)
+    assert (y0 * 90, y1 * 90) == pytest.approx((-45.0, 10.0), abs=1e-4)
+    assert "PTZ.Limit.L1.MinPan=-60.00&PTZ.Limit.L1.MaxPan=60.00&PTZ.Limit.L1.MinTilt=-45.00" in axis_requests(cam, [])
+    root = etree.fromstring(mask_plan_xml(cam, []))
+    assert root.find("plan:Note", NS) is None

@@ -52,7 +52,8 @@ class Camera:
     mask_limits: MaskLimits = field(default_factory=MaskLimits)
     grid_north_offset_deg: float = 0.0
     defaults: tuple[str, ...] = ()
-    onvif_tokens: tuple[str, str] = ("Profile_1", "VideoSourceConfig_1")  # ONVIF profile, video source config
+    # ONVIF tokens: profile, video source configuration, PTZ configuration, PTZ node
+    onvif_tokens: tuple[str, str, str, str] = ("Profile_1", "VideoSourceConfig_1", "PTZConfig_1", "PTZNode_1")
 
     @property
     def vfov_deg(self) -> tuple[float, float]:

@@ -91,11 +91,16 @@ def place_camera(spec: dict[str, Any], *, frame: Frame, ground_at: Callable[[flo
     return cam, notes
 
 
-def _onvif_tokens(spec: dict[str, Any]) -> tuple[str, str]:
-    """The camera's ONVIF profile and video source configuration tokens (the ONVIF files state them)."""
+ONVIF_TOKENS = (("profile_token", "Profile_1"), ("video_source_token", "VideoSourceConfig_1"),
+                ("ptz_configuration_token", "PTZConfig_1"), ("ptz_node_token", "PTZNode_1"))
+
+
+def _onvif_tokens(spec: dict[str, Any]) -> tuple[str, str, str, str]:
+    """The camera's ONVIF profile, video source configuration, PTZ configuration and PTZ node tokens
+    (the ONVIF files state them)."""
     given = spec.get("onvif") or {}
-    return (str(given.get("profile_token") or "Profile_1"),
-            str(given.get("video_source_token") or "VideoSourceConfig_1"))
+    a, b, c, d = (str(given.get(k) or default) for k, default in ONVIF_TOKENS)
+    return a, b, c, d
 
 
 def _mask_limits(ml: dict[str, Any]) -> MaskLimits:

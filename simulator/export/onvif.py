@@ -14,7 +14,7 @@ from ..errors import SimulatorError
 from ..masks.spherical import SphericalMask
 from . import onvif_schema
 from .onvif_schema import TPTZ, TR2, TT
-from .views import generic_ptz, mask_view
+from .views import generic_ptz, mask_view, pan_zero_deg
 
 PLAN = "urn:privacy-zone-simulator:onvif-mask-plan:1"
 PAN_TILT_SPACE = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"
@@ -32,7 +32,7 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, check: bool = T
     source configuration tokens (``Camera.onvif_tokens``, from the scenario's ``onvif``); the mask
     colour is black in RGB (``Colorspace`` given: without it YCbCr is implied, where 0, 0, 0 is not
     black)."""
-    profile_token, configuration_token = camera.onvif_tokens
+    profile_token, configuration_token = camera.onvif_tokens[:2]
     E = etree.Element
     root = E(f"{{{PLAN}}}MaskPlan", nsmap={"plan": PLAN, "tt": TT, "tr2": TR2, "tptz": TPTZ})
     root.set("camera", camera.id)
@@ -61,10 +61,53 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, check: bool = T
         etree.SubElement(mask, f"{{{TR2}}}Type").text = "Color"
         etree.SubElement(mask, f"{{{TR2}}}Color", X="0", Y="0", Z="0", Colorspace=RGB)
         etree.SubElement(mask, f"{{{TR2}}}Enabled").text = "true"
+    if camera.kind == "ptz":
+        _limits(root, camera)
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     if check:
         validate(data)
     return data
+
+
+def _limits(root: Any, camera: Camera) -> None:
+    """The camera's pan/tilt/zoom limits as a ``tptz:SetConfiguration`` (``PanTiltLimits`` and
+    ``ZoomLimits`` in the generic spaces); a pan arc that crosses the pan zero's opposite (+-180 deg)
+    is no single generic range: pan is then left open and a ``plan:Note`` says so."""
+    _, _, config_token, node_token = camera.onvif_tokens
+    (pan_lo, pan_hi), (t_lo, t_hi) = generic_limits(camera)
+    E = etree.SubElement
+    cfg = E(E(root, f"{{{TPTZ}}}SetConfiguration"), f"{{{TPTZ}}}PTZConfiguration", token=config_token)
+    E(cfg, f"{{{TT}}}Name").text = f"{camera.id} limits"
+    E(cfg, f"{{{TT}}}UseCount").text = "1"
+    E(cfg, f"{{{TT}}}NodeToken").text = node_token
+    for tag, space, ranges in (("PanTiltLimits", PAN_TILT_SPACE, (("XRange", pan_lo, pan_hi), ("YRange", t_lo, t_hi))),
+                               ("ZoomLimits", ZOOM_SPACE, (("XRange", 0.0, 1.0),))):
+        rng = E(E(cfg, f"{{{TT}}}{tag}"), f"{{{TT}}}Range")
+        E(rng, f"{{{TT}}}URI").text = space
+        for axis, lo, hi in ranges:
+            r = E(rng, f"{{{TT}}}{axis}")
+            E(r, f"{{{TT}}}Min").text = f"{lo:.6f}"
+            E(r, f"{{{TT}}}Max").text = f"{hi:.6f}"
+    E(cfg.getparent(), f"{{{TPTZ}}}ForcePersistence").text = "true"
+    if (pan_lo, pan_hi) == (-1.0, 1.0) and camera.pan_limits_deg[1] - camera.pan_limits_deg[0] < 360.0:
+        E(root, f"{{{PLAN}}}Note").text = (
+            f"pan limits {camera.pan_limits_deg[0]:g}..{camera.pan_limits_deg[1]:g} deg cross the pan zero's "
+            "opposite: no single generic range holds them; set them on the device by hand")
+
+
+def generic_limits(camera: Camera) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The camera's pan and tilt limits in the generic space: pan x = pan / 180 from the pan zero, tilt
+    y = elevation / 90; pan (-1, 1) when the arc is the whole circle or crosses +-180 deg."""
+    lo, hi = camera.pan_limits_deg
+    t_lo, t_hi = camera.tilt_limits_deg
+    tilt = (round(t_lo / 90.0, 6), round(t_hi / 90.0, 6))
+    if hi - lo >= 360.0:
+        return (-1.0, 1.0), tilt
+    start = ((lo - pan_zero_deg(camera) + 180.0) % 360.0) - 180.0
+    end = start + (hi - lo)
+    if end > 180.0:
+        return (-1.0, 1.0), tilt
+    return (round(start / 180.0, 6), round(end / 180.0, 6)), tilt
 
 
 def validate(data: bytes) -> None:

@@ -20,7 +20,7 @@ exactly these changes, stated in the folder's README:
    ``media.xsd`` and ``ptz.xsd`` (xmllint reads schemas, not WSDL), importing the local ``onvif.xsd``.
 4. ``mask-plan.xsd`` describes this tool's file around them: ``plan:MaskPlan`` of ``plan:Mask`` items,
    each an optional ``tptz:AbsoluteMove`` and a ``tr2:CreateMask``, then an optional
-   ``tptz:SetConfiguration`` (the camera's PTZ limits).
+   ``tptz:SetConfiguration`` (the camera's PTZ limits) and notes.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ MASK_PLAN = """<?xml version="1.0" encoding="UTF-8"?>
           </xs:complexType>
         </xs:element>
         <xs:element ref="tptz:SetConfiguration" minOccurs="0"/>
+        <xs:element name="Note" type="xs:string" minOccurs="0" maxOccurs="unbounded"/>
       </xs:sequence>
       <xs:attribute name="camera" type="xs:string" use="required"/>
       <xs:attribute name="profileToken" type="xs:string"/>

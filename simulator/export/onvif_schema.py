@@ -76,13 +76,15 @@ def compile_schema(wsdl: str) -> Any:
 
 
 def validate(data: bytes) -> None:
-    """Validate every ``tptz:AbsoluteMove`` and ``tr2:CreateMask`` in a plan against the official schemas;
+    """Validate every ``tptz:AbsoluteMove``, ``tptz:SetConfiguration`` and ``tr2:CreateMask`` in a plan
+    against the official schemas;
     also require normalised coordinates within [-1, 1]. Raises ``InvalidDocument``."""
     try:
         root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
         raise InvalidDocument(str(exc)) from None
     for tag, wsdl in ((f"{{{TPTZ}}}AbsoluteMove", "ver20/ptz/wsdl/ptz.wsdl"),
+                      (f"{{{TPTZ}}}SetConfiguration", "ver20/ptz/wsdl/ptz.wsdl"),
                       (f"{{{TR2}}}CreateMask", "ver20/media/wsdl/media.wsdl")):
         errors = _errors(schema(wsdl), root, tag)  # the parsed elements: no entities, no network (above)
         if errors:

@@ -9,7 +9,7 @@ from lxml import etree
 
 from ..camera.model import Camera
 from ..masks.spherical import SphericalMask
-from .views import axis_ptz, hikvision_ptz, mask_view
+from .views import axis_ptz, hikvision_ptz, mask_view, pan_zero_deg
 
 HIK_W, HIK_H = 704, 576  # Hikvision's normalised screen (y measured from the bottom)
 
@@ -33,7 +33,28 @@ def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CA
         px = np.column_stack([(view.polygon[:, 0] + 1) / 2 * w, (1 - view.polygon[:, 1]) / 2 * h])[::-1]
         poly = ":".join(f"{round(x)},{round(y)}" for x, y in px)
         lines.append(f"http://{host}/axis-cgi/privacymask.cgi?action=add&name={quote(m.id)}&pxpolygon={poly}")
+    if camera.kind == "ptz":
+        lines += _axis_limits(camera, host)
     return "\n".join(lines) + "\n"
+
+
+def _axis_limits(camera: Camera, host: str) -> list[str]:
+    """The camera's pan/tilt limits as a VAPIX ``param.cgi`` update of the ``PTZ.Limit.L1`` group
+    (degrees: pan from the camera's pan zero, tilt up positive); a pan arc across +-180 deg is no
+    single Min..Max range and is stated instead."""
+    t_lo, t_hi = camera.tilt_limits_deg
+    lo, hi = camera.pan_limits_deg
+    out = ["# PTZ limits (VAPIX parameter group PTZ.Limit.L1; list the camera's own names with "
+           "param.cgi?action=list&group=PTZ.Limit)"]
+    params = f"PTZ.Limit.L1.MinTilt={t_lo:.2f}&PTZ.Limit.L1.MaxTilt={t_hi:.2f}"
+    if hi - lo < 360.0:
+        start = ((lo - pan_zero_deg(camera) + 180.0) % 360.0) - 180.0
+        if start + (hi - lo) <= 180.0:
+            params = f"PTZ.Limit.L1.MinPan={start:.2f}&PTZ.Limit.L1.MaxPan={start + hi - lo:.2f}&" + params
+        else:
+            out.append(f"# pan limits {lo:g}..{hi:g} deg (true azimuth) cross +-180 deg from the pan zero: "
+                       "no single MinPan..MaxPan range holds them; set them on the device by hand")
+    return [*out, f"http://{host}/axis-cgi/param.cgi?action=update&{params}"]
 
 
 def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
@@ -68,5 +89,11 @@ def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
             etree.SubElement(c, "positionX").text = str(round((x + 1) / 2 * HIK_W))
             etree.SubElement(c, "positionY").text = str(round((y + 1) / 2 * HIK_H))
         etree.SubElement(region, "maskType").text = "black"
+    if camera.kind == "ptz":
+        (lo, hi), (t_lo, t_hi) = camera.pan_limits_deg, camera.tilt_limits_deg
+        root.append(etree.Comment(
+            f" PTZ limits: the ISAPI documentation we know gives no request for them; set them on the device: "
+            f"pan {lo:g}..{hi:g} deg true azimuth, elevation {round(-t_hi * 10)}..{round(-t_lo * 10)} "
+            "(tenths of a degree, down positive) "))
     out: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return out
