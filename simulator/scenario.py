@@ -144,8 +144,8 @@ class CoverageSettings(_Strict):
 
 
 class OnvifTokens(_Strict):
-    """The device's ONVIF tokens that the exported requests name (read them with ``GetProfiles`` and
-    ``GetVideoSourceConfigurations``; ``simulator deploy`` asks the device itself)."""
+    """The device's ONVIF tokens that the exported requests name (read them from the device with
+    ``GetProfiles``, ``GetVideoSourceConfigurations`` and ``GetConfigurations``)."""
 
     profile_token: str = Field("Profile_1", min_length=1, max_length=64)
     video_source_token: str = Field("VideoSourceConfig_1", min_length=1, max_length=64)

@@ -4,7 +4,8 @@ for every exporter and every camera make (Bosch, Axis and Hikvision models, an i
 rectangle-only bullet): a cross-vendor matrix.
 
 Conventions decoded (``simulator/export/views.py`` states the same in prose; the numbers here are
-written out independently):
+written out independently; where an API leaves the scale to the device, as ONVIF's generic spaces
+and VAPIX's zoom steps do, they are the README's stated assumptions, not checked against a device):
 - ONVIF ``PositionGenericSpace``: pan = x * 180 deg, tilt = y * 90 deg (up), zoom ratio
   = 1 + z (zmax - 1); ``tt:Point`` normalised, origin at the centre, y up.
 - Axis VAPIX: ``ptz.cgi`` pan/tilt in degrees (tilt up), zoom 1..9999 linear in ratio; ``pxpolygon``
@@ -124,7 +125,7 @@ def decode_axis(cam, text: str) -> list[Decoded]:
         assert np.sum(px[:, 0] * np.roll(px[:, 1], -1) - np.roll(px[:, 0], -1) * px[:, 1]) > 0
         poly = np.column_stack([px[:, 0] / w * 2 - 1, 1 - px[:, 1] / h * 2])
         basis, t = view if cam.kind == "ptz" else _fixed_view(cam)
-        out.append(Decoded(basis, t, h / w, poly, 1.0 / min(w, h) * 2))  # half a pixel, either axis
+        out.append(Decoded(basis, t, h / w, poly, 1e-9))  # corners rounded outwards: no tolerance
         view = None
     return out
 
@@ -147,17 +148,18 @@ def decode_hikvision(cam, data: bytes) -> list[Decoded]:
             t = math.tan(math.radians(cam.hfov_deg[0] / 2)) / (zoom / 10.0)
         else:
             basis, t = _fixed_view(cam)
-        out.append(Decoded(basis, t, h / w, poly, 2.0 / 576))  # half a unit of the 704 x 576 screen, either axis
+        out.append(Decoded(basis, t, h / w, poly, 1e-9))  # corners rounded outwards: no tolerance
     return out
 
 
 def _visible(result, cam) -> np.ndarray:
-    """The camera's visible samples of the targets its plan covers, at half the target spacing."""
+    """The camera's visible samples, at half the target spacing, of every target it sees that masks
+    must hide (from the exposure table and the scene's rule of what is masked, not from the plan)."""
     scene = result.scene
     t = scene.targets
-    plan = result.mask_plans[cam.id]
-    ids = set().union(*[set(m.targets) for m in plan.masks]) if plan.masks else set()
-    sub = np.flatnonzero(np.isin(t.id, list(ids)))
+    ex = result.exposures
+    seen = ex.loc[(ex["camera_id"] == cam.id) & (ex["visible_samples"] > 0), "target"].to_numpy(int)
+    sub = np.unique(seen[scene.maskable[seen]])
     if len(sub) == 0:
         return np.zeros((0, 3))
     spacing = np.sqrt(t.area / np.maximum(np.diff(t.offsets), 1))
@@ -292,10 +294,9 @@ def test_ptz_limits_exported_in_each_api(results):
     assert "elevation -200..900" in hik
     mast = results["tutorial"].camera("mast-limited")
     root = etree.fromstring(mask_plan_xml(mast, results["tutorial"].mask_plans["mast-limited"].masks))
-    rng = root.find(".//tt:PanTiltLimits/tt:Range", NS)
-    assert [float(rng.find(f"tt:XRange/tt:{k}", NS).text) for k in ("Min", "Max")] == [-1.0, 1.0]
-    assert [float(rng.find(f"tt:YRange/tt:{k}", NS).text) * 90 for k in ("Min", "Max")] == [-90.0, 0.0]
-    assert "cross the pan zero's opposite" in root.find("plan:Note", NS).text
+    assert root.find("tptz:SetConfiguration", NS) is None  # pan open would lift the device's pan limit
+    note = root.find("plan:Note", NS).text
+    assert "not exported" in note and "pan 90..270" in note and "tilt -90..0" in note
     assert "no single MinPan..MaxPan range" in axis_requests(mast, results["tutorial"].mask_plans["mast-limited"].masks)
 
 
@@ -307,9 +308,54 @@ def test_a_pan_arc_through_north_is_one_generic_range():
 
     cam = Camera("c", 0, 0, 5, 5, "ptz", (1920, 1080), (60.0, 2.0), pan_limits_deg=(300.0, 420.0),
                  tilt_limits_deg=(-45.0, 10.0))
-    (x0, x1), (y0, y1) = generic_limits(cam)
+    limits = generic_limits(cam)
+    assert limits is not None
+    (x0, x1), (y0, y1) = limits
     assert (x0 * 180, x1 * 180) == pytest.approx((-60.0, 60.0), abs=1e-4)
     assert (y0 * 90, y1 * 90) == pytest.approx((-45.0, 10.0), abs=1e-4)
     assert "PTZ.Limit.L1.MinPan=-60.00&PTZ.Limit.L1.MaxPan=60.00&PTZ.Limit.L1.MinTilt=-45.00" in axis_requests(cam, [])
     root = etree.fromstring(mask_plan_xml(cam, []))
-    assert root.find("plan:Note", NS) is None
+    assert root.find("tptz:SetConfiguration", NS) is not None
+    assert "replaces the device's PTZ configuration" in root.find("plan:Note", NS).text
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_grid_corners_hold_the_polygon(seed):
+    """Whole-unit corners (Axis pixels, Hikvision's 704 x 576 screen) hold the exact polygon: rounding
+    never moves an edge inwards (shapely, a second method), and the corner count is kept."""
+    from simulator.export.vendors import grid_polygon
+
+    rng = np.random.default_rng(seed)
+    hull = shapely.MultiPoint(rng.uniform(-0.95, 0.95, (int(rng.integers(3, 9)), 2))).convex_hull
+    ring = np.asarray(shapely.orient_polygons(hull).exterior.coords)[:-1]
+    for w, h in ((1920, 1080), (704, 576)):
+        grid = np.array(grid_polygon(ring, w, h), float)
+        exact = shapely.Polygon(np.column_stack([(ring[:, 0] + 1) / 2 * w, (ring[:, 1] + 1) / 2 * h]))
+        assert len(grid) == len(ring) and shapely.Polygon(grid).buffer(1e-9).contains(exact)
+
+
+def test_a_non_zero_pan_zero_is_applied_by_every_exporter(results, monkeypatch):
+    """A camera whose pan zero points 30 deg east of north: every exported pan is 30 deg less than the
+    true azimuth, and the decoders (adding the 30 deg back) still find every visible sample masked."""
+    from simulator.camera.catalogue import catalogue
+
+    res = results["ingolstadt-lod3"]
+    cam = res.camera("ing-01")
+    vendor = dict(catalogue()[cam.model]["vendor"])
+    monkeypatch.setitem(catalogue()[cam.model], "vendor", {**vendor, "pan_zero_offset_deg": 30.0})
+    masks = res.mask_plans["ing-01"].masks
+    dirs = _visible(res, cam)
+
+    def shifted(decoded):
+        for d in decoded:  # the decoded view turned back by the pan zero (about the vertical)
+            a = math.radians(30.0)
+            rot = np.array([[math.cos(a), math.sin(a), 0], [-math.sin(a), math.cos(a), 0], [0, 0, 1]])
+            d.f, d.r, d.u = rot @ d.f, rot @ d.r, rot @ d.u
+        return decoded
+
+    for name, decode in EXPORTERS.items():
+        decoded = shifted(decode(cam, masks))
+        inside = np.zeros(len(dirs), bool)
+        for d in decoded:
+            inside |= d.contains(dirs)
+        assert inside.all(), name

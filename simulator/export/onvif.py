@@ -43,8 +43,6 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, check: bool = T
         if len(view.polygon) < 3:
             continue
         item = etree.SubElement(root, f"{{{PLAN}}}Mask", id=m.id, targets=" ".join(m.targets))
-        if view.clipped:
-            item.set("clipped", "true")
         if camera.kind == "ptz":
             pan, tilt, zoom, view = generic_ptz(camera, m)
             move = etree.SubElement(item, f"{{{TPTZ}}}AbsoluteMove")
@@ -52,6 +50,8 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, check: bool = T
             pos = etree.SubElement(move, f"{{{TPTZ}}}Position")
             etree.SubElement(pos, f"{{{TT}}}PanTilt", x=f"{pan:.6f}", y=f"{tilt:.6f}", space=PAN_TILT_SPACE)
             etree.SubElement(pos, f"{{{TT}}}Zoom", x=f"{zoom:.6f}", space=ZOOM_SPACE)
+        if view.clipped:  # (in the view the rounded values set)
+            item.set("clipped", "true")
         create = etree.SubElement(item, f"{{{TR2}}}CreateMask")
         mask = etree.SubElement(create, f"{{{TR2}}}Mask")
         etree.SubElement(mask, f"{{{TR2}}}ConfigurationToken").text = configuration_token
@@ -71,11 +71,22 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, check: bool = T
 
 def _limits(root: Any, camera: Camera) -> None:
     """The camera's pan/tilt/zoom limits as a ``tptz:SetConfiguration`` (``PanTiltLimits`` and
-    ``ZoomLimits`` in the generic spaces); a pan arc that crosses the pan zero's opposite (+-180 deg)
-    is no single generic range: pan is then left open and a ``plan:Note`` says so."""
+    ``ZoomLimits`` in the generic spaces), with a ``plan:Note`` that it replaces the device's PTZ
+    configuration (read it with ``GetConfiguration`` first and keep its other fields). A pan arc that
+    crosses +-180 deg from the pan zero is no single generic range: then no ``SetConfiguration`` is
+    written (one with pan open would lift the device's pan limit), and the note gives the limits to
+    set by hand."""
     _, _, config_token, node_token = camera.onvif_tokens
-    (pan_lo, pan_hi), (t_lo, t_hi) = generic_limits(camera)
+    limits = generic_limits(camera)
     E = etree.SubElement
+    if limits is None:
+        (lo, hi), (t_lo, t_hi) = camera.pan_limits_deg, camera.tilt_limits_deg
+        E(root, f"{{{PLAN}}}Note").text = (
+            f"PTZ limits not exported: pan {lo:g}..{hi:g} deg (true azimuth) crosses +-180 deg from the pan zero, "
+            f"which no single generic range holds; set pan {lo:g}..{hi:g} and tilt {t_lo:g}..{t_hi:g} deg on the "
+            "device by hand")
+        return
+    (pan_lo, pan_hi), (t_lo, t_hi) = limits
     cfg = E(E(root, f"{{{TPTZ}}}SetConfiguration"), f"{{{TPTZ}}}PTZConfiguration", token=config_token)
     E(cfg, f"{{{TT}}}Name").text = f"{camera.id} limits"
     E(cfg, f"{{{TT}}}UseCount").text = "1"
@@ -84,20 +95,19 @@ def _limits(root: Any, camera: Camera) -> None:
                                ("ZoomLimits", ZOOM_SPACE, (("XRange", 0.0, 1.0),))):
         rng = E(E(cfg, f"{{{TT}}}{tag}"), f"{{{TT}}}Range")
         E(rng, f"{{{TT}}}URI").text = space
-        for axis, lo, hi in ranges:
+        for axis, lo_, hi_ in ranges:
             r = E(rng, f"{{{TT}}}{axis}")
-            E(r, f"{{{TT}}}Min").text = f"{lo:.6f}"
-            E(r, f"{{{TT}}}Max").text = f"{hi:.6f}"
+            E(r, f"{{{TT}}}Min").text = f"{lo_:.6f}"
+            E(r, f"{{{TT}}}Max").text = f"{hi_:.6f}"
     E(cfg.getparent(), f"{{{TPTZ}}}ForcePersistence").text = "true"
-    if (pan_lo, pan_hi) == (-1.0, 1.0) and camera.pan_limits_deg[1] - camera.pan_limits_deg[0] < 360.0:
-        E(root, f"{{{PLAN}}}Note").text = (
-            f"pan limits {camera.pan_limits_deg[0]:g}..{camera.pan_limits_deg[1]:g} deg cross the pan zero's "
-            "opposite: no single generic range holds them; set them on the device by hand")
+    E(root, f"{{{PLAN}}}Note").text = ("SetConfiguration replaces the device's PTZ configuration: read it with "
+                                       "GetConfiguration first and keep its other fields")
 
 
-def generic_limits(camera: Camera) -> tuple[tuple[float, float], tuple[float, float]]:
+def generic_limits(camera: Camera) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """The camera's pan and tilt limits in the generic space: pan x = pan / 180 from the pan zero, tilt
-    y = elevation / 90; pan (-1, 1) when the arc is the whole circle or crosses +-180 deg."""
+    y = elevation / 90; pan (-1, 1) when the arc is the whole circle; None when it crosses +-180 deg
+    from the pan zero (no single range)."""
     lo, hi = camera.pan_limits_deg
     t_lo, t_hi = camera.tilt_limits_deg
     tilt = (round(t_lo / 90.0, 6), round(t_hi / 90.0, 6))
@@ -106,7 +116,7 @@ def generic_limits(camera: Camera) -> tuple[tuple[float, float], tuple[float, fl
     start = ((lo - pan_zero_deg(camera) + 180.0) % 360.0) - 180.0
     end = start + (hi - lo)
     if end > 180.0:
-        return (-1.0, 1.0), tilt
+        return None
     return (round(start / 180.0, 6), round(end / 180.0, 6)), tilt
 
 

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import quote
 
 import numpy as np
 from lxml import etree
+from numpy.typing import NDArray
 
 from ..camera.model import Camera
-from ..masks.spherical import SphericalMask
+from ..masks.spherical import SphericalMask, offset_ring
 from .views import axis_ptz, hikvision_ptz, mask_view, pan_zero_deg
 
 HIK_W, HIK_H = 704, 576  # Hikvision's normalised screen (y measured from the bottom)
+
+
+def grid_polygon(polygon: NDArray[np.float64], width: int, height: int) -> list[tuple[int, int]]:
+    """Whole-unit corners on a ``width`` x ``height`` grid (x right, y up from the bottom) of a polygon
+    that holds the view's ``polygon`` (normalised, counter-clockwise): grown by half a unit's diagonal
+    (mitred: the same corners), then rounded, so that rounding never moves an edge inwards; clamped to
+    the grid (the polygon lies within it)."""
+    pts = np.column_stack([(polygon[:, 0] + 1) / 2 * width, (polygon[:, 1] + 1) / 2 * height])
+    grown = offset_ring(pts, math.sqrt(0.5), mitre_limit=1e9)
+    return [(min(max(round(x), 0), width), min(max(round(y), 0), height)) for x, y in grown]
 
 
 def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CAMERA") -> str:
@@ -29,9 +41,9 @@ def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CA
         if camera.kind == "ptz":
             pan, tilt, zoom, view = axis_ptz(camera, m)
             lines.append(f"http://{host}/axis-cgi/com/ptz.cgi?pan={pan:.2f}&tilt={tilt:.2f}&zoom={zoom}")
-        # pixels, y down; the view's polygon is counter-clockwise on screen: reversed, clockwise
-        px = np.column_stack([(view.polygon[:, 0] + 1) / 2 * w, (1 - view.polygon[:, 1]) / 2 * h])[::-1]
-        poly = ":".join(f"{round(x)},{round(y)}" for x, y in px)
+        # whole pixels, y down; the view's polygon is counter-clockwise on screen: reversed, clockwise
+        grid = grid_polygon(view.polygon, w, h)
+        poly = ":".join(f"{x},{h - y}" for x, y in grid[::-1])
         lines.append(f"http://{host}/axis-cgi/privacymask.cgi?action=add&name={quote(m.id)}&pxpolygon={poly}")
     if camera.kind == "ptz":
         lines += _axis_limits(camera, host)
@@ -84,10 +96,10 @@ def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
         etree.SubElement(region, "id").text = str(i)
         etree.SubElement(region, "enabled").text = "true"
         coords = etree.SubElement(region, "RegionCoordinatesList")
-        for x, y in view.polygon:
+        for x, y in grid_polygon(view.polygon, HIK_W, HIK_H):
             c = etree.SubElement(coords, "RegionCoordinates")
-            etree.SubElement(c, "positionX").text = str(round((x + 1) / 2 * HIK_W))
-            etree.SubElement(c, "positionY").text = str(round((y + 1) / 2 * HIK_H))
+            etree.SubElement(c, "positionX").text = str(x)
+            etree.SubElement(c, "positionY").text = str(y)
         etree.SubElement(region, "maskType").text = "black"
     if camera.kind == "ptz":
         (lo, hi), (t_lo, t_hi) = camera.pan_limits_deg, camera.tilt_limits_deg

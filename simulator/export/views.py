@@ -11,9 +11,14 @@ for a Hikvision camera still speaks VAPIX. The views and polygons themselves are
   ``elevation`` in tenths of a degree, **down** positive, ``absoluteZoom`` in tenths of the zoom
   ratio, 10 (1x) .. 10 x the lens's maximum.
 
+Where an API leaves the scale to the device, these are assumptions: ONVIF's generic spaces map to
+each device's own range (taken as pan -180..180, tilt -90..90 deg, zoom linear in ratio), and VAPIX's
+zoom steps are taken as linear in ratio.
+
 Each exporter rounds its values as its API does (zoom always towards the wide end) and draws the
-mask in the view those rounded values set (``in_view``): the same spherical polygon, so rounding never
-uncovers what the mask hides. The lens's maximum zoom ratio is derived from its field of view (``lens_zoom_ratio``:
+mask in the view those rounded values set (``in_view``): the same spherical polygon; plans fit masks
+0.1 deg inside the view's edges (``masks.plan.ROUNDING_ALLOWANCE_DEG``) so that it is not cut there.
+The lens's maximum zoom ratio is derived from its field of view (``lens_zoom_ratio``:
 tan(wide / 2) / tan(tele / 2)), the figure the views are computed with, so no exported zoom exceeds
 an API's range; values are clamped to it as well.
 """

@@ -68,15 +68,15 @@ def choose_masks(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
     if time_limit_s > 0:
         # 1. the fewest masks, where they decide (an integer program on the count alone: HiGHS stops
         #    as soon as its bound proves the count)
-        cap, count_proven = max_masks, True
+        cap, cap_proven = max_masks, True
         if objective == "fewest_masks" or max_masks is None or len(greedy) > max_masks:
             best = _solve(covers, hides, area_sr, "fewest_masks", None, time_limit_s, best)
             if objective == "fewest_masks" or max_masks is None or len(best.chosen) > max_masks:
-                cap = len(best.chosen)
-            count_proven = best.method == "optimal"
-        # 2. within that many masks, the fewest public samples hidden, then the fewest masks
+                cap, cap_proven = len(best.chosen), best.method == "optimal"  # the cap is that count
+        # 2. within that many masks, the fewest public samples hidden, then the fewest masks; its
+        #    label is what it proved, and no more than the count it was capped at
         best = _solve(covers, hides, area_sr, "least_public_hidden", cap, time_limit_s, best)
-        if not count_proven and best.method == "optimal":
+        if not cap_proven and best.method == "optimal":
             best = replace(best, method="node or time limit")
     return replace(best, chosen=keep[best.chosen])
 
@@ -165,18 +165,23 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
         rows.append(csr_matrix(np.r_[np.ones(n_c), np.zeros(n_q)][None, :]))
         lo.append(np.zeros(1))
         hi.append(np.full(1, float(max_masks)))
+    # no relative gap: the objective's terms differ by less than 1e-4 of it (one mask is worth 1 / (C + 1))
     res = milp(c, constraints=LinearConstraint(vstack(rows).tocsr(), np.concatenate(lo), np.concatenate(hi)),
                integrality=np.r_[np.ones(n_c), np.zeros(n_q)], bounds=Bounds(0, 1),
-               options={"time_limit": float(time_limit_s), "node_limit": NODE_LIMIT, "presolve": True})
+               options={"time_limit": float(time_limit_s), "node_limit": NODE_LIMIT, "presolve": True,
+                        "mip_rel_gap": 0.0})
+    unproven = replace(incumbent, method="greedy" if incumbent.method == "greedy" else "node or time limit")
     if res.x is None:
-        return incumbent
+        return unproven
     chosen = np.flatnonzero(res.x[:n_c] > 0.5)
     if not covers[chosen].any(axis=0).all() or (max_masks is not None and len(chosen) > max_masks):
-        return incumbent  # a rounding artefact
+        return unproven  # a rounding artefact
     found = Selection(chosen, "optimal" if res.status == 0 else "node or time limit", _hidden(hides, chosen))
     if objective == "fewest_masks":
-        return found if len(found.chosen) <= len(incumbent.chosen) else incumbent
-    return found if _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr) else incumbent
+        better = len(found.chosen) <= len(incumbent.chosen)
+    else:
+        better = _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr)
+    return found if better else unproven
 
 
 def _row_keys(rows: NDArray[np.bool_]) -> NDArray[np.void]:

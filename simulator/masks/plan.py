@@ -76,6 +76,9 @@ def _fibonacci_sphere(n: int) -> F64:
 
 
 _SPHERE = _fibonacci_sphere(4000)
+# [deg] kept free at each edge of the view a mask is fitted to: the exporters round pan and tilt to
+# their APIs' steps (Hikvision: 0.1 deg, so up to 0.05 deg off) and then draw the mask in that view
+ROUNDING_ALLOWANCE_DEG = 0.1
 
 
 @dataclass
@@ -126,6 +129,17 @@ class _Rule:
     enlarge: float
     axis: F64 | None = None  # a fixed camera's optical axis (its image is the only view)
 
+    @property
+    def fit_fov_deg(self) -> tuple[float, float]:
+        """The view a mask must fit [deg]: the wide view less ``ROUNDING_ALLOWANCE_DEG`` on every side,
+        so that an API's rounded pan and tilt still frame it whole."""
+        return (self.hfov_deg - 2 * ROUNDING_ALLOWANCE_DEG, self.vfov_deg - 2 * ROUNDING_ALLOWANCE_DEG)
+
+    @property
+    def fit_tangents(self) -> tuple[float, float]:
+        h, v = self.fit_fov_deg
+        return math.tan(math.radians(h) / 2), math.tan(math.radians(v) / 2)
+
 
 def _rule(camera: Camera) -> _Rule:
     lim = camera.mask_limits
@@ -148,7 +162,7 @@ def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[Spher
         out = _frameable(rule, [None if m is None or m.aim is not None else m for m in masks])
         keep = np.ones(len(aimed), bool) if rule.axis is not None else \
             _aims_allowed(rule, np.array([masks[i].aim for i in aimed]))  # type: ignore[union-attr]
-        tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+        tx, ty = rule.fit_tangents
         for i, ok_aim in zip(aimed, keep, strict=True):
             m = masks[i]
             assert m is not None and m.aim is not None
@@ -157,7 +171,7 @@ def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[Spher
                           and (np.abs(xy[:, 1]) <= ty + 1e-12).all())
             out[i] = m if ok_aim and inside else None
         return out
-    ok = fits_views(masks, rule.hfov_deg, rule.vfov_deg)
+    ok = fits_views(masks, *rule.fit_fov_deg)
     out = [m if f else None for m, f in zip(masks, ok, strict=True)]
     if rule.fixed:
         return out
@@ -177,7 +191,7 @@ def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[Spher
         to_hi = (az - hi) % 360.0
         az_c[outside] = np.where(to_lo[outside] <= to_hi[outside], lo, hi) % 360.0
     moved = (np.abs(el_c - el) > 1e-9) | (np.abs(az_c - az) > 1e-9)
-    tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+    tx, ty = rule.fit_tangents
     for k in np.flatnonzero(moved):
         i = have[k]
         m = masks[i]
@@ -217,7 +231,7 @@ def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple
     pv = np.vstack([p.mask.vertices for p in pieces])
     sizes = np.array([len(p.mask.vertices) for p in pieces])
     first = np.r_[0, np.cumsum(sizes)[:-1]]
-    tx, ty = math.tan(math.radians(rule.hfov_deg) / 2), math.tan(math.radians(rule.vfov_deg) / 2)
+    tx, ty = rule.fit_tangents
     if rule.axis is not None:
         aims = rule.axis[None, :]
         edges_x, edges_y = np.linspace(-tx, tx, steps + 1), np.linspace(-ty, ty, steps + 1)
