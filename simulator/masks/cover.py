@@ -5,7 +5,8 @@ chosen mask. Candidate ``c`` covers the pieces marked in row ``c`` of a boolean 
 public samples marked in row ``c`` of another. The objective is lexicographic:
 
 - ``least_public_hidden`` (the default): at most ``max_masks`` masks hiding the fewest public samples
-  (the union over the chosen masks, not a sum), then the fewest masks, then the least solid angle;
+  (the union over the chosen masks, not a sum), then the fewest masks, then the least solid angle (this
+  last within the program's stopping gap);
   when no plan within ``max_masks`` exists among the candidates, the fewest masks;
 - ``fewest_masks``: the fewest masks, then the fewest public samples hidden, then the least solid
   angle. (On the tutorial's fixed bullet this draws one rectangle over 93 % of the street it sees,
