@@ -75,11 +75,37 @@ def choose_masks(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
             if objective == "fewest_masks" or max_masks is None or len(best.chosen) > max_masks:
                 cap, cap_proven = len(best.chosen), best.method == "optimal"  # the cap is that count
         # 2. within that many masks, the fewest public samples hidden, then the fewest masks; its
-        #    label is what it proved, and no more than the count it was capped at
-        best = _solve(covers, hides, area_sr, "least_public_hidden", cap, time_limit_s, best)
+        #    label is what it proved, and no more than the count it was capped at. First the case where
+        #    the samples that every plan hides suffice: then the fewest masks among the candidates that
+        #    hide nothing else is the answer (a program on the count alone, quick)
+        forced = _forced_only(covers, hides, area_sr, cap, time_limit_s, best)
+        best = forced if forced is not None else \
+            _solve(covers, hides, area_sr, "least_public_hidden", cap, time_limit_s, best)
         if not cap_proven and best.method == "optimal":
             best = replace(best, method="node or time limit")
     return replace(best, chosen=keep[best.chosen])
+
+
+def _forced_only(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64],
+                 cap: int | None, time_limit_s: float, incumbent: Selection) -> Selection | None:
+    """The least_public_hidden optimum when it hides only what every plan hides, else None. A public
+    sample hidden by every candidate covering some piece is hidden by every plan; a plan hiding no
+    other sample is optimal in that count, and among such plans (made of candidates hiding nothing
+    else) the fewest masks come from a set cover on the count alone. None when those candidates cannot
+    cover every piece within ``cap`` masks, or the count is not proven."""
+    forced = np.zeros(hides.shape[1], bool)
+    for p in range(covers.shape[1]):
+        forced |= hides[covers[:, p]].all(axis=0)
+    clean = np.flatnonzero(~(hides & ~forced).any(axis=1))
+    if len(clean) == 0 or not covers[clean].any(axis=0).all():
+        return None
+    sub_covers, sub_hides, sub_area = covers[clean], hides[clean], area_sr[clean]
+    start = Selection(greedy_cover(sub_covers, sub_hides, sub_area), "greedy", int(forced.sum()))
+    found = _solve(sub_covers, sub_hides, sub_area, "fewest_masks", None, time_limit_s, start)
+    if found.method != "optimal" or (cap is not None and len(found.chosen) > cap):
+        return None
+    chosen = clean[found.chosen]
+    return Selection(np.sort(chosen), "optimal", _hidden(hides, chosen))
 
 
 def reduced(covers: NDArray[np.bool_], hides: NDArray[np.bool_],
