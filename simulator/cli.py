@@ -130,6 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("file")
     ver.add_argument("--public-key", help="PEM public key; default: signing-key.pub beside the file or its folder")
     ver.set_defaults(func=_verify)
+    for name, func, text in (("deploy", _deploy, "send a signed mask plan to a camera over ONVIF (limits, then masks)"),
+                             ("check-device", _check_device, "read a camera's masks and PTZ limits back over ONVIF "
+                                                             "and name every difference from a signed plan")):
+        dev = sub.add_parser(name, help=text)
+        dev.add_argument("plan", help="the signed plan, masks/<camera>.json of a run's output folder")
+        dev.add_argument("--device", required=True, metavar="URL",
+                         help="the camera's ONVIF endpoint serving Media2 and PTZ, e.g. http://10.0.0.7/onvif/device_service")
+        dev.add_argument("--user", help="ONVIF user (WS-UsernameToken digest); none: no authentication")
+        dev.add_argument("--password-file", help="a file holding the password (its first line)")
+        dev.add_argument("--public-key", help="PEM public key; default: signing-key.pub of the run")
+        dev.add_argument("--key", help="Ed25519 private key that signs the audit entry (as for run)")
+        dev.set_defaults(func=func)
     aud = sub.add_parser("audit", help="append a signed entry to a run's audit log (approval, disable request…)")
     aud.add_argument("out", help="the run's output folder (its audit/ log)")
     aud.add_argument("action", choices=["approve", "disable_request", "enable"])
@@ -223,6 +235,92 @@ def _verify(args: argparse.Namespace) -> int:
     except IntegrityError as exc:
         print(f"TAMPERED: {path}: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Path, object]:
+    """The verified plan, its ONVIF document (the one its run exported: the audit log's export entry
+    holds its SHA-256), the run's audit folder and the device credentials; ``InputError`` otherwise."""
+    import hashlib
+    import json
+
+    from .device import Credentials
+    from .integrity import IntegrityError, load_public_key, verify_log, verify_plan
+
+    path = Path(args.plan)
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    pub = load_public_key(_public_key_for(path, args.public_key))
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(plan, dict):
+            raise IntegrityError("not a JSON mask plan")
+        verify_plan(plan, pub)
+    except (json.JSONDecodeError, UnicodeDecodeError, IntegrityError) as exc:
+        raise InputError(f"refused: the plan does not verify ({exc})", file=str(path)) from None
+    doc_path = path.parent / "onvif" / f"{path.stem}.xml"
+    audit = path.parent.parent / "audit"
+    if not doc_path.is_file():
+        raise InputError("no ONVIF document beside the plan", file=str(doc_path))
+    document = doc_path.read_bytes()
+    try:
+        verify_log(audit, pub)
+    except IntegrityError as exc:
+        raise InputError(f"refused: the run's audit log does not verify ({exc})", file=str(audit)) from None
+    digest = hashlib.sha256(document).hexdigest()
+    exported = [e for f in sorted(audit.glob("audit-*.jsonl")) for e in map(json.loads, f.read_text().splitlines())
+                if e.get("action") == "export" and e.get("camera") == plan.get("camera_id")]
+    signed = plan["integrity"]["sha256"]
+    if not any(e["detail"].get("onvif_sha256") == digest and e["detail"].get("plan_sha256") == signed
+               for e in exported):
+        raise InputError("refused: the ONVIF document is not the one exported with this signed plan",
+                         file=str(doc_path))
+    password = None
+    if args.password_file:
+        try:
+            lines = Path(args.password_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read the password ({exc})", file=args.password_file) from None
+        password = lines[0] if lines else ""
+    return plan, document, audit, Credentials(args.user, password)
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    from .device import DeviceError, deploy
+    from .integrity import AuditLog, signing_key
+
+    plan, document, audit, creds = _device_plan(args)
+    try:
+        done = deploy(args.device, document, creds)  # type: ignore[arg-type]
+    except DeviceError as exc:
+        raise InputError(f"not deployed: {exc}") from None
+    key, _ = signing_key(args.key)
+    ids = [m["id"] for m in plan["masks"]]
+    AuditLog(audit, key).record("deploy", camera=plan["camera_id"], masks=ids,
+                                detail={"device": args.device, "plan_sha256": plan["integrity"]["sha256"], **done})
+    print(f"deployed {plan['camera_id']} to {args.device}: {len(done['created'])} masks created, "
+          f"{done['deleted']} replaced, limits {'set' if done['limits_set'] else 'not in the plan'}")
+    return 0
+
+
+def _check_device(args: argparse.Namespace) -> int:
+    from .device import DeviceError, check
+    from .integrity import AuditLog, signing_key
+
+    plan, document, audit, creds = _device_plan(args)
+    try:
+        differences = check(args.device, document, creds)  # type: ignore[arg-type]
+    except DeviceError as exc:
+        raise InputError(f"not checked: {exc}") from None
+    key, _ = signing_key(args.key)
+    AuditLog(audit, key).record("check_device", camera=plan["camera_id"], masks=[m["id"] for m in plan["masks"]],
+                                detail={"device": args.device, "plan_sha256": plan["integrity"]["sha256"],
+                                        "differences": differences})
+    if differences:
+        for d in differences:
+            print(f"DIFFERS: {plan['camera_id']}: {d}", file=sys.stderr)
+        return 1
+    print(f"the device holds the plan of {plan['camera_id']}: {len(plan['masks'])} masks enabled, limits as planned")
     return 0
 
 

@@ -192,7 +192,9 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
         entries.append(("generate", cid, ids, {"plan_sha256": signed["integrity"]["sha256"],
                                                "compliant": plan.compliant}))
         entries.append(("export", cid, ids, {"formats": ["json", "onvif", "axis", "hikvision"],
-                                             "file": f"masks/{name}.json"}))
+                                             "file": f"masks/{name}.json",
+                                             "plan_sha256": signed["integrity"]["sha256"],
+                                             "onvif_sha256": hashlib.sha256(docs["onvif"]).hexdigest()}))
     (base / "masks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}) + "\n",
                                         encoding="utf-8")
     n_masks = sum(len(plan.masks) for plan in result.mask_plans.values())
