@@ -114,3 +114,37 @@ def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device,
         doc.write_bytes(original)
     assert [e["action"] for e in _entries(run)[before:]] == []  # nothing logged as deployed
     assert device.masks == {}
+
+
+def test_ipycam_an_independent_onvif_camera_checks_our_digest():
+    """``ipycam`` (PyPI), a virtual ONVIF camera with its own WS-UsernameToken check: our client's
+    digest is accepted with the right password and refused (a SOAP fault, one line, DeviceError)
+    with a wrong one. (ipycam 1.3.0's PTZ replies name an undeclared ``ptz:`` prefix, which is not
+    well-formed XML, so the moves and status read-back cannot be tested against it.)"""
+    ipycam = pytest.importorskip("ipycam")
+    import socketserver
+    import threading
+
+    from ipycam.http import IPCameraHTTPHandler
+
+    from simulator.device import Credentials, DeviceError, call
+
+    config = ipycam.CameraConfig()
+    config.set_credentials("admin", "secret")
+    IPCameraHTTPHandler.camera = ipycam.IPCamera(config)  # its ONVIF handler only: no streams started
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), IPCameraHTTPHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/onvif/device_service"
+        tds = "http://www.onvif.org/ver10/device/wsdl"
+        reply = call(url, etree.Element(f"{{{tds}}}GetDeviceInformation"), Credentials("admin", "secret"))
+        assert etree.QName(reply).localname == "GetDeviceInformationResponse"
+        assert reply.findtext(f"{{{tds}}}Model")
+        with pytest.raises(DeviceError) as err:
+            call(url, etree.Element(f"{{{tds}}}GetDeviceInformation"), Credentials("admin", "wrong"))
+        assert len(str(err.value).splitlines()) == 1 and "401" in str(err.value) and "not authorized" in str(err.value)
+        with pytest.raises(DeviceError, match="not authorized"):  # no token at all
+            call(url, etree.Element(f"{{{tds}}}GetDeviceInformation"), Credentials(None, None))
+    finally:
+        server.shutdown()
+        server.server_close()
