@@ -150,19 +150,25 @@ def deploy(url: str, document: bytes, creds: Credentials) -> dict[str, Any]:
     masks, limits, source, _ = planned(document)
     old = call(url, _get_masks(source), creds)
     deleted = 0
-    for m in old.findall(f"{{{TR2}}}Masks"):
-        delete = _e(f"{{{TR2}}}DeleteMask")
-        delete.append(_e(f"{{{TR2}}}Token", m.get("token")))
-        call(url, delete, creds)
-        deleted += 1
-    if limits is not None:
-        call(url, _copy(limits), creds)
-    tokens = []
-    for m in masks:
-        if m.move is not None:
-            call(url, _copy(m.move), creds)
-        reply = call(url, _copy(m.create), creds)
-        tokens.append(reply.findtext(f"{{{TR2}}}Token") or "")
+    tokens: list[str] = []
+    try:
+        for m in old.findall(f"{{{TR2}}}Masks"):
+            delete = _e(f"{{{TR2}}}DeleteMask")
+            delete.append(_e(f"{{{TR2}}}Token", m.get("token")))
+            call(url, delete, creds)
+            deleted += 1
+        if limits is not None:
+            call(url, _copy(limits), creds)
+        for m in masks:
+            if m.move is not None:
+                call(url, _copy(m.move), creds)
+            reply = call(url, _copy(m.create), creds)
+            tokens.append(reply.findtext(f"{{{TR2}}}Token") or "")
+    except DeviceError as exc:
+        if deleted or tokens:  # the device was changed: say how far it got
+            raise DeviceError(f"{exc}; the device is left part-configured ({deleted} of its masks deleted, "
+                              f"{len(tokens)} of {len(masks)} planned masks created): deploy again") from None
+        raise
     return {"deleted": deleted, "created": tokens, "limits_set": limits is not None}
 
 
@@ -173,7 +179,8 @@ def check(url: str, document: bytes, creds: Credentials) -> list[str]:
     for m in call(url, _get_masks(source), creds).findall(f"{{{TR2}}}Masks"):
         poly = [(float(p.get("x")), float(p.get("y"))) for p in m.iter(f"{{{TT}}}Point")]
         on_device.append({"token": m.get("token"), "polygon": poly,
-                          "enabled": (m.findtext(f"{{{TR2}}}Enabled") or "").strip() == "true"})
+                          "enabled": (m.findtext(f"{{{TR2}}}Enabled") or "").strip() == "true",
+                          "look": _look(m)})
     out = []
     for pm in masks:
         match = [d for d in on_device if _same(d["polygon"], pm.polygon)]
@@ -182,6 +189,9 @@ def check(url: str, document: bytes, creds: Credentials) -> list[str]:
             out.append(f"mask {pm.id} missing" + (" (or moved)" if near else ""))
         elif not any(d["enabled"] for d in match):
             out.append(f"mask {pm.id} disabled (device token {match[0]['token']})")
+        elif not any(d["enabled"] and d["look"] == _look(pm.create) for d in match):
+            d = match[0]
+            out.append(f"mask {pm.id} drawn differently on the device ({d['look']}, plan {_look(pm.create)})")
     if limits is not None:
         want = _ranges(limits)
         get = _e(f"{{{TPTZ}}}GetConfiguration")
@@ -195,6 +205,14 @@ def check(url: str, document: bytes, creds: Credentials) -> list[str]:
             if dlo < lo - TOLERANCE or dhi > hi + TOLERANCE:
                 out.append(f"limits widened: {axis} {dlo:g}..{dhi:g} on the device, {lo:g}..{hi:g} in the plan")
     return out
+
+
+def _look(el: Any) -> str:
+    """A mask's type and colour, as a short text ("Color 0,0,0 RGB")."""
+    color = el.find(f".//{{{TR2}}}Color")
+    rgb = "" if color is None else \
+        f" {color.get('X')},{color.get('Y')},{color.get('Z')} {(color.get('Colorspace') or '').rsplit('/', 1)[-1]}"
+    return f"{(el.findtext(f'.//{{{TR2}}}Type') or '').strip()}{rgb}"
 
 
 def _same(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:

@@ -25,12 +25,17 @@ WSDL = {TR2: "ver20/media/wsdl/media.wsdl", TPTZ: "ver20/ptz/wsdl/ptz.wsdl"}
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
 
 
+class DeviceFault(Exception):
+    """An operation the device refuses (answered with a SOAP fault)."""
+
+
 class Device:
     def __init__(self, user: str = "admin", password: str = "secret") -> None:
         self.user, self.password = user, password
         self.masks: dict[str, Any] = {}  # token -> tr2:Mask element (as stored)
         self.ptz_config: Any | None = None  # tt:PTZConfiguration element
         self.requests: list[str] = []  # operations received, in order
+        self.refuse_masks_after: int | None = None  # CreateMask fails (ter:MaxMasks) beyond this many masks
         self._tokens = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/onvif/device_service"
@@ -67,7 +72,10 @@ class Device:
         handler = getattr(self, f"_op_{q.localname}", None)
         if handler is None:
             return 400, _fault("Sender", f"ter:ActionNotSupported: {q.localname}")
-        return 200, _envelope(handler(body))
+        try:
+            return 200, _envelope(handler(body))
+        except DeviceFault as exc:
+            return 400, _fault("Receiver", str(exc))
 
     def _op_GetMasks(self, body: Any) -> Any:
         out = etree.Element(f"{{{TR2}}}GetMasksResponse", nsmap={"tr2": TR2, "tt": TT})
@@ -81,6 +89,8 @@ class Device:
         return out
 
     def _op_CreateMask(self, body: Any) -> Any:
+        if self.refuse_masks_after is not None and len(self.masks) >= self.refuse_masks_after:
+            raise DeviceFault("ter:MaxMasks: the maximum number of masks is reached")
         token = f"mask-{next(self._tokens)}"
         self.masks[token] = etree.fromstring(etree.tostring(body.find(f"{{{TR2}}}Mask")))
         out = etree.Element(f"{{{TR2}}}CreateMaskResponse", nsmap={"tr2": TR2})

@@ -65,13 +65,15 @@ def test_deploy_then_check_then_tamper(run, device, tmp_path, capsys):
     p = device.masks[tokens[1]].find(f".//{{{TT}}}Point")
     p.set("x", f"{float(p.get('x')) + 0.05:.6f}")
     device.ptz_config.find(f".//{{{TT}}}YRange/{{{TT}}}Max").text = "1.0"
+    device.masks[tokens[2]].find(f"{{{TR2}}}Type").text = "Blurred"  # a weaker mask than planned
     capsys.readouterr()
     assert cli.main(["check-device", *_args(plan, device.url, pw)]) == 1
     err = capsys.readouterr().err
     ids = [m["id"] for m in json.loads(plan.read_text())["masks"]]
     assert f"mask {ids[0]} disabled" in err and f"mask {ids[1]} missing" in err
+    assert f"mask {ids[2]} drawn differently on the device (Blurred" in err
     assert "limits widened: tilt" in err
-    assert _entries(run)[-1]["action"] == "check_device" and len(_entries(run)[-1]["detail"]["differences"]) == 3
+    assert _entries(run)[-1]["action"] == "check_device" and len(_entries(run)[-1]["detail"]["differences"]) == 4
 
 
 def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device, tmp_path, capsys):
@@ -148,3 +150,20 @@ def test_ipycam_an_independent_onvif_camera_checks_our_digest():
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_deploy_that_fails_half_way_says_how_far_it_got(run, device, tmp_path, capsys):
+    """The device refuses the third mask (ter:MaxMasks): deploy exits 2 with one line saying the device
+    is left part-configured and how far it got; nothing is logged as deployed."""
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    plan = run / "masks" / "ing-03.json"
+    n = len(json.loads(plan.read_text())["masks"])
+    device.refuse_masks_after = 2
+    before = len(_entries(run))
+    capsys.readouterr()
+    assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "MaxMasks" in err
+    assert f"part-configured (0 of its masks deleted, 2 of {n} planned masks created)" in err
+    assert len(_entries(run)) == before and len(device.masks) == 2
