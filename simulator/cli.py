@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .errors import InputError, MissingDependencyError
 
@@ -238,19 +239,31 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Path, object]:
+def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     """The verified plan, its ONVIF document (the one its run exported: the audit log's export entry
-    holds its SHA-256), the run's audit folder and the device credentials; ``InputError`` otherwise."""
+    holds its SHA-256), the run's audit log (opened with a signing key whose public key is the run's)
+    and the device credentials; ``InputError`` otherwise, before anything is sent."""
     import hashlib
     import json
 
-    from .device import Credentials
-    from .integrity import IntegrityError, load_public_key, verify_log, verify_plan
+    from .device import Credentials, DeviceError, check_url
+    from .integrity import AuditLog, IntegrityError, key_id, load_public_key, signing_key, verify_log, verify_plan
 
     path = Path(args.plan)
     if not path.is_file():
         raise InputError("file not found", file=str(path))
+    try:
+        check_url(args.device)
+    except DeviceError as exc:
+        raise InputError(str(exc), field="--device") from None
+    if (args.user is None) != (args.password_file is None):
+        raise InputError("give both --user and --password-file, or neither (no authentication)",
+                         field="--user" if args.user is None else "--password-file")
     pub = load_public_key(_public_key_for(path, args.public_key))
+    key, _ = signing_key(args.key)
+    if key_id(key.public_key()) != key_id(pub):
+        raise InputError("refused: the signing key is not the run's (its audit entries would not verify); "
+                         "pass the run's key with --key", field="--key")
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(plan, dict):
@@ -268,7 +281,8 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Path, object]:
     except IntegrityError as exc:
         raise InputError(f"refused: the run's audit log does not verify ({exc})", file=str(audit)) from None
     digest = hashlib.sha256(document).hexdigest()
-    exported = [e for f in sorted(audit.glob("audit-*.jsonl")) for e in map(json.loads, f.read_text().splitlines())
+    exported = [e for f in sorted(audit.glob("audit-*.jsonl"))
+                for e in (json.loads(ln) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip())
                 if e.get("action") == "export" and e.get("camera") == plan.get("camera_id")]
     signed = plan["integrity"]["sha256"]
     if not any(e["detail"].get("onvif_sha256") == digest and e["detail"].get("plan_sha256") == signed
@@ -282,45 +296,51 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Path, object]:
         except (OSError, UnicodeDecodeError) as exc:
             raise InputError(f"cannot read the password ({exc})", file=args.password_file) from None
         password = lines[0] if lines else ""
-    return plan, document, audit, Credentials(args.user, password)
+        if not password:
+            raise InputError("the password file is empty", file=args.password_file)
+    if args.user is not None and args.device.lower().startswith("http://"):
+        print("warning: over plain http the password digest can be captured and replayed; prefer https",
+              file=sys.stderr)
+    return plan, document, AuditLog(audit, key), Credentials(args.user, password)
 
 
 def _deploy(args: argparse.Namespace) -> int:
-    from .device import DeviceError, deploy
-    from .integrity import AuditLog, signing_key
+    from .device import DeviceError, PartialDeploy, deploy
 
     plan, document, audit, creds = _device_plan(args)
+    ids = [m["id"] for m in plan["masks"]]
+    detail = {"device": args.device, "plan_sha256": plan["integrity"]["sha256"]}
     try:
         done = deploy(args.device, document, creds)  # type: ignore[arg-type]
+    except PartialDeploy as exc:  # the device was changed: that is recorded too
+        audit.record("deploy_failed", camera=plan["camera_id"], masks=ids, detail={**detail, **exc.done,
+                                                                                   "error": str(exc)})
+        raise InputError(f"not deployed: {exc}") from None
     except DeviceError as exc:
         raise InputError(f"not deployed: {exc}") from None
-    key, _ = signing_key(args.key)
-    ids = [m["id"] for m in plan["masks"]]
-    AuditLog(audit, key).record("deploy", camera=plan["camera_id"], masks=ids,
-                                detail={"device": args.device, "plan_sha256": plan["integrity"]["sha256"], **done})
+    audit.record("deploy", camera=plan["camera_id"], masks=ids, detail={**detail, **done})
     print(f"deployed {plan['camera_id']} to {args.device}: {len(done['created'])} masks created, "
           f"{done['deleted']} replaced, limits {'set' if done['limits_set'] else 'not in the plan'}")
     return 0
 
 
 def _check_device(args: argparse.Namespace) -> int:
-    from .device import DeviceError, check
-    from .integrity import AuditLog, signing_key
+    from .device import DeviceError, check, planned
 
     plan, document, audit, creds = _device_plan(args)
     try:
         differences = check(args.device, document, creds)  # type: ignore[arg-type]
     except DeviceError as exc:
         raise InputError(f"not checked: {exc}") from None
-    key, _ = signing_key(args.key)
-    AuditLog(audit, key).record("check_device", camera=plan["camera_id"], masks=[m["id"] for m in plan["masks"]],
-                                detail={"device": args.device, "plan_sha256": plan["integrity"]["sha256"],
-                                        "differences": differences})
+    audit.record("check_device", camera=plan["camera_id"], masks=[m["id"] for m in plan["masks"]],
+                 detail={"device": args.device, "plan_sha256": plan["integrity"]["sha256"],
+                         "differences": differences})
     if differences:
         for d in differences:
             print(f"DIFFERS: {plan['camera_id']}: {d}", file=sys.stderr)
         return 1
-    print(f"the device holds the plan of {plan['camera_id']}: {len(plan['masks'])} masks enabled, limits as planned")
+    limits = "limits as planned" if planned(document)[1] is not None else "no limits in the plan"
+    print(f"the device holds the plan of {plan['camera_id']}: {len(plan['masks'])} masks enabled, {limits}")
     return 0
 
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import math
 import os
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -71,16 +73,39 @@ def _envelope(body: Any, creds: Credentials) -> bytes:
     return out
 
 
-def call(url: str, body: Any, creds: Credentials, *, timeout_s: float = 10.0) -> Any:
-    """Send one request (``body``: its element) and return the reply's body element; ``DeviceError``
-    with one line on a network error, an HTTP error or a SOAP fault."""
-    op = etree.QName(body).localname
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https") or not urllib.parse.urlsplit(url).netloc:
-        raise DeviceError(f"{url}: not an http(s) URL of a device")
-    req = urllib.request.Request(url, data=_envelope(body, creds), method="POST",
-                                 headers={"Content-Type": f'application/soap+xml; charset=utf-8; action="{op}"'})
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # a redirect is answered as the HTTP error it is
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def check_url(url: str) -> None:
+    """``DeviceError`` unless ``url`` is an http(s) URL of a host, without credentials in it."""
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 (the user's own device URL)
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise DeviceError(f"{url!r}: not an http(s) URL of a device ({exc})") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise DeviceError(f"{url!r}: not an http(s) URL of a device")
+    if parts.username or parts.password:
+        raise DeviceError("the device URL holds credentials: give --user and --password-file instead")
+
+
+def call(url: str, body: Any, creds: Credentials, *, timeout_s: float = 10.0) -> Any:
+    """Send one request (``body``: its element) and return the reply's body element (the operation's
+    ``...Response``); ``DeviceError`` with one line on a bad URL, a network error, an HTTP error, a
+    SOAP fault or a reply that is not the operation's."""
+    q = etree.QName(body)
+    op = q.localname
+    check_url(url)
+    action = f"{q.namespace}/{op}"  # the WSDLs' soapAction: namespace/operation
+    try:
+        headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
+        req = urllib.request.Request(url, data=_envelope(body, creds), method="POST", headers=headers)
+        with _OPENER.open(req, timeout=timeout_s) as resp:
             data = resp.read(10_000_000)
     except urllib.error.HTTPError as exc:
         data = exc.read(1_000_000)
@@ -97,9 +122,10 @@ def call(url: str, body: Any, creds: Credentials, *, timeout_s: float = 10.0) ->
     except etree.XMLSyntaxError as exc:
         raise DeviceError(f"{url}: {op}: not a SOAP reply ({exc})") from None
     reply = root.find(f"{{{SOAP}}}Body")
-    if reply is None or len(reply) == 0:
-        raise DeviceError(f"{url}: {op}: a SOAP reply without a body")
-    return reply[0]
+    answer = [el for el in (reply if reply is not None else []) if isinstance(el.tag, str)]
+    if not answer or etree.QName(answer[0]).localname != f"{op}Response":
+        raise DeviceError(f"{url}: {op}: the reply is not a {op}Response")
+    return answer[0]
 
 
 def _fault(data: bytes) -> str | None:
@@ -111,8 +137,9 @@ def _fault(data: bytes) -> str | None:
     fault = root.find(f"{{{SOAP}}}Body/{{{SOAP}}}Fault")
     if fault is None:
         return None
-    text = fault.findtext(f".//{{{SOAP}}}Text") or fault.findtext(f".//{{{SOAP}}}Value") or "fault"
-    return " ".join(text.split())[:200]
+    codes = [v.text or "" for v in fault.iter(f"{{{SOAP}}}Value")]  # Code/Value, then Subcode/Value (ter:...)
+    text = fault.findtext(f".//{{{SOAP}}}Text") or "fault"
+    return " ".join(" ".join([*codes[1:], text]).split())[:200]
 
 
 def _e(tag: str, text: str | None = None, **attrib: str) -> Any:
@@ -144,74 +171,164 @@ def planned(document: bytes) -> tuple[list[PlannedMask], Any | None, str, str]:
     return masks, limits, root.get("videoSourceToken", ""), cfg
 
 
-def deploy(url: str, document: bytes, creds: Credentials) -> dict[str, Any]:
-    """Replace the camera's masks with the plan's, after setting its PTZ limits. Returns what was done:
-    the masks deleted, the tokens of the masks created, whether the limits were set."""
-    masks, limits, source, _ = planned(document)
-    old = call(url, _get_masks(source), creds)
-    deleted = 0
-    tokens: list[str] = []
+def deploy(url: str, document: bytes, creds: Credentials, *, move_timeout_s: float = 20.0) -> dict[str, Any]:
+    """Replace the camera's masks with the plan's, after setting its PTZ limits. The limits go into the
+    device's own PTZ configuration (``GetConfiguration``, the limits replaced, ``SetConfiguration``),
+    so its other fields stay; each mask is drawn once the move that frames it has ended
+    (``GetStatus`` until idle). Returns what was done; a failure after the device was changed raises
+    ``PartialDeploy``, saying how far it got."""
+    masks, limits, source, cfg_token = planned(document)
+    done: dict[str, Any] = {"deleted": 0, "created": [], "limits_set": False}
     try:
-        for m in old.findall(f"{{{TR2}}}Masks"):
+        old = [m.get("token") for m in call(url, _get_masks(source), creds).findall(f"{{{TR2}}}Masks")
+               if (m.findtext(f"{{{TR2}}}ConfigurationToken") or source) == source]
+        for token in old:
             delete = _e(f"{{{TR2}}}DeleteMask")
-            delete.append(_e(f"{{{TR2}}}Token", m.get("token")))
+            delete.append(_e(f"{{{TR2}}}Token", token))
             call(url, delete, creds)
-            deleted += 1
+            done["deleted"] += 1
         if limits is not None:
-            call(url, _copy(limits), creds)
+            call(url, _with_limits(url, limits, cfg_token, creds), creds)
+            done["limits_set"] = True
         for m in masks:
             if m.move is not None:
                 call(url, _copy(m.move), creds)
+                _wait_idle(url, m.move.findtext(f"{{{TPTZ}}}ProfileToken") or "", creds, move_timeout_s)
             reply = call(url, _copy(m.create), creds)
-            tokens.append(reply.findtext(f"{{{TR2}}}Token") or "")
+            done["created"].append(reply.findtext(f"{{{TR2}}}Token") or "")
     except DeviceError as exc:
-        if deleted or tokens:  # the device was changed: say how far it got
-            raise DeviceError(f"{exc}; the device is left part-configured ({deleted} of its masks deleted, "
-                              f"{len(tokens)} of {len(masks)} planned masks created): deploy again") from None
+        if done["deleted"] or done["created"] or done["limits_set"]:  # the device was changed
+            raise PartialDeploy(f"{exc}; partially deployed: {done['deleted']} of the device's masks deleted, "
+                                f"limits {'set' if done['limits_set'] else 'not set'}, {len(done['created'])} of "
+                                f"{len(masks)} planned masks created: deploy again", done) from None
         raise
-    return {"deleted": deleted, "created": tokens, "limits_set": limits is not None}
+    return done
+
+
+class PartialDeploy(DeviceError):
+    """A deploy that changed the device before it failed (``done``: what it did)."""
+
+    def __init__(self, message: str, done: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.done = done
+
+
+def _with_limits(url: str, limits: Any, cfg_token: str, creds: Credentials) -> Any:
+    """The ``SetConfiguration`` of the device's own PTZ configuration with the plan's limits in it (the
+    plan's whole configuration where the device returns none)."""
+    out = _copy(limits)
+    get = _e(f"{{{TPTZ}}}GetConfiguration")
+    get.append(_e(f"{{{TPTZ}}}PTZConfigurationToken", cfg_token))
+    current = call(url, get, creds).find(f"{{{TPTZ}}}PTZConfiguration")
+    if current is None:
+        return out
+    cfg = etree.Element(f"{{{TPTZ}}}PTZConfiguration", attrib=dict(current.attrib))
+    for child in current:
+        cfg.append(_copy(child))
+    planned_cfg = out.find(f"{{{TPTZ}}}PTZConfiguration")
+    for tag in ("PanTiltLimits", "ZoomLimits"):
+        new = _copy(planned_cfg.find(f"{{{TT}}}{tag}"))
+        old = cfg.find(f"{{{TT}}}{tag}")
+        if old is not None:
+            cfg.replace(old, new)
+            continue
+        # in tt:PTZConfiguration's order: after the pan/tilt limits (zoom), before the extension
+        after = cfg.find(f"{{{TT}}}PanTiltLimits") if tag == "ZoomLimits" else None
+        ext = cfg.find(f"{{{TT}}}Extension")
+        if after is not None:
+            after.addnext(new)
+        elif ext is not None:
+            ext.addprevious(new)
+        else:
+            cfg.append(new)
+    out.replace(planned_cfg, cfg)
+    return out
+
+
+def _wait_idle(url: str, profile: str, creds: Credentials, timeout_s: float) -> None:
+    """Poll ``GetStatus`` until pan/tilt and zoom are idle (``DeviceError`` after ``timeout_s``)."""
+    end = time.monotonic() + timeout_s
+    while True:
+        get = _e(f"{{{TPTZ}}}GetStatus")
+        get.append(_e(f"{{{TPTZ}}}ProfileToken", profile))
+        status = call(url, get, creds).find(f".//{{{TT}}}MoveStatus")
+        moving = [] if status is None else [(m.text or "").strip().upper() for m in status]
+        if "MOVING" not in moving:
+            return
+        if time.monotonic() > end:
+            raise DeviceError(f"{url}: GetStatus: still moving after {timeout_s:g} s")
+        time.sleep(0.2)
 
 
 def check(url: str, document: bytes, creds: Credentials) -> list[str]:
-    """The differences between the camera and the plan, one line each (empty: it holds the plan)."""
+    """The differences between the camera and the plan, one line each (empty: it holds the plan):
+    masks missing, moved, disabled or drawn differently, masks the plan does not have, and limits
+    that differ (widened, narrower, in another space, or missing)."""
     masks, limits, source, cfg_token = planned(document)
     on_device = []
-    for m in call(url, _get_masks(source), creds).findall(f"{{{TR2}}}Masks"):
-        poly = [(float(p.get("x")), float(p.get("y"))) for p in m.iter(f"{{{TT}}}Point")]
-        on_device.append({"token": m.get("token"), "polygon": poly,
-                          "enabled": (m.findtext(f"{{{TR2}}}Enabled") or "").strip() == "true",
-                          "look": _look(m)})
-    out = []
+    try:
+        for m in call(url, _get_masks(source), creds).findall(f"{{{TR2}}}Masks"):
+            if (m.findtext(f"{{{TR2}}}ConfigurationToken") or source) != source:
+                continue  # another video source's mask
+            poly = [(float(p.get("x", "nan")), float(p.get("y", "nan"))) for p in m.iter(f"{{{TT}}}Point")]
+            on_device.append({"token": m.get("token"), "polygon": poly,
+                              "enabled": (m.findtext(f"{{{TR2}}}Enabled") or "").strip() == "true",
+                              "look": _look(m)})
+    except ValueError as exc:
+        raise DeviceError(f"{url}: GetMasks: a mask point that is not a number ({exc})") from None
+    out: list[str] = []
+    used: set[str] = set()
     for pm in masks:
         match = [d for d in on_device if _same(d["polygon"], pm.polygon)]
+        used.update(str(d["token"]) for d in match)
         if not match:
             near = [d for d in on_device if len(d["polygon"]) == len(pm.polygon)]
             out.append(f"mask {pm.id} missing" + (" (or moved)" if near else ""))
         elif not any(d["enabled"] for d in match):
             out.append(f"mask {pm.id} disabled (device token {match[0]['token']})")
         elif not any(d["enabled"] and d["look"] == _look(pm.create) for d in match):
-            d = match[0]
-            out.append(f"mask {pm.id} drawn differently on the device ({d['look']}, plan {_look(pm.create)})")
+            out.append(f"mask {pm.id} drawn differently on the device ({match[0]['look']}, plan {_look(pm.create)})")
+    extra = [str(d["token"]) for d in on_device if str(d["token"]) not in used]
+    if extra:
+        out.append(f"{len(extra)} mask(s) on the device that the plan does not have ({', '.join(extra[:5])})")
     if limits is not None:
-        want = _ranges(limits)
-        get = _e(f"{{{TPTZ}}}GetConfiguration")
-        get.append(_e(f"{{{TPTZ}}}PTZConfigurationToken", cfg_token))
+        out += _limit_differences(url, limits, cfg_token, creds)
+    return out
+
+
+def _limit_differences(url: str, limits: Any, cfg_token: str, creds: Credentials) -> list[str]:
+    want = _ranges(limits)
+    get = _e(f"{{{TPTZ}}}GetConfiguration")
+    get.append(_e(f"{{{TPTZ}}}PTZConfigurationToken", cfg_token))
+    try:
         have = _ranges(call(url, get, creds))
-        for axis, (lo, hi) in want.items():
-            if axis not in have:
-                out.append(f"limits: {axis} not limited on the device (plan {lo:g}..{hi:g})")
-                continue
-            dlo, dhi = have[axis]
-            if dlo < lo - TOLERANCE or dhi > hi + TOLERANCE:
-                out.append(f"limits widened: {axis} {dlo:g}..{dhi:g} on the device, {lo:g}..{hi:g} in the plan")
+    except ValueError as exc:
+        raise DeviceError(f"{url}: GetConfiguration: a limit that is not a number ({exc})") from None
+    out = []
+    for axis, (space, lo, hi) in want.items():
+        if axis not in have:
+            out.append(f"limits: {axis} not limited on the device (plan {lo:g}..{hi:g})")
+            continue
+        dspace, dlo, dhi = have[axis]
+        if dspace != space:
+            out.append(f"limits: {axis} in another space on the device ({dspace or 'none'})")
+        elif not (math.isfinite(dlo) and math.isfinite(dhi)) or dlo < lo - TOLERANCE or dhi > hi + TOLERANCE:
+            out.append(f"limits widened: {axis} {dlo:g}..{dhi:g} on the device, {lo:g}..{hi:g} in the plan")
+        elif dlo > lo + TOLERANCE or dhi < hi - TOLERANCE:
+            out.append(f"limits narrower: {axis} {dlo:g}..{dhi:g} on the device, {lo:g}..{hi:g} in the plan")
     return out
 
 
 def _look(el: Any) -> str:
-    """A mask's type and colour, as a short text ("Color 0,0,0 RGB")."""
+    """A mask's type and colour, as a short text ("Color 0,0,0 RGB"; numbers compared as numbers)."""
     color = el.find(f".//{{{TR2}}}Color")
-    rgb = "" if color is None else \
-        f" {color.get('X')},{color.get('Y')},{color.get('Z')} {(color.get('Colorspace') or '').rsplit('/', 1)[-1]}"
+    rgb = ""
+    if color is not None:
+        try:
+            xyz = ",".join(f"{float(color.get(k, 'nan')):g}" for k in ("X", "Y", "Z"))
+        except ValueError:
+            xyz = "?"
+        rgb = f" {xyz} {(color.get('Colorspace') or 'YCbCr (implied)').rsplit('/', 1)[-1]}"
     return f"{(el.findtext(f'.//{{{TR2}}}Type') or '').strip()}{rgb}"
 
 
@@ -220,18 +337,20 @@ def _same(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> bool:
                                     for (x0, y0), (x1, y1) in zip(a, b, strict=True))
 
 
-def _ranges(el: Any) -> dict[str, tuple[float, float]]:
-    """The generic ranges in a PTZ configuration: {"pan": (min, max), "tilt": ..., "zoom": ...}."""
+def _ranges(el: Any) -> dict[str, tuple[str, float, float]]:
+    """The ranges in a PTZ configuration: {"pan": (space URI, min, max), "tilt": ..., "zoom": ...}."""
     out = {}
     for tag, axes in (("PanTiltLimits", (("XRange", "pan"), ("YRange", "tilt"))),
                       ("ZoomLimits", (("XRange", "zoom"),))):
         rng = el.find(f".//{{{TT}}}{tag}/{{{TT}}}Range")
         if rng is None:
             continue
+        space = (rng.findtext(f"{{{TT}}}URI") or "").strip()
         for sub, name in axes:
             r = rng.find(f"{{{TT}}}{sub}")
             if r is not None:
-                out[name] = (float(r.findtext(f"{{{TT}}}Min")), float(r.findtext(f"{{{TT}}}Max")))
+                out[name] = (space, float(r.findtext(f"{{{TT}}}Min") or "nan"),
+                             float(r.findtext(f"{{{TT}}}Max") or "nan"))
     return out
 
 

@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from .errors import InputError
 
 KEY_ENV = "SIMULATOR_SIGNING_KEY"
-AuditAction = Literal["generate", "approve", "export", "disable_request", "enable", "deploy", "check_device"]
+AuditAction = Literal["generate", "approve", "export", "disable_request", "enable", "deploy", "deploy_failed",
+                      "check_device"]
 
 
 class IntegrityError(InputError):

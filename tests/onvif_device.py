@@ -33,7 +33,14 @@ class Device:
     def __init__(self, user: str = "admin", password: str = "secret") -> None:
         self.user, self.password = user, password
         self.masks: dict[str, Any] = {}  # token -> tr2:Mask element (as stored)
-        self.ptz_config: Any | None = None  # tt:PTZConfiguration element
+        # the device's own PTZ configuration, with a field a deploy must keep (DefaultPTZTimeout)
+        self.ptz_config: Any = etree.fromstring(
+            f'<tptz:PTZConfiguration xmlns:tptz="{TPTZ}" xmlns:tt="{TT}" token="PTZConfig_1">'
+            '<tt:Name>ptz</tt:Name><tt:UseCount>1</tt:UseCount><tt:NodeToken>PTZNode_1</tt:NodeToken>'
+            '<tt:DefaultPTZTimeout>PT7S</tt:DefaultPTZTimeout></tptz:PTZConfiguration>')
+        self.moving_polls = 0  # GetStatus answers MOVING this many times after each AbsoluteMove
+        self._still_moving = 0
+        self.actions: list[str] = []  # the SOAP 1.2 action parameter of each request
         self.requests: list[str] = []  # operations received, in order
         self.refuse_masks_after: int | None = None  # CreateMask fails (ter:MaxMasks) beyond this many masks
         self._tokens = itertools.count(1)
@@ -61,7 +68,7 @@ class Device:
         except (etree.XMLSyntaxError, TypeError, IndexError):
             return 400, _fault("Sender", "not a SOAP 1.2 envelope")
         if not self._authorised(env):
-            return 400, _fault("Sender", "ter:NotAuthorized: the UsernameToken does not verify")
+            return 400, _fault("Sender", "the UsernameToken does not verify", subcode="ter:NotAuthorized")
         q = etree.QName(body)
         if q.namespace not in WSDL:
             return 400, _fault("Sender", f"unknown service {q.namespace}")
@@ -90,7 +97,7 @@ class Device:
 
     def _op_CreateMask(self, body: Any) -> Any:
         if self.refuse_masks_after is not None and len(self.masks) >= self.refuse_masks_after:
-            raise DeviceFault("ter:MaxMasks: the maximum number of masks is reached")
+            raise DeviceFault("the maximum number of masks is reached (ter:MaxMasks)")
         token = f"mask-{next(self._tokens)}"
         self.masks[token] = etree.fromstring(etree.tostring(body.find(f"{{{TR2}}}Mask")))
         out = etree.Element(f"{{{TR2}}}CreateMaskResponse", nsmap={"tr2": TR2})
@@ -112,13 +119,26 @@ class Device:
         return out
 
     def _op_AbsoluteMove(self, body: Any) -> Any:
+        self._still_moving = self.moving_polls
         return etree.Element(f"{{{TPTZ}}}AbsoluteMoveResponse", nsmap={"tptz": TPTZ})
+
+    def _op_GetStatus(self, body: Any) -> Any:
+        state = "MOVING" if self._still_moving > 0 else "IDLE"
+        self._still_moving = max(self._still_moving - 1, 0)
+        out = etree.Element(f"{{{TPTZ}}}GetStatusResponse", nsmap={"tptz": TPTZ, "tt": TT})
+        status = etree.SubElement(out, f"{{{TPTZ}}}PTZStatus")
+        move = etree.SubElement(status, f"{{{TT}}}MoveStatus")
+        etree.SubElement(move, f"{{{TT}}}PanTilt").text = state
+        etree.SubElement(move, f"{{{TT}}}Zoom").text = state
+        etree.SubElement(status, f"{{{TT}}}UtcTime").text = "2026-12-01T00:00:00Z"
+        return out
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         device = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                device.actions.append(self.headers.get("Content-Type", ""))
                 n = int(self.headers.get("Content-Length", "0"))
                 code, data = device.answer(self.rfile.read(n))
                 self.send_response(code)
@@ -140,10 +160,13 @@ def _envelope(body: Any) -> bytes:
     return out
 
 
-def _fault(code: str, reason: str) -> bytes:
-    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"s": SOAP})
+def _fault(code: str, reason: str, *, subcode: str | None = None) -> bytes:
+    env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"s": SOAP, "ter": "http://www.onvif.org/ver10/error"})
     fault = etree.SubElement(etree.SubElement(env, f"{{{SOAP}}}Body"), f"{{{SOAP}}}Fault")
-    etree.SubElement(etree.SubElement(fault, f"{{{SOAP}}}Code"), f"{{{SOAP}}}Value").text = f"s:{code}"
+    c = etree.SubElement(fault, f"{{{SOAP}}}Code")
+    etree.SubElement(c, f"{{{SOAP}}}Value").text = f"s:{code}"
+    if subcode:
+        etree.SubElement(etree.SubElement(c, f"{{{SOAP}}}Subcode"), f"{{{SOAP}}}Value").text = subcode
     etree.SubElement(etree.SubElement(fault, f"{{{SOAP}}}Reason"), f"{{{SOAP}}}Text").text = reason
     out: bytes = etree.tostring(env, xml_declaration=True, encoding="UTF-8")
     return out

@@ -21,11 +21,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    """A run with its own signing key (``--key``: never the developer's per-user key)."""
     out = tmp_path_factory.mktemp("ing")
-    import os
-
-    os.environ.setdefault("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
-    assert cli.main(["run", str(ROOT / "scenarios" / "ingolstadt-lod3.yaml"), "--out", str(out)]) == 0
+    keys = tmp_path_factory.mktemp("keys")
+    assert cli.main(["keys", "--out", str(keys)]) == 0
+    assert cli.main(["run", str(ROOT / "scenarios" / "ingolstadt-lod3.yaml"), "--out", str(out),
+                     "--key", str(keys / "signing-key.pem")]) == 0
+    out.joinpath(".key").write_text(str(keys / "signing-key.pem"))
     return out
 
 
@@ -41,7 +43,9 @@ def _entries(out: Path) -> list[dict]:
 
 
 def _args(plan: Path, url: str, pw: Path, *extra: str) -> list[str]:
-    return [str(plan), "--device", url, "--user", "admin", "--password-file", str(pw), *extra]
+    key = (plan.parent.parent / ".key").read_text() if (plan.parent.parent / ".key").exists() else None
+    return [str(plan), "--device", url, "--user", "admin", "--password-file", str(pw),
+            *(["--key", key] if key and "--key" not in extra else []), *extra]
 
 
 def test_deploy_then_check_then_tamper(run, device, tmp_path, capsys):
@@ -50,9 +54,17 @@ def test_deploy_then_check_then_tamper(run, device, tmp_path, capsys):
     plan = run / "masks" / "ing-03.json"  # an Axis model, tilt limited to -90..+20 deg
     n = len(json.loads(plan.read_text())["masks"])
     before = len(_entries(run))
+    device.moving_polls = 2  # each move reports MOVING twice: the mask is drawn only once it is idle
     assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 0
-    assert len(device.masks) == n and device.ptz_config is not None
-    assert device.requests[:2] == ["GetMasks", "SetConfiguration"] and device.requests.count("CreateMask") == n
+    assert len(device.masks) == n
+    assert device.requests[:3] == ["GetMasks", "GetConfiguration", "SetConfiguration"]
+    assert device.requests.count("CreateMask") == n and device.requests.count("AbsoluteMove") == n
+    seq = [r for r in device.requests if r in ("AbsoluteMove", "GetStatus", "CreateMask")]
+    assert seq[:5] == ["AbsoluteMove", "GetStatus", "GetStatus", "GetStatus", "CreateMask"]
+    # the limits went into the device's own configuration: its other fields are kept
+    assert device.ptz_config.findtext(f"{{{TT}}}DefaultPTZTimeout") == "PT7S"
+    assert device.ptz_config.find(f".//{{{TT}}}PanTiltLimits") is not None
+    assert all('action="http://www.onvif.org/ver' in a for a in device.actions)
     assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 0  # again: the old masks are replaced
     assert len(device.masks) == n and device.requests.count("DeleteMask") == n
     assert cli.main(["check-device", *_args(plan, device.url, pw)]) == 0
@@ -73,7 +85,33 @@ def test_deploy_then_check_then_tamper(run, device, tmp_path, capsys):
     assert f"mask {ids[0]} disabled" in err and f"mask {ids[1]} missing" in err
     assert f"mask {ids[2]} drawn differently on the device (Blurred" in err
     assert "limits widened: tilt" in err
-    assert _entries(run)[-1]["action"] == "check_device" and len(_entries(run)[-1]["detail"]["differences"]) == 4
+    assert "1 mask(s) on the device that the plan does not have" in err  # the moved one, where it is now
+    assert _entries(run)[-1]["action"] == "check_device" and len(_entries(run)[-1]["detail"]["differences"]) == 5
+    # a mask added on the device: also a difference
+    assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 0
+    added = etree.fromstring(etree.tostring(device.masks[next(iter(device.masks))]))
+    for p in added.iter(f"{{{TT}}}Point"):
+        p.set("x", f"{float(p.get('x')) * 0.5:.6f}")
+    device.masks["added"] = added
+    capsys.readouterr()
+    assert cli.main(["check-device", *_args(plan, device.url, pw)]) == 1
+    assert "1 mask(s) on the device that the plan does not have (added)" in capsys.readouterr().err
+
+
+def test_a_signing_key_that_is_not_the_runs_is_refused_before_anything_is_sent(run, device, tmp_path, capsys):
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    assert cli.main(["keys", "--out", str(tmp_path / "other")]) == 0
+    before = len(_entries(run))
+    capsys.readouterr()
+    plan = run / "masks" / "ing-03.json"
+    assert cli.main(["deploy", *_args(plan, device.url, pw, "--key", str(tmp_path / "other" / "signing-key.pem"))]) == 2
+    assert "the signing key is not the run's" in capsys.readouterr().err
+    assert device.requests == [] and len(_entries(run)) == before
+    assert cli.main(["deploy", str(plan), "--device", device.url, "--user", "admin"]) == 2  # no password file
+    assert "both --user and --password-file" in capsys.readouterr().err
+    assert cli.main(["deploy", *_args(plan, "http://admin:secret@127.0.0.1:1/x", pw)]) == 2
+    assert "holds credentials" in capsys.readouterr().err
 
 
 def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device, tmp_path, capsys):
@@ -84,7 +122,8 @@ def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device,
     capsys.readouterr()
     assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 2  # wrong credentials
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "NotAuthorized" in err and "not deployed" in err
+    assert "NotAuthorized" in err and "not deployed" in err
+    assert [ln for ln in err.splitlines() if not ln.startswith("warning:")] == [err.splitlines()[-1]]
     assert device.masks == {}
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -92,7 +131,7 @@ def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device,
     pw.write_text("secret\n")
     assert cli.main(["deploy", *_args(plan, closed, pw)]) == 2
     assert "unreachable" in capsys.readouterr().err
-    for bad in ("not a url", "file:///etc/passwd"):
+    for bad in ("not a url", "file:///etc/passwd", "http://[::1"):
         assert cli.main(["deploy", *_args(plan, bad, pw)]) == 2
         assert "not an http(s) URL" in capsys.readouterr().err
     # a plan changed after signing, and an ONVIF document that is not the exported one
@@ -101,8 +140,8 @@ def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device,
     data = json.loads(plan.read_text())
     data["masks"] = data["masks"][1:]
     (forged / "ing-03.json").write_text(json.dumps(data))
-    assert cli.main(["deploy", *_args(forged / "ing-03.json", device.url, pw,
-                                      "--public-key", str(run / "signing-key.pub"))]) == 2
+    assert cli.main(["deploy", *_args(forged / "ing-03.json", device.url, pw, "--public-key",
+                                      str(run / "signing-key.pub"), "--key", (run / ".key").read_text())]) == 2
     assert "refused: the plan does not verify" in capsys.readouterr().err
     doc = run / "masks" / "onvif" / "ing-03.xml"
     original = doc.read_bytes()
@@ -123,10 +162,10 @@ def test_ipycam_an_independent_onvif_camera_checks_our_digest():
     digest is accepted with the right password and refused (a SOAP fault, one line, DeviceError)
     with a wrong one. (ipycam 1.3.0's PTZ replies name an undeclared ``ptz:`` prefix, which is not
     well-formed XML, so the moves and status read-back cannot be tested against it.)"""
-    ipycam = pytest.importorskip("ipycam")
     import socketserver
     import threading
 
+    import ipycam  # a test extra: installed by the test command
     from ipycam.http import IPCameraHTTPHandler
 
     from simulator.device import Credentials, DeviceError, call
@@ -153,8 +192,8 @@ def test_ipycam_an_independent_onvif_camera_checks_our_digest():
 
 
 def test_a_deploy_that_fails_half_way_says_how_far_it_got(run, device, tmp_path, capsys):
-    """The device refuses the third mask (ter:MaxMasks): deploy exits 2 with one line saying the device
-    is left part-configured and how far it got; nothing is logged as deployed."""
+    """The device refuses the third mask (ter:MaxMasks): deploy exits 2 with one line saying how far it
+    got; the audit log records a failed deployment (never a deployment)."""
     pw = tmp_path / "pw"
     pw.write_text("secret\n")
     plan = run / "masks" / "ing-03.json"
@@ -163,7 +202,9 @@ def test_a_deploy_that_fails_half_way_says_how_far_it_got(run, device, tmp_path,
     before = len(_entries(run))
     capsys.readouterr()
     assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "MaxMasks" in err
-    assert f"part-configured (0 of its masks deleted, 2 of {n} planned masks created)" in err
-    assert len(_entries(run)) == before and len(device.masks) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "MaxMasks" in err
+    assert f"partially deployed: 0 of the device's masks deleted, limits set, 2 of {n} planned masks created" in err
+    log = _entries(run)[before:]
+    assert [e["action"] for e in log] == ["deploy_failed"] and len(log[0]["detail"]["created"]) == 2
+    assert len(device.masks) == 2
