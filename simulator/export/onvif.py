@@ -14,7 +14,7 @@ from ..errors import SimulatorError
 from ..masks.spherical import SphericalMask
 from . import onvif_schema
 from .onvif_schema import TPTZ, TR2, TT
-from .views import generic_ptz, mask_view, pan_zero_deg
+from .views import generic_ptz, mask_view, pan_range_deg
 
 PLAN = "urn:privacy-zone-simulator:onvif-mask-plan:1"
 PAN_TILT_SPACE = "http://www.onvif.org/ver10/tptz/PanTiltSpaces/PositionGenericSpace"
@@ -108,16 +108,11 @@ def generic_limits(camera: Camera) -> tuple[tuple[float, float], tuple[float, fl
     """The camera's pan and tilt limits in the generic space: pan x = pan / 180 from the pan zero, tilt
     y = elevation / 90; pan (-1, 1) when the arc is the whole circle; None when it crosses +-180 deg
     from the pan zero (no single range)."""
-    lo, hi = camera.pan_limits_deg
-    t_lo, t_hi = camera.tilt_limits_deg
-    tilt = (round(t_lo / 90.0, 6), round(t_hi / 90.0, 6))
-    if hi - lo >= 360.0:
-        return (-1.0, 1.0), tilt
-    start = ((lo - pan_zero_deg(camera) + 180.0) % 360.0) - 180.0
-    end = start + (hi - lo)
-    if end > 180.0:
+    pan = pan_range_deg(camera)
+    if pan is None:
         return None
-    return (round(start / 180.0, 6), round(end / 180.0, 6)), tilt
+    t_lo, t_hi = camera.tilt_limits_deg
+    return (round(pan[0] / 180.0, 6), round(pan[1] / 180.0, 6)), (round(t_lo / 90.0, 6), round(t_hi / 90.0, 6))
 
 
 def validate(data: bytes) -> None:

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from ..camera.model import Camera
 from ..masks.spherical import SphericalMask, offset_ring
-from .views import axis_ptz, hikvision_ptz, mask_view, pan_zero_deg
+from .views import axis_ptz, hikvision_ptz, mask_view, pan_range_deg
 
 HIK_W, HIK_H = 704, 576  # Hikvision's normalised screen (y measured from the bottom)
 
@@ -59,13 +59,12 @@ def _axis_limits(camera: Camera, host: str) -> list[str]:
     out = ["# PTZ limits (VAPIX parameter group PTZ.Limit.L1; list the camera's own names with "
            "param.cgi?action=list&group=PTZ.Limit)"]
     params = f"PTZ.Limit.L1.MinTilt={t_lo:.2f}&PTZ.Limit.L1.MaxTilt={t_hi:.2f}"
-    if hi - lo < 360.0:
-        start = ((lo - pan_zero_deg(camera) + 180.0) % 360.0) - 180.0
-        if start + (hi - lo) <= 180.0:
-            params = f"PTZ.Limit.L1.MinPan={start:.2f}&PTZ.Limit.L1.MaxPan={start + hi - lo:.2f}&" + params
-        else:
-            out.append(f"# pan limits {lo:g}..{hi:g} deg (true azimuth) cross +-180 deg from the pan zero: "
-                       "no single MinPan..MaxPan range holds them; set them on the device by hand")
+    pan = pan_range_deg(camera)
+    if pan is None:
+        out.append(f"# pan limits {lo:g}..{hi:g} deg (true azimuth) cross +-180 deg from the pan zero: "
+                   "no single MinPan..MaxPan range holds them; set them on the device by hand")
+    elif hi - lo < 360.0:
+        params = f"PTZ.Limit.L1.MinPan={pan[0]:.2f}&PTZ.Limit.L1.MaxPan={pan[1]:.2f}&" + params
     return [*out, f"http://{host}/axis-cgi/param.cgi?action=update&{params}"]
 
 

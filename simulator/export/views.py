@@ -34,7 +34,7 @@ from ..masks.spherical import SphericalMask
 from ..masks.views import MaskView, device_mask, in_view, lens_zoom_ratio, mask_view
 
 __all__ = ["MaskView", "axis_ptz", "device_mask", "generic_ptz", "hikvision_ptz", "in_view", "lens_zoom_ratio",
-           "mask_view", "pan_zero_deg"]
+           "mask_view", "pan_range_deg", "pan_zero_deg"]
 
 AXIS_ZOOM_STEPS = (1, 9999)  # VAPIX ptz.cgi zoom
 
@@ -43,6 +43,16 @@ def pan_zero_deg(camera: Camera) -> float:
     """True azimuth [deg] of the camera's pan zero (the catalogue's installation default; 0: north)."""
     entry: dict[str, Any] = catalogue().get(camera.model or "", {})
     return float((entry.get("vendor") or {}).get("pan_zero_offset_deg", 0.0))
+
+
+def pan_range_deg(camera: Camera) -> tuple[float, float] | None:
+    """The camera's pan limits as one range [deg] from its pan zero, clockwise, within -180..180:
+    (-180, 180) for the whole circle; None when the arc crosses +-180 deg (no single range holds it)."""
+    lo, hi = camera.pan_limits_deg
+    if hi - lo >= 360.0:
+        return (-180.0, 180.0)
+    start = ((lo - pan_zero_deg(camera) + 180.0) % 360.0) - 180.0
+    return None if start + (hi - lo) > 180.0 else (start, start + (hi - lo))
 
 
 def _pan(camera: Camera, view: MaskView) -> float:

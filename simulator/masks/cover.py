@@ -93,9 +93,9 @@ def _forced_only(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
     other sample is optimal in that count, and among such plans (made of candidates hiding nothing
     else) the fewest masks come from a set cover on the count alone. None when those candidates cannot
     cover every piece within ``cap`` masks, or the count is not proven."""
-    forced = np.zeros(hides.shape[1], bool)
-    for p in range(covers.shape[1]):
-        forced |= hides[covers[:, p]].all(axis=0)
+    # forced[q]: some piece all of whose candidates hide q (float32 products: exact counts below 2**24)
+    not_hiding = covers.T.astype(np.float32) @ (~hides).astype(np.float32)  # (pieces, samples)
+    forced = (not_hiding == 0).any(axis=0)
     clean = np.flatnonzero(~(hides & ~forced).any(axis=1))
     if len(clean) == 0 or not covers[clean].any(axis=0).all():
         return None
