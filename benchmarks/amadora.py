@@ -10,11 +10,17 @@ and every process it starts (workers, the ONVIF validator), sampled every 100 ms
 process's peak resident size (VmHWM) is given too.
 
     python benchmarks/amadora.py --runs 5
+    python benchmarks/amadora.py --runs 3 --no-baseline --against 4da2625   # this code against a commit
+
+``--against REV`` also runs the same command from a temporary git worktree of REV (with this
+interpreter), alternating with this code, and prints the ratio of the medians.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
 import statistics
 import subprocess
@@ -53,12 +59,13 @@ def memory_kb(pid: int, field: str) -> int:
     return 0
 
 
-def run_once(extra: list[str], *, watch: bool) -> dict[str, float]:
+def run_once(extra: list[str], *, watch: bool, root: Path = ROOT) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
+        env = {**os.environ, "PYTHONPATH": str(root)}
         proc = subprocess.Popen([sys.executable, "-m", "simulator.cli", "run", "scenarios/amadora.yaml",
-                                 "--out", out, *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)
+                                 "--out", out, *extra], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, env=env)
         peak_pss = peak_rss = 0
         while watch and proc.poll() is None:
             pids = tree(proc.pid)
@@ -80,20 +87,41 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-baseline", action="store_true", help="skip the --processes 1 runs")
+    ap.add_argument("--against", metavar="REV", help="also run the code of this git commit, alternately")
     args = ap.parse_args()
-    configs = {"default (one process per core)": []}
+    with contextlib.ExitStack() as stack:
+        other = stack.enter_context(worktree(args.against)) if args.against else None
+        return measure(args, other)
+
+
+@contextlib.contextmanager
+def worktree(rev: str):  # type: ignore[no-untyped-def]
+    """A temporary detached git worktree of ``rev``, removed afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="against-"))
+    subprocess.run(["git", "worktree", "add", "--force", "--detach", str(path), rev], cwd=ROOT, check=True,
+                   capture_output=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(path)], cwd=ROOT, check=False)
+
+
+def measure(args: argparse.Namespace, other: Path | None) -> int:
+    configs: dict[str, tuple[list[str], Path]] = {"default (one process per core)": ([], ROOT)}
     if not args.no_baseline:
-        configs["--processes 1 (baseline)"] = ["--processes", "1"]
+        configs["--processes 1 (baseline)"] = (["--processes", "1"], ROOT)
+    if other is not None:
+        configs[f"commit {args.against} (default)"] = ([], other)
     results: dict[str, list[dict[str, float]]] = {k: [] for k in configs}
     for i in range(args.runs):
-        for name, extra in configs.items():
-            r = run_once(extra, watch=False)
+        for name, (extra, root) in configs.items():
+            r = run_once(extra, watch=False, root=root)
             results[name].append(r)
             print(f"run {i + 1} {name}: {r['wall']:.1f} s (scene {r['scene']:.1f}, cameras {r['cameras']:.1f}, "
                   f"outputs {r['outputs']:.1f})", flush=True)
     memory = {}
-    for name, extra in configs.items():
-        memory[name] = run_once(extra, watch=True)
+    for name, (extra, root) in configs.items():
+        memory[name] = run_once(extra, watch=True, root=root)
         print(f"memory run {name}: peak PSS {memory[name]['pss_mb']:.0f} MiB, largest process "
               f"{memory[name]['rss_mb']:.0f} MiB ({memory[name]['wall']:.1f} s, watched)", flush=True)
     print()
@@ -105,9 +133,10 @@ def main() -> int:
         print(f"{name}: median {m['wall']:.1f} s over {len(rs)} runs ({walls[0]:.1f}-{walls[-1]:.1f}); stages "
               f"scene {m['scene']:.1f} s, cameras {m['cameras']:.1f} s, outputs {m['outputs']:.1f} s; peak PSS "
               f"{memory[name]['pss_mb']:.0f} MiB, largest process {memory[name]['rss_mb']:.0f} MiB")
-    if len(med) == 2:
-        a, b = med.values()
-        print(f"ratio default / baseline (median wall): {a['wall'] / b['wall']:.2f}")
+    names = list(med)
+    for other_name in names[1:]:
+        print(f"ratio {names[0]} / {other_name} (median wall): "
+              f"{med[names[0]]['wall'] / med[other_name]['wall']:.2f}")
     return 0
 
 

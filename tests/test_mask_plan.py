@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import simulator
 from simulator.frames import azimuth_elevation
-from simulator.masks.cover import choose_masks, view_diagonal_deg
+from simulator.masks.cover import _covering_cuts, choose_masks, view_diagonal_deg
 from simulator.masks.spherical import SphericalMask, reduce_ring, unit
 
 from .scenes import PTZ, X0, Y0, building, window_south, write_scenario
@@ -189,6 +189,30 @@ def test_the_optimiser_matches_brute_force(seed):
         got = (r, hid) if objective == "fewest_masks" else (over, hid, r) if over == 0 else (over, r, hid)
         assert got == _brute(covers, hides, area, objective, max_masks), (objective, sel.method)
         assert sel.method == "optimal"  # tiny instances: proven within the node limit
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_covering_cuts_hold_for_every_plan(seed):
+    """Each cut y_q + (candidates covering p that do not hide q) >= 1 holds for every plan (a subset of
+    candidates covering every piece, y its union of hidden samples), so adding them changes no
+    optimum; and a cut names a piece and a sample some candidate covering it hides."""
+    rng = np.random.default_rng(100 + seed)
+    n_c, n_p, n_q = int(rng.integers(3, 9)), int(rng.integers(2, 7)), int(rng.integers(1, 6))
+    covers = rng.random((n_c, n_p)) < 0.4
+    covers[rng.integers(0, n_c, n_p), np.arange(n_p)] = True
+    hides = rng.random((n_c, n_q)) < 0.4
+    x_part, y_part = _covering_cuts(covers, hides, limit=10_000)
+    expected = sum(int((covers[:, p] & hides[:, q]).any()) for p in range(n_p) for q in range(n_q))
+    assert len(x_part) == expected and (y_part.sum(axis=1) == 1).all()
+    for r in range(1, n_c + 1):
+        for sub in itertools.combinations(range(n_c), r):
+            x = np.zeros(n_c, bool)
+            x[list(sub)] = True
+            if not covers[x].any(axis=0).all():
+                continue
+            y = hides[x].any(axis=0)
+            assert ((x_part & x).sum(axis=1) + (y_part & y).sum(axis=1) >= 1).all()
+    assert len(_covering_cuts(covers, hides, limit=2)[0]) == min(2, expected)
 
 
 def test_limits_proposed_when_masks_do_not_fit_and_verified(tmp_path):

@@ -15,7 +15,8 @@ public samples marked in row ``c`` of another. The objective is lexicographic:
 Both are solved exactly as far as a budget allows, after the classic set-cover reductions (``reduced``):
 an integer program with HiGHS (``scipy.optimize.milp``) on the count alone where the count decides
 (the greedy cover exceeds ``max_masks``, or ``fewest_masks``), then one for the fewest public samples
-hidden within that many masks (or within ``max_masks``). The greedy set cover (the candidate covering
+hidden within that many masks (or within ``max_masks``), its relaxation tightened by covering cuts
+(``_covering_cuts``, valid for every plan). The greedy set cover (the candidate covering
 the most uncovered pieces, ties broken by the public samples it newly hides, then its solid angle) is
 the fallback and the first incumbent: the better is kept.
 
@@ -38,6 +39,8 @@ Objective = Literal["fewest_masks", "least_public_hidden"]
 # branch-and-bound nodes per integer program: the budget that makes plans the same on every machine
 # (the time limit is a backstop for slow machines; a plan cut by it says so: method "time limit")
 NODE_LIMIT = 2000
+# at most this many covering cuts per program (``_covering_cuts``)
+COVERING_CUTS = 1000
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,11 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
         rows.append(link.tocsr())
         lo.append(np.zeros(len(ci)))
         hi.append(np.full(len(ci), np.inf))
+    if n_q:  # y_q >= 1 - (the candidates covering piece p that do not hide q): a tighter relaxation
+        tight = _covering_cuts(covers, h, COVERING_CUTS)
+        rows.append(hstack([csr_matrix(tight[0]), csr_matrix(tight[1])]).tocsr())
+        lo.append(np.ones(tight[0].shape[0]))
+        hi.append(np.full(tight[0].shape[0], np.inf))
     if max_masks is not None:
         rows.append(csr_matrix(np.r_[np.ones(n_c), np.zeros(n_q)][None, :]))
         lo.append(np.zeros(1))
@@ -215,6 +223,24 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
     else:
         better = _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr)
     return found if better else unproven
+
+
+def _covering_cuts(covers: NDArray[np.bool_], h: NDArray[np.bool_],
+                   limit: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+    """Valid inequalities ``y_q + sum(x_c for c covering p, not hiding q) >= 1`` (piece ``p`` is covered,
+    so unless one of those is chosen, a candidate hiding ``q`` is), for the pairs (p, q) where some
+    candidate covering ``p`` hides ``q``, at most ``limit`` of them, those with the fewest such terms
+    first (the tightest). Returns their (rows, C) and (rows, Q) coefficient masks."""
+    c = covers.astype(np.float32)
+    hiding = c.T @ h.astype(np.float32)  # (P, Q): candidates covering p that hide q
+    others = c.sum(axis=0)[:, None] - hiding  # those that do not
+    ps, qs = np.nonzero(hiding > 0)
+    order = np.argsort(others[ps, qs], kind="stable")[:limit]
+    ps, qs = ps[order], qs[order]
+    x_part = (covers[:, ps] & ~h[:, qs]).T
+    y_part = np.zeros((len(ps), h.shape[1]), bool)
+    y_part[np.arange(len(ps)), qs] = True
+    return x_part, y_part
 
 
 def _row_keys(rows: NDArray[np.bool_]) -> NDArray[np.void]:
