@@ -208,3 +208,49 @@ def test_a_deploy_that_fails_half_way_says_how_far_it_got(run, device, tmp_path,
     log = _entries(run)[before:]
     assert [e["action"] for e in log] == ["deploy_failed"] and len(log[0]["detail"]["created"]) == 2
     assert len(device.masks) == 2
+
+
+def test_proposed_limits_exported_with_their_masks_and_deployed(tmp_path, device, capsys):
+    """A camera that takes one mask, between a wide window 15 m north and a narrow one 15 m south:
+    limits are proposed (a pan sector without the narrow one, the narrowest sector that leaves one
+    mask: so the camera pans through north, one generic range) and the camera planned again with them. That plan is
+    exported beside the plan as set (``masks/c.proposed.json`` and its vendor files), signed and
+    logged; deployed, the device holds its one mask and the proposed pan limits, decoded from the
+    device's own configuration (ONVIF generic space: degrees from north = x * 180)."""
+    from .scenes import PTZ, X0, Y0, building, window_south, write_scenario
+
+    blds = [building("N", -6, 15, 6, 23, 6.0), building("S", -6, -23, 6, -15, 6.0)]
+    south = {"type": "Feature", "properties": {"id": "ws", "kind": "window", "building_id": "S"},
+             "geometry": {"type": "Polygon", "coordinates": [[[X0 + 0.2, Y0 - 15, 1.0], [X0 - 1.0, Y0 - 15, 1.0],
+                                                             [X0 - 1.0, Y0 - 15, 2.4], [X0 + 0.2, Y0 - 15, 2.4],
+                                                             [X0 + 0.2, Y0 - 15, 1.0]]]}}
+    cam = {"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 3.0, "mask_limits": {"max_masks": 1}}
+    scenario = write_scenario(tmp_path / "s", buildings=blds, cameras=[cam],
+                              openings=[window_south("wn", "N", 15.0, -3.0, 3.0, 1.0, 2.4), south])
+    out, keys = tmp_path / "out", tmp_path / "keys"
+    assert cli.main(["keys", "--out", str(keys)]) == 0
+    assert cli.main(["run", str(scenario), "--out", str(out), "--key", str(keys / "signing-key.pem")]) == 0
+    summary = json.loads((out / "summary.json").read_text())["cameras"][0]
+    assert not summary["compliant"] and summary["proposed_limits"]["compliant"]
+    lo, hi = summary["proposed_pan_limits_deg"]
+    as_set = json.loads((out / "masks" / "c.json").read_text())
+    proposed = json.loads((out / "masks" / "c.proposed.json").read_text())
+    assert as_set["pan_limits_deg"] == [0.0, 360.0] and len(as_set["masks"]) == 2
+    assert proposed["pan_limits_deg"] == [lo, hi] and proposed["proposed_limits"] is True
+    assert proposed["compliant"] and len(proposed["masks"]) == 1
+    for sub, suffix in (("onvif", "xml"), ("axis", "txt"), ("hikvision", "xml")):
+        assert (out / "masks" / sub / f"c.proposed.{suffix}").is_file()
+    axis = (out / "masks" / "axis" / "c.proposed.txt").read_text()
+    assert "PTZ.Limit.L1.MinPan=" in axis and axis.count("pxpolygon=") == 1
+    exports = [e for e in _entries(out) if e["action"] == "export" and e["detail"].get("proposed_limits")]
+    assert [e["detail"]["file"] for e in exports] == ["masks/c.proposed.json"]
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    args = [str(out / "masks" / "c.proposed.json"), "--device", device.url, "--user", "admin",
+            "--password-file", str(pw), "--key", str(keys / "signing-key.pem")]
+    assert cli.main(["deploy", *args]) == 0
+    assert len(device.masks) == 1
+    rng = device.ptz_config.find(f".//{{{TT}}}PanTiltLimits/{{{TT}}}Range/{{{TT}}}XRange")
+    x = [float(rng.findtext(f"{{{TT}}}{k}")) * 180.0 for k in ("Min", "Max")]
+    assert x[0] % 360.0 == pytest.approx(lo % 360.0, abs=1e-3) and x[1] - x[0] == pytest.approx(hi - lo, abs=1e-3)
+    assert cli.main(["check-device", *args]) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ def canonical_plan(camera: Camera, plan: CameraMasks) -> dict[str, Any]:
             "mask_limits": {"max_masks": camera.mask_limits.max_masks,
                             "max_vertices": camera.mask_limits.max_vertices,
                             "rectangle_only": camera.mask_limits.rectangle_only},
+            "pan_limits_deg": list(camera.pan_limits_deg), "tilt_limits_deg": list(camera.tilt_limits_deg),
             "compliant": plan.compliant, "reasons": plan.reasons, "exposed_after_masks": plan.exposed_after_masks,
             "proposed_pan_limits_deg": plan.proposed_pan_limits_deg,
             "proposed_tilt_limits_deg": plan.proposed_tilt_limits_deg, "masks": masks}
@@ -121,15 +122,25 @@ def result_footprints(result: Any, camera_id: str) -> list[shapely.Geometry]:
     return result.cache[key]
 
 
+def proposed(camera: Camera, plan: CameraMasks) -> tuple[Camera, CameraMasks] | None:
+    """The camera with its proposed pan/tilt limits, and the plan made for them (None: no proposal)."""
+    if plan.proposed_plan is None:
+        return None
+    return replace(camera, pan_limits_deg=plan.proposed_pan_limits_deg or camera.pan_limits_deg,
+                   tilt_limits_deg=plan.proposed_tilt_limits_deg or camera.tilt_limits_deg), plan.proposed_plan
+
+
+def documents(camera: Camera, masks: list[SphericalMask]) -> dict[str, bytes]:
+    """The unsigned vendor exports (ONVIF, Axis, Hikvision) of ``masks`` on ``camera``, with its limits."""
+    return {"onvif": mask_plan_xml(camera, masks, check=False), "axis": axis_requests(camera, masks).encode("utf-8"),
+            "hikvision": hikvision_xml(camera, masks)}
+
+
 def vendor_documents(result: Any, camera_id: str) -> dict[str, bytes]:
     """A camera's unsigned vendor exports (ONVIF, Axis, Hikvision), computed once per result."""
     key = ("vendor", camera_id)
     if key not in result.cache:
-        cam = result.camera(camera_id)
-        masks = result.mask_plans[camera_id].masks
-        result.cache[key] = {"onvif": mask_plan_xml(cam, masks, check=False),
-                             "axis": axis_requests(cam, masks).encode("utf-8"),
-                             "hikvision": hikvision_xml(cam, masks)}
+        result.cache[key] = documents(result.camera(camera_id), result.mask_plans[camera_id].masks)
     docs: dict[str, bytes] = result.cache[key]
     return docs
 
@@ -169,16 +180,29 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
     features = []
     onvif: dict[str, bytes] = {}
     entries: list[tuple[AuditAction, str, list[str], dict[str, Any]]] = []
-    for cid, plan in result.mask_plans.items():
-        cam = cams[cid]
-        name = safe_name(cid)
-        signed = sign_plan(canonical_plan(cam, plan), key, scenario_sha256=scenario_sha256)
+
+    def write(cam: Camera, plan: CameraMasks, name: str, docs: dict[str, bytes], extra: dict[str, Any]) -> None:
+        signed = sign_plan(canonical_plan(cam, plan) | extra, key, scenario_sha256=scenario_sha256)
         (base / f"{name}.json").write_text(json.dumps(signed, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        docs = vendor_documents(result, cid)
         onvif[f"onvif/{name}.xml"] = docs["onvif"]
         (base / "onvif" / f"{name}.xml").write_bytes(docs["onvif"])
         (base / "axis" / f"{name}.txt").write_bytes(docs["axis"])
         (base / "hikvision" / f"{name}.xml").write_bytes(docs["hikvision"])
+        ids = [m.id for m in plan.masks]
+        sha = signed["integrity"]["sha256"]
+        entries.append(("generate", cam.id, ids, {"plan_sha256": sha, "compliant": plan.compliant, **extra}))
+        entries.append(("export", cam.id, ids, {"formats": ["json", "onvif", "axis", "hikvision"],
+                                                "file": f"masks/{name}.json", "plan_sha256": sha,
+                                                "onvif_sha256": hashlib.sha256(docs["onvif"]).hexdigest(), **extra}))
+
+    for cid, plan in result.mask_plans.items():
+        cam = cams[cid]
+        name = safe_name(cid)
+        write(cam, plan, name, vendor_documents(result, cid), {})
+        alt = proposed(cam, plan)
+        if alt is not None:  # the plan for the proposed limits, with those limits, beside it
+            p_cam, p_plan = alt
+            write(p_cam, p_plan, f"{name}.proposed", documents(p_cam, p_plan.masks), {"proposed_limits": True})
         for m, fp in zip(plan.masks, result_footprints(result, cid), strict=True):
             if fp.is_empty:
                 continue
@@ -188,16 +212,10 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
             features.append({"type": "Feature", "geometry": geom,
                              "properties": {"camera_id": cid, "mask_id": m.id, "targets": list(m.targets),
                                             "compliant": plan.compliant}})
-        ids = [m.id for m in plan.masks]
-        entries.append(("generate", cid, ids, {"plan_sha256": signed["integrity"]["sha256"],
-                                               "compliant": plan.compliant}))
-        entries.append(("export", cid, ids, {"formats": ["json", "onvif", "axis", "hikvision"],
-                                             "file": f"masks/{name}.json",
-                                             "plan_sha256": signed["integrity"]["sha256"],
-                                             "onvif_sha256": hashlib.sha256(docs["onvif"]).hexdigest()}))
     (base / "masks.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}) + "\n",
                                         encoding="utf-8")
-    n_masks = sum(len(plan.masks) for plan in result.mask_plans.values())
+    n_masks = sum(len(plan.masks) + (len(plan.proposed_plan.masks) if plan.proposed_plan else 0)
+                  for plan in result.mask_plans.values())
     return MaskExports(Validation(onvif, masks=n_masks, folder=base / "onvif"), entries, audit)
 
 

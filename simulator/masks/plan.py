@@ -105,6 +105,8 @@ class CameraMasks:
     split_targets: tuple[str, ...] = ()  # targets cut into several pieces
     unframable_targets: tuple[str, ...] = ()  # targets with a visible cell no mask can frame
     proposal: dict[str, Any] | None = None  # proposed limits and the outcome of planning with them
+    # the plan made for the proposed limits (its masks, to export with those limits), and those limits
+    proposed_plan: CameraMasks | None = None
     planning_seconds: float = 0.0
 
     @property
@@ -825,7 +827,7 @@ def _propose_limits(camera: Camera, scene: Any, plan: _Plan, result: CameraMasks
 
     # the most public street left in reach, then the largest share of all directions
     ranked = sorted(options, key=lambda o: (-kept(o[1], o[2]), -reach_share(o[1], o[2])))
-    tried = []
+    tried, plans = [], []
     for what, pan, tilt in ranked[:3]:
         trial = replace(camera, pan_limits_deg=pan or camera.pan_limits_deg,
                         tilt_limits_deg=tilt or camera.tilt_limits_deg)
@@ -837,9 +839,12 @@ def _propose_limits(camera: Camera, scene: Any, plan: _Plan, result: CameraMasks
                  "exposed_after_masks": again.exposed_after_masks, "compliant": again.compliant,
                  "reasons": again.reasons}
         tried.append(entry)
+        plans.append(again)
         if again.compliant:
             break
-    best = next((e for e in tried if e["compliant"]), tried[0])
+    pick = next((i for i, e in enumerate(tried) if e["compliant"]), 0)
+    best = tried[pick]
+    result.proposed_plan = plans[pick]
     result.proposal = {**best, "tried": len(tried),
                        "verified": "the camera's masks chosen again for these limits, verified with fresh rays"}
     if pan_of(best) is not None:
