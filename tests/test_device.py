@@ -160,8 +160,7 @@ def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device,
 def test_ipycam_an_independent_onvif_camera_checks_our_digest():
     """``ipycam`` (PyPI), a virtual ONVIF camera with its own WS-UsernameToken check: our client's
     digest is accepted with the right password and refused (a SOAP fault, one line, DeviceError)
-    with a wrong one. (ipycam 1.3.0's PTZ replies name an undeclared ``ptz:`` prefix, which is not
-    well-formed XML, so the moves and status read-back cannot be tested against it.)"""
+    with a wrong one. (Moves and status read-back: the next test.)"""
     import socketserver
     import threading
 
@@ -186,6 +185,57 @@ def test_ipycam_an_independent_onvif_camera_checks_our_digest():
         assert len(str(err.value).splitlines()) == 1 and "401" in str(err.value) and "not authorized" in str(err.value)
         with pytest.raises(DeviceError, match="not authorized"):  # no token at all
             call(url, etree.Element(f"{{{tds}}}GetDeviceInformation"), Credentials(None, None))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_ipycam_moves_to_each_exported_view_and_reports_it(run):
+    """Each ``tptz:AbsoluteMove`` of an exported plan (ing-03), sent by our client with its digest to
+    ``ipycam``'s PTZ service: ipycam parses it with its own code, moves its own PTZ state, and its
+    ``GetStatus`` reports the position the plan asked for (generic space) and no movement, read by our
+    client's status poll. One change to ipycam 1.3.0, stated here: its SOAP envelope template lacks
+    the declaration of the ``ptz:`` prefix its PTZ replies use (not well-formed XML without it), so the
+    test adds ``xmlns:ptz`` for the ONVIF PTZ namespace to that template; the rest is ipycam's."""
+    import socketserver
+    import threading
+
+    import ipycam
+    from ipycam.http import IPCameraHTTPHandler
+
+    from simulator.device import TPTZ, Credentials, _e, _wait_idle, call
+
+    config = ipycam.CameraConfig()
+    config.set_credentials("admin", "secret")
+    camera = ipycam.IPCamera(config)
+    templates = camera.onvif._templates
+    assert 'xmlns:ptz=' not in templates["envelope"] and "<ptz:GetStatusResponse>" in templates["ptz_get_status"]
+    templates["envelope"] = templates["envelope"].replace("<s:Envelope ", f'<s:Envelope xmlns:ptz="{TPTZ}" ', 1)
+    IPCameraHTTPHandler.camera = camera
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), IPCameraHTTPHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    creds = Credentials("admin", "secret")
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/onvif/ptz_service"
+        doc = etree.fromstring((run / "masks" / "onvif" / "ing-03.xml").read_bytes())
+        moves = doc.findall(f".//{{{TPTZ}}}AbsoluteMove")
+        assert len(moves) >= 2
+        seen = set()
+        for move in moves:
+            pt, zm = move.find(f".//{{{TT}}}PanTilt"), move.find(f".//{{{TT}}}Zoom")
+            want = (float(pt.get("x")), float(pt.get("y")), float(zm.get("x")))
+            reply = call(url, move, creds)
+            assert etree.QName(reply).localname == "AbsoluteMoveResponse"
+            profile = move.findtext(f"{{{TPTZ}}}ProfileToken")
+            _wait_idle(url, profile, creds, timeout_s=2.0)
+            get = _e(f"{{{TPTZ}}}GetStatus")
+            get.append(_e(f"{{{TPTZ}}}ProfileToken", profile))
+            pos = call(url, get, creds).find(f".//{{{TT}}}Position")
+            got = (float(pos.find(f"{{{TT}}}PanTilt").get("x")), float(pos.find(f"{{{TT}}}PanTilt").get("y")),
+                   float(pos.find(f"{{{TT}}}Zoom").get("x")))
+            assert got == pytest.approx(want, abs=1e-9)
+            seen.add(got)
+        assert len(seen) >= 2  # it moved between views
     finally:
         server.shutdown()
         server.server_close()
