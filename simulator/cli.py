@@ -41,15 +41,15 @@ def _run(args: argparse.Namespace) -> int:
 
         prestart()
     t0 = time.perf_counter()
-    with err.status("building the scene…"):
-        scene = build_scene(scenario, progress=lambda m: err.log(m) if args.verbose else None)
-    t_scene = time.perf_counter() - t0
-    select_cameras(scene, args.camera)
-    err.print(f"scene: {len(scene.buildings)} buildings, {len(scene.targets)} private targets, "
-              f"{len(scene.triangles)} triangles, {len(scene.cameras)} cameras ({scene.frame.crs.to_string()})")
-    for note in scene.notes:
-        err.print(f"[dim]note: {note}[/dim]")
-    with Outputs(Path(args.out)) as outputs:
+    with Outputs(Path(args.out)) as outputs:  # the folder checked and locked before the work
+        with err.status("building the scene…"):
+            scene = build_scene(scenario, progress=lambda m: err.log(m) if args.verbose else None)
+        t_scene = time.perf_counter() - t0
+        select_cameras(scene, args.camera)
+        err.print(f"scene: {len(scene.buildings)} buildings, {len(scene.targets)} private targets, "
+                  f"{len(scene.triangles)} triangles, {len(scene.cameras)} cameras ({scene.frame.crs.to_string()})")
+        for note in scene.notes:
+            err.print(f"[dim]note: {note}[/dim]")
         with Progress(TextColumn("cameras"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("{task.description}"), console=err, transient=False) as bar:
             task = bar.add_task("", total=len(args.camera or scene.cameras))
@@ -127,9 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="create an Ed25519 key pair for signing mask plans and audit logs")
     keys.add_argument("--out", required=True, help="folder for signing-key.pem (mode 0600) and signing-key.pub")
     keys.set_defaults(func=_keys)
-    ver = sub.add_parser("verify", help="check a signed mask plan (.json) or an audit log (.jsonl or folder)")
+    ver = sub.add_parser("verify", help="check a run's output folder, a signed mask plan (.json) or an audit log "
+                                        "(its folder or a .jsonl file)")
     ver.add_argument("file")
-    ver.add_argument("--public-key", help="PEM public key; default: signing-key.pub beside the file or its folder")
+    ver.add_argument("--public-key", help="PEM public key to trust; default: a pinned key (your signing key, "
+                                          "$SIMULATOR_SIGNING_KEY, or a .pub file in the trusted-keys folder)")
     ver.set_defaults(func=_verify)
     for name, func, text in (("deploy", _deploy, "send a signed mask plan to a camera over ONVIF (limits, then masks)"),
                              ("check-device", _check_device, "read a camera's masks and PTZ limits back over ONVIF "
@@ -198,45 +200,76 @@ def _where(args: argparse.Namespace) -> int:
 def _keys(args: argparse.Namespace) -> int:
     from .integrity import write_keypair
 
-    priv, pub = write_keypair(Path(args.out) / "signing-key.pem", Path(args.out) / "signing-key.pub")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise InputError("exists and is not a folder", file=args.out, field="--out")
+    try:
+        priv, pub = write_keypair(Path(args.out) / "signing-key.pem", Path(args.out) / "signing-key.pub")
+    except OSError as exc:
+        raise InputError(f"cannot write the keys ({exc.strerror or exc})", file=args.out, field="--out") from None
     print(f"private key {priv} (mode 0600), public key {pub}")
     return 0
 
 
-def _public_key_for(path: Path, given: str | None) -> Path:
+def _trusted_key(path: Path, given: str | None, private: str | None = None) -> tuple[Any, str]:
+    """The public key to verify ``path`` with, and where it comes from. Trusted: ``--public-key``, else
+    a pinned key (``integrity.pinned_keys``, with the public half of ``private`` if given) whose id the
+    file names. A ``signing-key.pub`` beside the files is never trusted on its own: whoever can change
+    the files can change it too."""
+    from .integrity import file_key_id, key_id, load_public_key, pinned_keys, trusted_keys_folder
+
     if given:
-        return Path(given)
-    for folder in (path if path.is_dir() else path.parent, path.parent, path.parent.parent):
-        if (folder / "signing-key.pub").is_file():
-            return folder / "signing-key.pub"
-    raise InputError("no public key: pass --public-key or keep signing-key.pub beside the file", file=str(path))
+        pub = load_public_key(Path(given))
+        return pub, f"{given} (given)"
+    wanted = file_key_id(path)
+    pinned = pinned_keys(private)
+    for pub, source in pinned:
+        if wanted is None or key_id(pub) == wanted:
+            return pub, f"{source} (pinned)"
+    beside = next((f / "signing-key.pub" for f in (path if path.is_dir() else path.parent, path.parent,
+                                                   path.parent.parent) if (f / "signing-key.pub").is_file()), None)
+    hint = f"; {beside} holds that key, but a key beside the files is not trusted on its own" if beside else ""
+    raise InputError(f"signed with key {wanted or '?'}, which is not pinned{hint}: pass --public-key FILE to trust "
+                     f"it, or copy it into {trusted_keys_folder()}", file=str(path))
 
 
 def _verify(args: argparse.Namespace) -> int:
-    import json
-
-    from .integrity import IntegrityError, load_public_key, verify_log, verify_plan
+    from .integrity import IntegrityError, key_id, verify_log, verify_run
 
     path = Path(args.file)
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    pub = load_public_key(_public_key_for(path, args.public_key))
+    pub, source = _trusted_key(path, args.public_key)
+    trusted = f"trusted key {key_id(pub)}: {source}"
     try:
-        if path.is_dir() or path.suffix == ".jsonl":
+        if path.is_dir() and (path / "audit").is_dir() or path.is_dir() and (path / "masks").is_dir():
+            n_plans, n_entries = verify_run(path, pub)
+            print(f"intact: run {path}: {n_plans} signed plans, each the one its camera's export entry records, "
+                  f"and an audit log of {n_entries} entries matching its signed head; {trusted}")
+        elif path.is_dir() or path.suffix == ".jsonl":
             n = verify_log(path, pub)
-            print(f"intact: audit log of {n} entries, hash chain and signatures verified")
+            print(f"intact: audit log of {n} entries, hash chain, signatures and signed head verified; {trusted}")
         else:
-            try:
-                plan = json.loads(path.read_text(encoding="utf-8"))
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise IntegrityError(f"not a JSON mask plan ({exc})") from None
-            verify_plan(plan, pub)
+            plan = _plan_file(path, pub)
             print(f"intact: mask plan of {plan.get('camera_id')} signed {plan['integrity']['timestamp']}, "
-                  f"sha256 {plan['integrity']['sha256'][:16]}…")
+                  f"sha256 {plan['integrity']['sha256'][:16]}…; {trusted}")
     except IntegrityError as exc:
         print(f"TAMPERED: {path}: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _plan_file(path: Path, pub: Any) -> Any:
+    """A signed plan file, verified (signature, and bound to its file name and to its run's log)."""
+    import json
+
+    from .integrity import IntegrityError, verify_plan_file
+
+    try:
+        plan = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IntegrityError(f"not a JSON mask plan ({str(exc)[:80]})") from None
+    verify_plan_file(path, plan, pub)
+    return plan
 
 
 def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
@@ -247,7 +280,7 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     import json
 
     from .device import Credentials, DeviceError, check_url
-    from .integrity import AuditLog, IntegrityError, key_id, load_public_key, signing_key, verify_log, verify_plan
+    from .integrity import AuditLog, IntegrityError, key_id, signing_key, verify_log
 
     path = Path(args.plan)
     if not path.is_file():
@@ -259,17 +292,14 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     if (args.user is None) != (args.password_file is None):
         raise InputError("give both --user and --password-file, or neither (no authentication)",
                          field="--user" if args.user is None else "--password-file")
-    pub = load_public_key(_public_key_for(path, args.public_key))
+    pub, _ = _trusted_key(path, args.public_key, args.key)
     key, _ = signing_key(args.key)
     if key_id(key.public_key()) != key_id(pub):
         raise InputError("refused: the signing key is not the run's (its audit entries would not verify); "
                          "pass the run's key with --key", field="--key")
     try:
-        plan = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(plan, dict):
-            raise IntegrityError("not a JSON mask plan")
-        verify_plan(plan, pub)
-    except (json.JSONDecodeError, UnicodeDecodeError, IntegrityError) as exc:
+        plan = _plan_file(path, pub)
+    except IntegrityError as exc:
         raise InputError(f"refused: the plan does not verify ({exc})", file=str(path)) from None
     doc_path = path.parent / "onvif" / f"{path.stem}.xml"
     audit = path.parent.parent / "audit"
@@ -305,6 +335,13 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
 
 
 def _deploy(args: argparse.Namespace) -> int:
+    from .io.publish import folder_lock
+
+    with folder_lock(Path(args.plan).resolve().parent.parent):  # its run's folder: no run replaces it meanwhile
+        return _deploy_locked(args)
+
+
+def _deploy_locked(args: argparse.Namespace) -> int:
     from .device import DeviceError, PartialDeploy, deploy
 
     plan, document, audit, creds = _device_plan(args)
@@ -325,6 +362,13 @@ def _deploy(args: argparse.Namespace) -> int:
 
 
 def _check_device(args: argparse.Namespace) -> int:
+    from .io.publish import folder_lock
+
+    with folder_lock(Path(args.plan).resolve().parent.parent):  # its run's folder: no run replaces it meanwhile
+        return _check_device_locked(args)
+
+
+def _check_device_locked(args: argparse.Namespace) -> int:
     from .device import DeviceError, check, planned
 
     plan, document, audit, creds = _device_plan(args)
@@ -345,11 +389,25 @@ def _check_device(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from .integrity import AuditLog, signing_key
+    import json
 
+    from .integrity import AuditLog, signing_key
+    from .io.publish import MARKER, folder_lock
+
+    out = Path(args.out)
+    if not (out / "summary.json").is_file() or not ((out / "audit").is_dir() or (out / MARKER).exists()):
+        raise InputError("not a run's output folder (no summary.json and audit log)", file=str(out))
+    try:
+        cameras = [c.get("id") for c in json.loads((out / "summary.json").read_text(encoding="utf-8"))["cameras"]]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise InputError("summary.json is not a run's summary", file=str(out / "summary.json")) from None
+    if args.camera not in cameras:
+        shown = ", ".join(map(str, cameras[:5])) + (", …" if len(cameras) > 5 else "")
+        raise InputError(f"the run has no camera {args.camera[:60]!r} (it has {shown})", field="--camera")
     key, _ = signing_key(args.key)
-    e = AuditLog(Path(args.out) / "audit", key).record(args.action, camera=args.camera, masks=args.mask,
-                                                       user=args.user, detail={"reason": args.reason})
+    with folder_lock(out):
+        e = AuditLog(out / "audit", key).record(args.action, camera=args.camera, masks=args.mask,
+                                                user=args.user, detail={"reason": args.reason})
     print(f"recorded entry {e['seq']}: {e['action']} {e['camera']} by {e['user']} at {e['time']}")
     return 0
 

@@ -15,6 +15,7 @@ import getpass
 import hashlib
 import json
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -109,6 +110,44 @@ def key_id(pub: Ed25519PublicKey) -> str:
     return sha256_hex(raw)[:16]
 
 
+def trusted_keys_folder() -> Path:
+    """Where the public keys (``*.pub``) a user has chosen to trust are kept."""
+    return default_key_path().parent / "trusted"
+
+
+def pinned_keys(private: str | Path | None = None) -> list[tuple[Ed25519PublicKey, str]]:
+    """The public keys trusted without ``--public-key``: the half of ``private`` (a key the user signs
+    with), of ``$SIMULATOR_SIGNING_KEY``, of the per-user signing key, and every ``*.pub`` in
+    ``trusted_keys_folder()``; with where each comes from."""
+    out: list[tuple[Ed25519PublicKey, str]] = []
+    for src in (private, os.environ.get(KEY_ENV) or None, default_key_path()):
+        if src and Path(src).is_file():
+            out.append((load_private_key(Path(src)).public_key(), f"the public half of {src}"))
+    folder = trusted_keys_folder()
+    if folder.is_dir():
+        out += [(load_public_key(f), str(f)) for f in sorted(folder.glob("*.pub"))]
+    return out
+
+
+def file_key_id(path: Path) -> str | None:
+    """The id of the key a plan, log or run folder says it was signed with (None: it does not say)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            head = path / "audit" / HEAD if (path / "audit").is_dir() else path / HEAD
+            return str(json.loads(head.read_text(encoding="utf-8"))["public_key_id"]) if head.is_file() else None
+        if path.suffix == ".jsonl":
+            return str(json.loads((path.parent / HEAD).read_text(encoding="utf-8"))["public_key_id"])
+        return str(json.loads(path.read_text(encoding="utf-8"))["integrity"]["public_key_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def safe_name(camera_id: str) -> str:
+    """A file name for a camera id (OSM ids such as ``node/123`` contain slashes)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", camera_id)
+
+
 # ------------------------------------------------------------------ plans
 
 
@@ -142,6 +181,8 @@ def verify_plan(plan: dict[str, Any], pub: Ed25519PublicKey) -> None:
 
 
 # ------------------------------------------------------------------ audit log
+
+HEAD = "head.json"  # the audit log's signed head, beside its entries
 
 
 class AuditLog:
@@ -181,39 +222,152 @@ class AuditLog:
             f.write(line)
             f.flush()
             os.fsync(f.fileno())
+        self._write_head(entry["seq"], entry["hash"], current.name)
         return entry
+
+    def _write_head(self, count: int, last_hash: str, last_file: str) -> None:
+        """The signed head (``head.json``): the number of entries and the last one's hash, replaced
+        atomically after each append, so that a log cut short or emptied no longer matches it."""
+        head: dict[str, Any] = {"count": count, "last_hash": last_hash, "last_file": last_file, "time": now_iso(),
+                                "public_key_id": key_id(self.key.public_key())}
+        head["signature"] = base64.b64encode(self.key.sign(canonical(head))).decode()
+        tmp = self.folder / f".head.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps(head, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.folder / HEAD)
 
 
 def verify_log(path: Path, pub: Ed25519PublicKey) -> int:
-    """Verify an audit log (a file: the series it belongs to, up to and including it; or a folder: all of
-    it). Returns the number of entries; raises ``IntegrityError`` naming the file and entry at fault."""
+    """Verify an audit log folder: every entry (hash chain, sequence, signatures) and the signed head
+    (``head.json``: the count and the last hash), so that a log cut short, emptied or with entries
+    removed at its end is caught, as is one entry changed anywhere. Given one ``audit-*.jsonl`` file,
+    its folder is verified. Returns the number of entries; raises ``IntegrityError`` naming the file
+    and entry at fault. (What no log can show alone: the whole folder replaced by an older copy, head
+    and all; keep the head's count elsewhere too, say in the report or an approval, to rule that out.)"""
     path = Path(path)
-    files = sorted(path.glob("audit-*.jsonl")) if path.is_dir() else \
-        [f for f in sorted(path.parent.glob("audit-*.jsonl")) if f.name <= path.name]
+    folder = path if path.is_dir() else path.parent
+    files = sorted(folder.glob("audit-*.jsonl"))
+    head = _read_head(folder, pub)
     if not files:
-        raise IntegrityError("no audit-*.jsonl files", file=str(path))
+        raise IntegrityError(f"no audit-*.jsonl files, but the signed head counts {head['count']} entries",
+                             file=str(folder))
     prev, seq = "0" * 64, 0
     for f in files:
-        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            text = f.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise IntegrityError(f"not UTF-8 text (byte {exc.start})", file=str(f)) from None
+        for n, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
             where = f"line {n}"
             try:
                 e = json.loads(line)
+                if not isinstance(e, dict):
+                    raise TypeError
                 body = {k: v for k, v in e.items() if k not in ("hash", "signature")}
                 msg = canonical(body)
-            except (json.JSONDecodeError, AttributeError):
+            except (json.JSONDecodeError, TypeError, ValueError):
                 raise IntegrityError(f"{where}: not a JSON entry", file=str(f)) from None
             if e.get("seq") != seq + 1:
-                raise IntegrityError(f"{where}: sequence {e.get('seq')} follows {seq}: entries missing or reordered",
-                                     file=str(f))
+                raise IntegrityError(f"{where}: sequence {_short(e.get('seq'))} follows {seq}: entries missing or "
+                                     f"reordered", file=str(f))
             if e.get("prev") != prev:
                 raise IntegrityError(f"{where}: does not chain to the previous entry", file=str(f))
             if sha256_hex(msg) != e.get("hash"):
                 raise IntegrityError(f"{where}: content does not match its hash: the entry was changed", file=str(f))
+            sig = e.get("signature")
             try:
-                pub.verify(base64.b64decode(e.get("signature", "")), msg)
+                if not isinstance(sig, str):
+                    raise ValueError
+                pub.verify(base64.b64decode(sig, validate=True), msg)
             except (InvalidSignature, ValueError):
                 raise IntegrityError(f"{where}: signature does not verify", file=str(f)) from None
             prev, seq = e["hash"], e["seq"]
+    if seq != head["count"] or prev != head["last_hash"]:
+        raise IntegrityError(f"the log holds {seq} entries but its signed head counts {head['count']}"
+                             + (" with another last entry" if seq == head["count"] else "")
+                             + ": entries were removed or the log was cut short", file=str(folder))
     return seq
+
+
+def _read_head(folder: Path, pub: Ed25519PublicKey) -> dict[str, Any]:
+    p = folder / HEAD
+    if not p.is_file():
+        raise IntegrityError(f"no signed head ({HEAD}): a log cut short could not be told from a whole one",
+                             file=str(folder))
+    try:
+        head = json.loads(p.read_text(encoding="utf-8"))
+        if not isinstance(head, dict):
+            raise TypeError
+        body = {k: v for k, v in head.items() if k != "signature"}
+        sig = head.get("signature")
+        if not isinstance(sig, str) or not isinstance(head.get("count"), int):
+            raise ValueError
+        pub.verify(base64.b64decode(sig, validate=True), canonical(body))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, InvalidSignature):
+        raise IntegrityError("the signed head does not verify", file=str(p)) from None
+    return head
+
+
+def _short(value: Any, n: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ------------------------------------------------------------------ runs
+
+
+def plan_file_name(plan: dict[str, Any]) -> str:
+    """The file name a run gives a plan: its camera's (made file-safe), ``.proposed`` for the plan made
+    for proposed limits."""
+    proposed = ".proposed" if plan.get("proposed_limits") is True else ""
+    return f"{safe_name(str(plan.get('camera_id')))}{proposed}.json"
+
+
+def verify_plan_file(path: Path, plan: Any, pub: Ed25519PublicKey, *, log_verified: bool = False) -> None:
+    """A plan file as a run wrote it: signed (``verify_plan``), under its own camera's name (so a plan
+    copied over another camera's is caught), and, in a run's ``masks/`` folder, the very plan the run's
+    audit log last recorded exporting to that file (the log verified first unless ``log_verified``)."""
+    path = Path(path)
+    if not isinstance(plan, dict):
+        raise IntegrityError("not a JSON mask plan", file=str(path))
+    verify_plan(plan, pub)
+    if path.name != plan_file_name(plan):
+        raise IntegrityError(f"this is the plan of camera {_short(plan.get('camera_id'))}, whose file is "
+                             f"{plan_file_name(plan)}: it was moved or copied over another camera's plan",
+                             file=str(path), field="camera_id")
+    audit = path.parent.parent / "audit"
+    if path.parent.name != "masks" or not audit.is_dir():
+        return
+    if not log_verified:
+        verify_log(audit, pub)
+    exported = [e for e in _entries(audit) if e.get("action") == "export"
+                and isinstance(e.get("detail"), dict) and e["detail"].get("file") == f"masks/{path.name}"]
+    if not exported:
+        raise IntegrityError("the run's audit log records no export of this file", file=str(path))
+    if exported[-1]["detail"].get("plan_sha256") != plan["integrity"]["sha256"]:
+        raise IntegrityError("not the plan the run's audit log last recorded exporting to this file",
+                             file=str(path))
+
+
+def verify_run(folder: Path, pub: Ed25519PublicKey) -> tuple[int, int]:
+    """A run's output folder: its audit log (``verify_log``) and every signed plan in ``masks/``
+    (``verify_plan_file``). Returns (plans, log entries)."""
+    folder = Path(folder)
+    n = verify_log(folder / "audit", pub)
+    plans = sorted((folder / "masks").glob("*.json"))
+    for p in plans:
+        try:
+            plan = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise IntegrityError(f"not a JSON mask plan ({str(exc)[:80]})", file=str(p)) from None
+        verify_plan_file(p, plan, pub, log_verified=True)
+    return len(plans), n
+
+
+def _entries(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(ln) for f in sorted(folder.glob("audit-*.jsonl"))
+            for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]

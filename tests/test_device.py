@@ -105,7 +105,12 @@ def test_a_signing_key_that_is_not_the_runs_is_refused_before_anything_is_sent(r
     before = len(_entries(run))
     capsys.readouterr()
     plan = run / "masks" / "ing-03.json"
-    assert cli.main(["deploy", *_args(plan, device.url, pw, "--key", str(tmp_path / "other" / "signing-key.pem"))]) == 2
+    other = str(tmp_path / "other" / "signing-key.pem")
+    # the run's key is neither given nor pinned: its signing-key.pub beside the plan is not trusted alone
+    assert cli.main(["deploy", *_args(plan, device.url, pw, "--key", other)]) == 2
+    assert "which is not pinned" in capsys.readouterr().err
+    trusted = ["--public-key", str(run / "signing-key.pub")]
+    assert cli.main(["deploy", *_args(plan, device.url, pw, "--key", other, *trusted)]) == 2
     assert "the signing key is not the run's" in capsys.readouterr().err
     assert device.requests == [] and len(_entries(run)) == before
     assert cli.main(["deploy", str(plan), "--device", device.url, "--user", "admin"]) == 2  # no password file

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import shapely
 
 from ..camera.model import Camera
 from ..frames import azimuth_elevation
-from ..integrity import AuditAction, AuditLog, sign_plan
+from ..integrity import AuditAction, AuditLog, safe_name, sign_plan
 from ..masks.plan import CameraMasks
 from ..masks.spherical import SphericalMask, tangent_frame, unit
 from .onvif import Validation, mask_plan_xml
@@ -22,11 +21,6 @@ from .vendors import axis_requests, hikvision_xml
 
 FRAME = ("vertices_deg are [azimuth, elevation]: azimuth in degrees clockwise from true north, elevation in "
          "degrees above horizontal (negative down), seen from the camera; edges are great circles")
-
-
-def safe_name(camera_id: str) -> str:
-    """A file name for a camera id (OSM ids such as ``node/123`` contain slashes)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", camera_id)
 
 
 def canonical_plan(camera: Camera, plan: CameraMasks) -> dict[str, Any]:

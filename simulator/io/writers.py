@@ -1,5 +1,5 @@
-"""Atomic output writing: every file goes to a temporary name in the output folder first and is
-renamed into place only when complete, so a failed run leaves nothing half-written."""
+"""Writing a run's outputs: everything is staged beside the output folder and published at once
+(``publish``), so a failed or killed run leaves the previous outputs, whole."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ import shapely
 from numpy.typing import NDArray
 
 from ..pipeline import EXPOSURE_COLUMNS, CameraResult, Result, assemble, targets_frame
+from .publish import MARKER, OURS, Publication, kill_point
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
@@ -60,24 +61,22 @@ def write_outputs(result: Result, out: Path, *, key_path: str | Path | None = No
 
 
 class Outputs:
-    """The staging of a run's outputs in ``out``: ``scene_layers(scene)`` may write the layers that
-    depend on the scene alone while the cameras are analysed; ``write(result)`` writes the rest and
-    publishes everything. Leaving the ``with`` block without ``write`` publishes nothing."""
+    """The staging of a run's outputs for ``out`` (``publish.Publication``: built beside it, swapped in
+    at once): ``scene_layers(scene)`` may write the layers that depend on the scene alone while the
+    cameras are analysed; ``write(result)`` writes the rest and publishes everything. Leaving the
+    ``with`` block without ``write`` publishes nothing and leaves nothing behind."""
 
     def __init__(self, out: Path) -> None:
-        self.out = Path(out)
-        self._made = not self.out.exists()
-        self.out.mkdir(parents=True, exist_ok=True)
-        self.stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.out))
+        self.publication = Publication(out)
+        self.out = self.publication.out
+        self.stage = self.publication.stage
         self._scene: Any = None  # the scene whose layers are in the staged GeoPackage
 
     def __enter__(self) -> Outputs:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        shutil.rmtree(self.stage, ignore_errors=True)
-        if self._made and not any(self.out.iterdir()):  # nothing published: no trace of the run
-            self.out.rmdir()
+        self.publication.close()
 
     def scene_layers(self) -> Callable[[Any], None]:
         """The job that writes the GeoPackage's ``targets`` layer (every private target of a scene)
@@ -100,7 +99,7 @@ class Outputs:
                 write_public_key(key.public_key(), stage / "signing-key.pub")
                 exports = write_mask_exports(stage, result, key,
                                              scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
-                                             audit=AuditLog(out / "audit", key))
+                                             audit=AuditLog(stage / "audit", key))
             summary = result.summary()
             (stage / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
             ex = result.exposures
@@ -122,16 +121,13 @@ class Outputs:
 
                 html_to_pdf(stage / "report.html", stage / "report.pdf")
             if exports is not None:
-                exports.finish()  # every ONVIF document valid, and logged, before anything is published
+                # every ONVIF document valid before anything is logged; the entries go into the staged
+                # copy of the log, which is published with the plans they record, at the same instant
+                exports.finish()
                 exports = None
-            written = []
-            for f in sorted(stage.iterdir()):
-                target = out / f.name
-                if target.is_dir() and f.is_dir():
-                    shutil.rmtree(target)
-                os.replace(f, target)
-                written.append(target)
-            return written
+            kill_point("staged")
+            self.publication.publish()
+            return [out / f.name for f in sorted(out.iterdir()) if f.name in OURS and f.name != MARKER]
         finally:
             if exports is not None:  # an error elsewhere: nothing is published or logged
                 exports.cancel()
