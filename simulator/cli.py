@@ -17,12 +17,14 @@ def _run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from .io.publish import check_out
     from .io.writers import Outputs
     from .pipeline import analyse, select_cameras
     from .scenario import load_scenario
     from .scene import build_scene
 
     err = Console(stderr=True)
+    check_out(args.out)  # before the work: a file, '' or a folder of other things is refused
     scenario = load_scenario(args.scenario)
     if args.workers is not None or args.scheduler is not None:
         from .parallel import check_cluster_arguments

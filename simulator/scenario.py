@@ -284,6 +284,14 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(names) or "<root>"
 
 
+def shorten(value: Any, n: int = 60) -> str:
+    """``repr(value)``, cut to ``n`` characters (a message quotes a value; it does not dump it)."""
+    if isinstance(value, (dict, list)) and not _expanded_size_ok(value, 1000):
+        return f"<a {type(value).__name__} too large to show>"
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
 def scenario_from_dict(data: Any, *, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
     """Validate a parsed scenario mapping; errors name the file and the field path."""
     if not isinstance(data, dict):
@@ -302,17 +310,61 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", base_dir: Path 
         loc = _format_loc(err["loc"])
         if err["type"] == "extra_forbidden":
             raise InputError("unknown key (not part of the scenario format)", file=source, field=loc) from None
-        raise InputError(f"{err['msg']}, got {err.get('input')!r}", file=source, field=loc) from None
+        if err["type"] == "missing":
+            raise InputError("a required key is missing", file=source, field=loc) from None
+        raise InputError(f"{err['msg']}, got {shorten(err.get('input'))}", file=source, field=loc) from None
     return scenario.model_copy(update={"base_dir": base_dir or Path("."), "source": source})
 
 
+MAX_SCENARIO_BYTES = 4 << 20  # a scenario names its data files; it does not hold them
+MAX_YAML_ALIASES = 100  # anchors reused more often than this: refused (an alias bomb expands exponentially)
+MAX_YAML_NODES = 200_000  # values in the scenario once its aliases are expanded
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses more than ``MAX_YAML_ALIASES`` aliases."""
+
+    aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (*name): refused, as an alias bomb "
+                                     f"would expand without bound")
+        return super().compose_node(parent, index)
+
+
+def _expanded_size_ok(data: Any, budget: int = MAX_YAML_NODES) -> bool:
+    """Whether ``data`` holds at most ``budget`` values once shared (aliased) parts are counted each
+    time they appear; stops counting at the budget."""
+    todo, n = [data], 0
+    while todo:
+        n += 1
+        if n > budget:
+            return False
+        x = todo.pop()
+        if isinstance(x, dict):
+            todo.extend(x.values())
+            todo.extend(x.keys())
+        elif isinstance(x, list):
+            todo.extend(x)
+    return True
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a scenario YAML file."""
+    """Read and validate a scenario YAML file (bounded: its size, its aliases, its expanded size)."""
     p = Path(path)
     if not p.is_file():
         raise InputError("scenario file not found", file=str(p))
+    if p.stat().st_size > MAX_SCENARIO_BYTES:
+        raise InputError(f"{p.stat().st_size:,} bytes, more than a scenario's {MAX_SCENARIO_BYTES:,}: data belongs "
+                         f"in the files it names", file=str(p))
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_BoundedLoader)  # noqa: S506 (a SafeLoader)
+        if not _expanded_size_ok(data):
+            raise InputError(f"more than {MAX_YAML_NODES:,} values once its aliases are expanded: refused",
+                             file=str(p))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "?"

@@ -202,9 +202,12 @@ def test_keys_sign_verify_and_tamper(tmp_path):
     p = run("run", "scenarios/tutorial.yaml", "--out", str(out), "--key", str(tmp_path / "k" / "signing-key.pem"))
     assert p.returncode == 0, p.stderr
     plan = out / "masks" / "bullet-east.json"
-    assert run("verify", str(plan)).returncode == 0
-    assert run("verify", str(out / "audit")).returncode == 0
-    assert run("verify", str(plan), "--public-key", str(tmp_path / "k" / "signing-key.pub")).returncode == 0
+    pub = ("--public-key", str(tmp_path / "k" / "signing-key.pub"))
+    # the run's key is not pinned (not the per-user key): signing-key.pub beside the plan is not trusted alone
+    p = run("verify", str(plan))
+    assert p.returncode == 2 and "not pinned" in p.stderr
+    assert run("verify", str(out / "audit"), *pub).returncode == 0
+    assert run("verify", str(plan), *pub).returncode == 0
     raw = plan.read_bytes()
     doc = json.loads(raw)
     assert doc["integrity"]["scenario_sha256"] and doc["integrity"]["timestamp"]
@@ -214,7 +217,7 @@ def test_keys_sign_verify_and_tamper(tmp_path):
         i += 1
     tampered = raw[:i] + (b"1" if raw[i:i + 1] != b"1" else b"2") + raw[i + 1:]
     plan.write_bytes(tampered)
-    p = run("verify", str(plan))
+    p = run("verify", str(plan), *pub)
     assert p.returncode != 0 and "TAMPERED" in p.stderr
     plan.write_bytes(raw)
     # a different key does not verify
@@ -227,7 +230,7 @@ def test_keys_sign_verify_and_tamper(tmp_path):
     e["user"] = "someone-else"
     lines[1] = json.dumps(e, sort_keys=True)
     log.write_text("\n".join(lines) + "\n")
-    p = run("verify", str(out / "audit"))
+    p = run("verify", str(out / "audit"), *pub)
     assert p.returncode != 0 and "line 2" in p.stderr
 
 
