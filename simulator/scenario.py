@@ -26,6 +26,12 @@ class Layer(_Strict):
     crs: str | None = None
 
 
+# plausible ranges: values beyond them are refused (a typo or a unit error, not a scene)
+MAX_BUILDING_HEIGHT_M = 1000.0  # the tallest building stands 828 m
+MAX_MOUNT_HEIGHT_M = 500.0  # a camera on a mast or a roof
+MAX_RANGE_M = 5000.0
+
+
 class GenerateFromStreets(_Strict):
     """Perimeter-block buildings generated from the street network's blocks (labelled ``generated``)."""
 
@@ -45,7 +51,7 @@ class BuildingsLayer(_Strict):
     height_field: str | None = "height"
     levels_field: str | None = "building:levels"
     use_field: str | None = "building"
-    default_height_m: float = Field(9.0, gt=0)
+    default_height_m: float = Field(9.0, gt=0, le=MAX_BUILDING_HEIGHT_M)
     unknown_use: Literal["residential", "non_residential"] = "residential"
     generate_from_streets: GenerateFromStreets | None = None
 
@@ -77,9 +83,9 @@ class SensitivePlacesLayer(Layer):
 
 class WindowLayout(_Strict):
     synthesize: bool = True
-    width_m: float = Field(1.2, gt=0)
-    height_m: float = Field(1.4, gt=0)
-    spacing_m: float = Field(3.0, gt=0)
+    width_m: float = Field(1.2, gt=0, le=20)
+    height_m: float = Field(1.4, gt=0, le=20)
+    spacing_m: float = Field(3.0, ge=0.5, le=100)
     sill_m: float = Field(0.9, ge=0)
     doors: bool = True
     door_width_m: float = Field(1.0, gt=0)
@@ -100,10 +106,10 @@ class DoriThresholds(_Strict):
 
 
 class Analysis(_Strict):
-    max_range_m: float = Field(400.0, gt=0)
-    sample_spacing_m: float = Field(0.25, gt=0)
-    surface_sample_spacing_m: float = Field(1.0, gt=0)
-    max_samples_per_target: int = Field(400, ge=1)
+    max_range_m: float = Field(400.0, gt=0, le=MAX_RANGE_M)
+    sample_spacing_m: float = Field(0.25, ge=0.01)
+    surface_sample_spacing_m: float = Field(1.0, ge=0.05)
+    max_samples_per_target: int = Field(400, ge=1, le=100_000)
     dori_px_per_m: DoriThresholds = DoriThresholds()
     threads: int | None = Field(None, ge=1)
     # side [m] of the square tiles a run is cut into: the cameras of a tile work on the part of the
@@ -122,7 +128,7 @@ class MaskSettings(_Strict):
 
     enabled: bool = True
     margin_deg: float = Field(0.3, ge=0, le=10)
-    street_sample_spacing_m: float = Field(5.0, gt=0)
+    street_sample_spacing_m: float = Field(5.0, ge=0.1)
     street_sample_height_m: float = Field(1.5, ge=0)
     # mask whole facades too (for authorities that ask for it), not only those whose openings are unknown
     cover_facades: bool = False
@@ -139,7 +145,7 @@ class CoverageSettings(_Strict):
     ground (1.6 m: a face)."""
 
     enabled: bool = True
-    cell_m: float = Field(2.0, gt=0)
+    cell_m: float = Field(2.0, ge=0.1)
     height_m: float = Field(1.6, ge=0)
 
 
@@ -154,7 +160,7 @@ class OnvifTokens(_Strict):
 
 
 class MaskLimitsSpec(_Strict):
-    max_masks: int | None = Field(None, ge=0)
+    max_masks: int | None = Field(None, ge=1)  # a camera that takes no mask cannot be planned: --no-masks
     max_vertices: int | None = Field(None, ge=3)
     rectangle_only: bool | None = None
 
@@ -169,7 +175,7 @@ class CameraSpec(_Strict):
     lat: float | None = Field(None, ge=-90, le=90)
     x: float | None = None
     y: float | None = None
-    mount_height_m: float | None = Field(None, gt=0)
+    mount_height_m: float | None = Field(None, gt=0, le=MAX_MOUNT_HEIGHT_M)
     kind: Literal["ptz", "fixed"] | None = None
     resolution_px: tuple[int, int] | None = None
     hfov_deg: tuple[float, float] | None = None
@@ -177,7 +183,7 @@ class CameraSpec(_Strict):
     tilt_limits_deg: tuple[float, float] | None = None
     direction_deg: float | None = None
     tilt_deg: float | None = Field(None, ge=-90, le=90)
-    range_m: float | None = Field(None, gt=0)
+    range_m: float | None = Field(None, gt=0, le=MAX_RANGE_M)
     mask_limits: MaskLimitsSpec | None = None
     onvif: OnvifTokens | None = None
 
@@ -187,6 +193,9 @@ class CameraSpec(_Strict):
         has_xy = self.x is not None and self.y is not None
         if has_ll == has_xy:
             raise ValueError("give either lon and lat, or x and y")
+        if self.pan_limits_deg and not (0 <= self.pan_limits_deg[1] - self.pan_limits_deg[0] <= 360):
+            raise ValueError(f"pan_limits_deg must be [from, to] clockwise with to - from within 0..360, got "
+                             f"{list(self.pan_limits_deg)}")
         if self.tilt_limits_deg and not (-90 <= self.tilt_limits_deg[0] <= self.tilt_limits_deg[1] <= 90):
             raise ValueError(f"tilt_limits_deg must be [min, max] within -90..90, got {list(self.tilt_limits_deg)}")
         if self.hfov_deg and not all(0 < h < 180 for h in self.hfov_deg):
@@ -201,7 +210,7 @@ class CameraDefaults(_Strict):
 
     fixed_model: str = "generic-bullet-2.8mm"
     ptz_model: str = "axis-q6075-e"
-    mount_height_m: float = Field(5.0, gt=0)
+    mount_height_m: float = Field(5.0, gt=0, le=MAX_MOUNT_HEIGHT_M)
     tilt_deg: float = Field(-15.0, ge=-90, le=90)
 
 
@@ -224,7 +233,7 @@ class CamerasAtIntersections(_Strict):
 
     count: int = Field(ge=1)
     model: str
-    mount_height_m: float = Field(8.0, gt=0)
+    mount_height_m: float = Field(8.0, gt=0, le=MAX_MOUNT_HEIGHT_M)
     highways: tuple[str, ...] = ("trunk", "primary", "secondary", "tertiary")
     min_separation_m: float = Field(120.0, ge=0)
     id_prefix: str = "cam-"
@@ -237,12 +246,22 @@ class CamerasGenerated(_Strict):
 CameraEntry = CameraSpec | CamerasFromFile | CamerasGenerated
 
 
+class WorkLimits(_Strict):
+    """Bounds on the work a scenario asks for, checked before the work (raise them here when a run is
+    meant to be that large): visible-sample candidates on private targets, public street samples, and
+    coverage grid cells."""
+
+    max_samples: int = Field(30_000_000, ge=1)
+    max_street_samples: int = Field(5_000_000, ge=1)
+    max_grid_cells: int = Field(50_000_000, ge=1)
+
+
 class Scenario(_Strict):
-    name: str
+    name: str = Field(min_length=1, max_length=200)
     crs: str | None = None
     extent: tuple[float, float, float, float] | None = None
     buildings: BuildingsLayer | None = None
-    storey_height_m: float = Field(3.0, gt=0)
+    storey_height_m: float = Field(3.0, ge=1.5, le=10)
     openings: OpeningsLayer | None = None
     windows: WindowLayout = WindowLayout()
     streets: Layer | None = None
@@ -253,6 +272,7 @@ class Scenario(_Strict):
     analysis: Analysis = Analysis()
     masks: MaskSettings = MaskSettings()
     coverage: CoverageSettings = CoverageSettings()
+    limits: WorkLimits = WorkLimits()
     cameras: tuple[CameraEntry, ...] | CamerasFromFile | CamerasGenerated = ()
 
     # where the file was read from; not part of the YAML
@@ -284,6 +304,32 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return ".".join(names) or "<root>"
 
 
+def _best_member(errs: list[Any]) -> list[Any]:
+    """Of the errors of a union (``cameras`` may be a list or one source; each entry any of three
+    shapes), those of the member that fails least, level by level: the shape the author meant. A
+    member whose only error is that the value is not of its type ranks last."""
+    mismatch = ("model_type", "model_attributes_type", "dict_type", "tuple_type", "list_type")
+
+    def is_member(p: Any) -> bool:
+        return isinstance(p, str) and (p[:1].isupper() or "[" in p)
+
+    depth = 0
+    while True:
+        groups: dict[Any, list[Any]] = {}
+        for e in errs:
+            loc = e["loc"]
+            ks = [i for i, p in enumerate(loc) if is_member(p)]
+            groups.setdefault(tuple(loc[:ks[depth] + 1]) if len(ks) > depth else None, []).append(e)
+        if len(groups) < 2:
+            if None in groups or not groups:
+                return errs
+            depth += 1
+            continue
+        errs = min(groups.values(), key=lambda g: (all(e["type"] in mismatch for e in g),
+                                                   sum(e["type"] in ("extra_forbidden", "missing") for e in g), len(g)))
+        depth += 1
+
+
 def shorten(value: Any, n: int = 60) -> str:
     """``repr(value)``, cut to ``n`` characters (a message quotes a value; it does not dump it)."""
     if isinstance(value, (dict, list)) and not _expanded_size_ok(value, 1000):
@@ -299,11 +345,16 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", base_dir: Path 
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        errs = exc.errors()
+        errs = _best_member(exc.errors())
         # union-typed entries (cameras) report an error per member: an unknown key is the most telling
         # when every error is an unknown or a missing key, else the most deeply nested error
+        # (a union member that fails on a value is the one meant: an unknown key of another member is not)
         extra = [e for e in errs if e["type"] == "extra_forbidden"]
-        if extra and all(e["type"] in ("extra_forbidden", "missing") for e in errs):
+        shape = ("extra_forbidden", "missing", "model_type", "model_attributes_type", "dict_type", "tuple_type")
+        telling = [e for e in errs if e["type"] not in shape]
+        if telling:
+            err = max(telling, key=lambda e: len(e["loc"]))
+        elif extra:
             err = extra[0]
         else:
             err = max(errs, key=lambda e: len(e["loc"]))
@@ -312,6 +363,8 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", base_dir: Path 
             raise InputError("unknown key (not part of the scenario format)", file=source, field=loc) from None
         if err["type"] == "missing":
             raise InputError("a required key is missing", file=source, field=loc) from None
+        if err["type"] == "value_error":  # our own checks: the message quotes the value
+            raise InputError(str(err["msg"]).removeprefix("Value error, "), file=source, field=loc) from None
         raise InputError(f"{err['msg']}, got {shorten(err.get('input'))}", file=source, field=loc) from None
     return scenario.model_copy(update={"base_dir": base_dir or Path("."), "source": source})
 
