@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _where(args: argparse.Namespace) -> int:
     import json
+    import math
 
     from rich.console import Console
     from rich.table import Table
@@ -169,6 +170,8 @@ def _where(args: argparse.Namespace) -> int:
     from .scene import build_scene
     from .where import point_from_lonlat, where_point, where_target
 
+    if not (math.isfinite(args.z) and -100.0 <= args.z <= 1000.0):
+        raise InputError(f"--z must be a height above the ground within -100..1000 m, got {args.z:g}", field="--z")
     if (args.target is None) == (args.lon is None or args.lat is None):
         raise InputError("give either --lon and --lat, or --target", field="--lon/--lat/--target")
     err = Console(stderr=True)

@@ -408,6 +408,11 @@ def _expanded_size_ok(data: Any, budget: int = MAX_YAML_NODES) -> bool:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file (bounded: its size, its aliases, its expanded size)."""
     p = Path(path)
+    return scenario_from_dict(load_yaml(p), source=str(p), base_dir=p.resolve().parent)
+
+
+def load_yaml(p: Path) -> Any:
+    """A scenario file's YAML data, bounded (size, aliases, expanded size); ``InputError`` otherwise."""
     if not p.is_file():
         raise InputError("scenario file not found", file=str(p))
     if p.stat().st_size > MAX_SCENARIO_BYTES:
@@ -424,4 +429,4 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InputError(f"not valid YAML ({where}): {getattr(exc, 'problem', exc)}", file=str(p)) from None
     except UnicodeDecodeError:
         raise InputError("not a UTF-8 text file", file=str(p)) from None
-    return scenario_from_dict(data, source=str(p), base_dir=p.resolve().parent)
+    return data

@@ -131,9 +131,27 @@ def unpack_bundle(content: bytes, dest: Path, *, source: str = "bundle.zip") -> 
                     shutil.copyfileobj(src, out)
             except (zipfile.BadZipFile, EOFError, OSError) as exc:
                 raise InputError(f"damaged member {info.filename!r} ({exc})", file=source) from None
+        _paths_inside(staging, source)
         return _publish(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _paths_inside(folder: Path, source: str) -> None:
+    """Refuse a bundled scenario whose data paths leave the bundle (absolute, ``..``, ``~``): a bundle is
+    built from its own files only."""
+    from ..scenario import load_yaml
+
+    data = load_yaml(folder / "scenario.yaml")
+    if not isinstance(data, dict):
+        return  # load_scenario names the problem
+    root = folder.resolve()
+    for entry, key in _layer_paths(data):
+        value = str(entry[key])
+        target = (folder / Path(value).expanduser()).resolve()
+        if Path(value).is_absolute() or value.startswith("~") or not target.is_relative_to(root):
+            raise InputError(f"scenario.yaml names a file outside the bundle ({value[:80]!r}); a bundle's paths "
+                             f"point under data/", file=source, field=key)
 
 
 def _publish(staging: Path, dest: Path) -> Path:

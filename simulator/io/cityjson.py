@@ -71,7 +71,11 @@ def read_cityjson(path: Path, *, label: str | None = None) -> CityModel:
             verts = verts * np.asarray(tr["scale"], float) + np.asarray(tr["translate"], float)
         objects: dict[str, Any] = doc["CityObjects"]
     except (KeyError, ValueError, TypeError) as exc:
-        raise InputError(f"malformed CityJSON ({exc})", file=name, field="vertices") from None
+        raise InputError(f"malformed CityJSON ({str(exc)[:80]})", file=name, field="vertices") from None
+    finite = np.isfinite(verts).all(axis=1)
+    if not finite.all():
+        raise InputError(f"vertex {int(np.flatnonzero(~finite)[0])} is not finite (NaN or Infinity)", file=name,
+                         field="vertices")
     buildings: list[ModelBuilding] = []
     openings: list[ModelOpening] = []
     for oid, obj in objects.items():

@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import pyogrio
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from ..errors import InputError
 from ..frames import parse_crs
@@ -56,7 +56,47 @@ def read_vector(
     if missing.all() and len(gdf) and not allow_empty:
         raise InputError("every geometry is empty", file=name, field="geometry")
     gdf = gdf[~missing].copy()
-    return repair_polygons(gdf, label=name) if repair else gdf
+    check_finite(gdf, label=name)
+    check_area_of_use(gdf, label=name)
+    notes = [f"{name}: {int(missing.sum())} features without geometry were left out"] if missing.any() else []
+    out = repair_polygons(gdf, label=name) if repair else gdf
+    out.attrs["notes"] = notes + out.attrs.get("notes", [])
+    return out
+
+
+def check_finite(gdf: gpd.GeoDataFrame, *, label: str) -> None:
+    """Refuse NaN or infinite coordinates, naming the first feature that has one."""
+    geom = gdf.geometry.values
+    xyz, owner = shapely.get_coordinates(geom, include_z=True, return_index=True)
+    has_z = shapely.has_z(geom)[owner]
+    bad = ~np.isfinite(xyz[:, :2]).all(axis=1) | (has_z & ~np.isfinite(xyz[:, 2]))
+    if bad.any():
+        k = int(owner[np.flatnonzero(bad)[0]])
+        fid = gdf["id"].iloc[k] if "id" in gdf.columns else gdf.index[k]
+        raise InputError(f"feature {str(fid)[:40]}: a coordinate that is not a finite number (NaN or Infinity)",
+                         file=label, field="geometry")
+
+
+def check_area_of_use(gdf: gpd.GeoDataFrame, *, label: str, slack_deg: float = 5.0) -> None:
+    """Refuse coordinates far outside the area where the layer's CRS is used (lon/lat degrees declared as
+    metres of a UTM zone, say, land in the Gulf of Guinea)."""
+    crs = gdf.crs
+    area = getattr(crs, "area_of_use", None) if crs is not None else None
+    if area is None or len(gdf) == 0 or crs.is_geographic:
+        return
+    x0, y0, x1, y1 = gdf.total_bounds
+    try:
+        lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform([x0, x1, x0, x1], [y0, y0, y1, y1])
+    except Exception:  # noqa: BLE001 (pyproj raises several kinds for points it cannot transform)
+        lon, lat = [np.nan], [np.nan]
+    lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    outside = ~np.isfinite(lon).all() or lon.min() < area.west - slack_deg or lon.max() > area.east + slack_deg \
+        or lat.min() < area.south - slack_deg or lat.max() > area.north + slack_deg
+    if outside:
+        looks = " (they look like lon/lat degrees: give the file's CRS as EPSG:4326)" if \
+            -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90 else ""
+        raise InputError(f"coordinates x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g} lie far outside the area where "
+                         f"{crs.to_string()} is used ({area.name[:60]}){looks}", file=label, field="crs")
 
 
 def repair_polygons(gdf: gpd.GeoDataFrame, *, label: str) -> gpd.GeoDataFrame:
@@ -75,7 +115,12 @@ def repair_polygons(gdf: gpd.GeoDataFrame, *, label: str) -> gpd.GeoDataFrame:
                              file=label, field="geometry")
         geom = geom.copy()
         geom[bad] = fixed
+        ids = gdf["id"].iloc[np.flatnonzero(bad)].astype(str).tolist() if "id" in gdf.columns else \
+            [str(i) for i in gdf.index[np.flatnonzero(bad)]]
+        notes = gdf.attrs.get("notes", [])
         gdf = gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
+        gdf.attrs["notes"] = notes + [f"{label}: {int(bad.sum())} invalid polygons repaired (make_valid, area kept): "
+                                      f"{', '.join(ids[:5])}{', …' if len(ids) > 5 else ''}"]
     return gdf
 
 

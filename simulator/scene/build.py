@@ -4,6 +4,7 @@ mesh and cameras. Only this module calls the readers; everything after it is pur
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
@@ -30,7 +32,7 @@ from ..io.citymodel import CityModel, footprint_of
 from ..io.dem import read_dem
 from ..io.osm import OsmData, read_osm
 from ..io.vector import check_lonlat_order, read_vector
-from ..scenario import CamerasFromFile, CamerasGenerated, CameraSpec, Scenario
+from ..scenario import MAX_BUILDING_HEIGHT_M, CamerasFromFile, CamerasGenerated, CameraSpec, Scenario
 from ..visibility import RayEngine, cores
 from . import buildings as bmod
 from .generate import buildings_from_streets, intersection_points
@@ -203,6 +205,13 @@ def _osm(raw: _Raw, path: Path, label: str) -> OsmData:
     return raw.osm_cache[path]
 
 
+def _vector(raw: _Raw, path: Path, **kw: Any) -> gpd.GeoDataFrame:
+    """``read_vector``, with what it repaired or left out added to the scene's notes."""
+    g = read_vector(path, **kw)
+    raw.notes += g.attrs.get("notes", [])
+    return g
+
+
 def _read_sources(sc: Scenario) -> _Raw:
     raw = _Raw()
     src = sc.source
@@ -215,7 +224,7 @@ def _read_sources(sc: Scenario) -> _Raw:
             if osm_sensitive is not None and len(osm_sensitive):
                 raw.sensitive.append(osm_sensitive)
         else:
-            g = read_vector(p, layer=sc.buildings.layer, crs=sc.buildings.crs, fallback_crs=sc.crs,
+            g = _vector(raw, p, layer=sc.buildings.layer, crs=sc.buildings.crs, fallback_crs=sc.crs,
                             label=sc.buildings.path)
             check_lonlat_order(g, label=sc.buildings.path)
             raw.footprints.append((g, "vector", sc.buildings.path))
@@ -234,26 +243,26 @@ def _read_sources(sc: Scenario) -> _Raw:
         if _is_osm(p):
             raw.streets.append(_osm(raw, p, sc.streets.path).streets)
         else:
-            g = read_vector(p, layer=sc.streets.layer, crs=sc.streets.crs, fallback_crs=sc.crs,
+            g = _vector(raw, p, layer=sc.streets.layer, crs=sc.streets.crs, fallback_crs=sc.crs,
                             label=sc.streets.path)
             check_lonlat_order(g, label=sc.streets.path)
             raw.streets.append(g)
     elif raw.osm_cache:
         raw.streets += [d.streets for d in raw.osm_cache.values()]
     if sc.openings is not None:
-        raw.openings = read_vector(sc.resolve(sc.openings.path), layer=sc.openings.layer, crs=sc.openings.crs,
+        raw.openings = _vector(raw, sc.resolve(sc.openings.path), layer=sc.openings.layer, crs=sc.openings.crs,
                                    label=sc.openings.path, repair=False, fallback_crs=sc.crs)
         if not shapely.has_z(raw.openings.geometry.values).all():
             raise InputError("openings need 3D polygons (PolygonZ): z is the height of each vertex",
                              file=sc.openings.path, field="geometry")
     if sc.sensitive_places is not None:
         sp = sc.sensitive_places
-        g = read_vector(sc.resolve(sp.path), layer=sp.layer, crs=sp.crs, label=sp.path, fallback_crs=sc.crs)
+        g = _vector(raw, sc.resolve(sp.path), layer=sp.layer, crs=sp.crs, label=sp.path, fallback_crs=sc.crs)
         check_lonlat_order(g, label=sp.path)
         raw.sensitive.append(g.rename(columns={sp.id_field: "id"}) if sp.id_field in g else
                              g.assign(id=[f"sensitive-{i}" for i in range(len(g))]))
     if sc.private_areas is not None:
-        raw.private_areas = read_vector(sc.resolve(sc.private_areas.path), layer=sc.private_areas.layer,
+        raw.private_areas = _vector(raw, sc.resolve(sc.private_areas.path), layer=sc.private_areas.layer,
                                         crs=sc.private_areas.crs, label=sc.private_areas.path, fallback_crs=sc.crs)
     for i, entry in enumerate(sc.camera_entries):
         fld = f"cameras.{i}" if isinstance(sc.cameras, tuple) else "cameras"
@@ -267,7 +276,7 @@ def _read_sources(sc: Scenario) -> _Raw:
                 nodes = _osm(raw, sc.resolve(entry.osm), entry.osm).cameras
                 label = entry.osm
             else:
-                g = read_vector(sc.resolve(entry.path or ""), layer=entry.layer, crs=entry.crs, label=entry.path,
+                g = _vector(raw, sc.resolve(entry.path or ""), layer=entry.layer, crs=entry.crs, label=entry.path,
                                 fallback_crs=sc.crs)
                 g = g.to_crs("EPSG:4326")
                 pts = shapely.get_coordinates(g.geometry.values)
@@ -389,9 +398,30 @@ def _build_scene(sc: Scenario, progress: Progress | None) -> Scene:
     tables = []
     for g, source, label in raw.footprints:
         assert bspec is not None
+        n_read = len(g)
         g = clip(g)
-        g = g[np.isin(shapely.get_type_id(g.geometry.values), (3, 6))].reset_index(drop=True)
-        _check_heights(g, bspec.height_field, label)
+        if n_read and not len(g) and sc.extent is not None:
+            raise InputError(f"the extent holds none of the {n_read} buildings of {label} (extent "
+                             f"[lon_min, lat_min, lon_max, lat_max]: lon and lat swapped?)", file=sc.source,
+                             field="extent")
+        polygonal = np.isin(shapely.get_type_id(g.geometry.values), (3, 6))
+        if not polygonal.all():
+            kinds = sorted({geom.geom_type for geom in g.geometry.values[~polygonal]})
+            raw.notes.append(f"{label}: {int((~polygonal).sum())} features that are not polygons ({', '.join(kinds)}) "
+                             f"were left out: {_first_ids(g[~polygonal])}")
+        g = g[polygonal].reset_index(drop=True)
+        if source == "vector":
+            for key in ("id_field", "height_field", "levels_field", "use_field"):
+                name = getattr(bspec, key)
+                if key in bspec.model_fields_set and name and name not in g.columns and len(g):
+                    raise InputError(f"no field {name!r} in the buildings (fields: "
+                                     f"{', '.join(map(str, list(g.columns.drop('geometry'))[:8]))})",
+                                     file=label, field=f"buildings.{key}")
+            if bspec.id_field in g.columns and g[bspec.id_field].duplicated().any():
+                dup = g[bspec.id_field][g[bspec.id_field].duplicated()].astype(str).tolist()
+                raw.notes.append(f"{label}: {len(dup)} duplicate building ids made unique with #1, #2, …: "
+                                 f"{', '.join(dup[:5])}{', …' if len(dup) > 5 else ''}")
+        g = _check_heights(g, bspec.height_field, label, strict=source == "vector", notes=raw.notes)
         tables.append(bmod.normalise(
             g, id_col="id" if source == "osm" else bspec.id_field, height_col=bspec.height_field,
             levels_col=bspec.levels_field, use_col=bspec.use_field, storey_height_m=sc.storey_height_m,
@@ -456,19 +486,91 @@ def _build_scene(sc: Scenario, progress: Progress | None) -> Scene:
 
     say("cameras")
     cameras, notes = _cameras(sc, raw, frame, ground_at, buildings, bounds, streets)
+    _check_work(sc, bounds, streets, cameras, has_data=bool(len(buildings) or len(streets)))
     return Scene(name=sc.name, frame=frame, terrain=terrain, buildings=buildings, targets=targets,
                  triangles=triangles, origin=origin, streets=streets, cameras=cameras, scenario=sc,
                  notes=raw.notes + notes, ground_at=ground_at)
 
 
-def _check_heights(g: gpd.GeoDataFrame, height_field: str | None, label: str) -> None:
-    if height_field and height_field in g.columns:
-        h = pd.to_numeric(g[height_field].map(bmod._num), errors="coerce")
-        neg = np.flatnonzero(h.to_numpy() < 0)
-        if len(neg):
-            fid = g["id"].iloc[neg[0]] if "id" in g.columns else neg[0]
-            raise InputError(f"negative height {h.iloc[neg[0]]:g} m (feature {fid}); heights are metres "
-                             "above ground", file=label, field=height_field)
+FAR_FROM_DATA_M = 1000.0  # a camera farther than its range plus this from every building and street
+
+
+def _check_samples(sc: Scenario, area_m2: NDArray[np.float64], spacing_m: NDArray[np.float64]) -> None:
+    """Refuse, before sampling, more samples on private targets than ``limits.max_samples``."""
+    per = np.minimum(np.ceil(area_m2 / np.maximum(spacing_m, 1e-9) ** 2) + 1, sc.analysis.max_samples_per_target)
+    total = float(per.sum())
+    if total > sc.limits.max_samples:
+        raise InputError(f"about {total:,.0f} samples on {len(per):,} private targets, more than "
+                         f"limits.max_samples ({sc.limits.max_samples:,}): raise analysis.sample_spacing_m or "
+                         f"surface_sample_spacing_m, lower max_samples_per_target, or raise the limit",
+                         file=sc.source, field="analysis.sample_spacing_m")
+
+
+def _check_work(sc: Scenario, bounds: tuple[float, float, float, float], streets: gpd.GeoDataFrame,
+                cameras: list[Camera], *, has_data: bool) -> None:
+    """Refuse, before the analysis, a camera far from all the data, and work beyond ``limits``: public
+    street samples, and coverage grid cells (the data's raster and each camera's disc)."""
+    x0, y0, x1, y1 = bounds
+    if has_data:
+        for cam in cameras:
+            dx, dy = max(x0 - cam.x, 0.0, cam.x - x1), max(y0 - cam.y, 0.0, cam.y - y1)
+            d = math.hypot(dx, dy)
+            if d > cam.range_m + FAR_FROM_DATA_M:
+                raise InputError(f"camera {cam.id[:40]} stands {d / 1000:,.1f} km from the nearest building or "
+                                 f"street of the scene, beyond its {cam.range_m:g} m range: wrong coordinates or CRS?",
+                                 file=sc.source, field="cameras")
+    ms = sc.masks
+    if ms.enabled and len(streets):
+        n = float((np.floor(shapely.length(streets.geometry.values) / ms.street_sample_spacing_m) + 1).sum())
+        if n > sc.limits.max_street_samples:
+            raise InputError(f"about {n:,.0f} street samples, more than limits.max_street_samples "
+                             f"({sc.limits.max_street_samples:,}): raise masks.street_sample_spacing_m or the limit",
+                             file=sc.source, field="masks.street_sample_spacing_m")
+    cov = sc.coverage
+    if cov.enabled:
+        raster = (x1 - x0) * (y1 - y0) / cov.cell_m**2
+        disc = max((math.pi * c.range_m**2 / cov.cell_m**2 for c in cameras), default=0.0)
+        if max(raster, disc) > sc.limits.max_grid_cells:
+            raise InputError(f"about {max(raster, disc):,.0f} coverage cells of {cov.cell_m:g} m, more than "
+                             f"limits.max_grid_cells ({sc.limits.max_grid_cells:,}): raise coverage.cell_m or the "
+                             f"limit", file=sc.source, field="coverage.cell_m")
+
+
+def _first_ids(g: gpd.GeoDataFrame, n: int = 5) -> str:
+    ids = (g["id"] if "id" in g.columns else pd.Series(g.index)).astype(str).tolist()
+    return ", ".join(i[:40] for i in ids[:n]) + (", …" if len(ids) > n else "")
+
+
+def _check_heights(g: gpd.GeoDataFrame, height_field: str | None, label: str, *, strict: bool,
+                   notes: list[str]) -> gpd.GeoDataFrame:
+    """Heights that are negative are refused. A height that is not a number, or above
+    ``MAX_BUILDING_HEIGHT_M``: refused in the user's own files (``strict``); in crowd-sourced data (OSM),
+    dropped (levels or the default height apply) and named in ``notes``."""
+    if not height_field or height_field not in g.columns:
+        return g
+    raw_h = g[height_field]
+    h = pd.to_numeric(raw_h.map(bmod._num), errors="coerce")
+    ids = g["id"].astype(str) if "id" in g.columns else pd.Series([str(i) for i in range(len(g))], index=g.index)
+    neg = np.flatnonzero(h.to_numpy() < 0)
+    if len(neg):
+        raise InputError(f"negative height {h.iloc[neg[0]]:g} m (feature {ids.iloc[neg[0]][:40]}); heights are metres "
+                         "above ground", file=label, field=height_field)
+    text = h.isna().to_numpy() & raw_h.notna().to_numpy() & (raw_h.astype(str).str.strip() != "").to_numpy()
+    tall = (h.to_numpy() > MAX_BUILDING_HEIGHT_M)
+    for bad, what in ((text, "is not a number of metres"),
+                      (tall, f"is implausible: no building stands above {MAX_BUILDING_HEIGHT_M:g} m")):
+        if not bad.any():
+            continue
+        k = np.flatnonzero(bad)
+        if strict:
+            raise InputError(f"height {str(raw_h.iloc[k[0]])[:30]!r} (feature {ids.iloc[k[0]][:40]}) {what}",
+                             file=label, field=height_field)
+        notes.append(f"{label}: {len(k)} heights that {what.split(':')[0].replace('is ', 'are ')} were ignored "
+                     f"(levels or the default height apply): {', '.join(ids.iloc[k[:5]].str[:40])}"
+                     f"{', …' if len(k) > 5 else ''}")
+        g = g.copy()
+        g.loc[g.index[k], height_field] = None
+    return g
 
 
 def _model_buildings(models: list[CityModel], sc: Scenario, unknown_use: str
@@ -723,6 +825,7 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
     kind_all = np.concatenate(kinds) if kinds else np.empty(0, object)
     fine = np.isin(kind_all, ["window", "door"])
     spacing[fine] = sc.analysis.sample_spacing_m
+    _check_samples(sc, planes.areas(), spacing)
     samples, offsets = sample_planes(planes, spacing=spacing, max_samples=sc.analysis.max_samples_per_target,
                                      terrain=terrain, threads=sc.analysis.threads or cores())
     ids_all = np.concatenate(ids) if ids else np.empty(0, object)
