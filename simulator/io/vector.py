@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -37,7 +38,12 @@ def read_vector(
     if not Path(path).is_file():
         raise InputError("file not found", file=name)
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="ignore")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # the error below says it in one line
+            gdf = pyogrio.read_dataframe(path, layer=layer, on_invalid="raise")
+    except shapely.errors.GEOSException as exc:  # a geometry GDAL read but GEOS cannot build: NaN, Infinity...
+        raise InputError(f"a geometry that cannot be read ({str(exc).splitlines()[0][:100]}; NaN or Infinity in "
+                         f"its coordinates?)", file=name, field="geometry") from None
     except Exception as exc:  # GDAL/pyogrio error families are many
         raise InputError(f"cannot read as a vector file ({str(exc).splitlines()[0]})", file=name) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry is None:
@@ -90,11 +96,12 @@ def check_area_of_use(gdf: gpd.GeoDataFrame, *, label: str, slack_deg: float = 5
     except Exception:  # noqa: BLE001 (pyproj raises several kinds for points it cannot transform)
         lon, lat = [np.nan], [np.nan]
     lon, lat = np.asarray(lon, float), np.asarray(lat, float)
+    degrees = -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90
     outside = ~np.isfinite(lon).all() or lon.min() < area.west - slack_deg or lon.max() > area.east + slack_deg \
-        or lat.min() < area.south - slack_deg or lat.max() > area.north + slack_deg
+        or lat.min() < area.south - slack_deg or lat.max() > area.north + slack_deg \
+        or (degrees and getattr(crs, "utm_zone", None) is not None)  # 500 km west of a UTM zone's meridian
     if outside:
-        looks = " (they look like lon/lat degrees: give the file's CRS as EPSG:4326)" if \
-            -180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90 else ""
+        looks = " (they look like lon/lat degrees: give the file's CRS as EPSG:4326)" if degrees else ""
         raise InputError(f"coordinates x {x0:.6g}..{x1:.6g}, y {y0:.6g}..{y1:.6g} lie far outside the area where "
                          f"{crs.to_string()} is used ({area.name[:60]}){looks}", file=label, field="crs")
 
