@@ -193,9 +193,9 @@ class CameraSpec(_Strict):
         has_xy = self.x is not None and self.y is not None
         if has_ll == has_xy:
             raise ValueError("give either lon and lat, or x and y")
-        if self.pan_limits_deg and not (0 <= self.pan_limits_deg[1] - self.pan_limits_deg[0] <= 360):
-            raise ValueError(f"pan_limits_deg must be [from, to] clockwise with to - from within 0..360, got "
-                             f"{list(self.pan_limits_deg)}")
+        if self.pan_limits_deg and abs(self.pan_limits_deg[1] - self.pan_limits_deg[0]) > 360:
+            raise ValueError(f"pan_limits_deg must be [from, to] clockwise, at most 360 deg apart (to < from "
+                             f"wraps through north), got {list(self.pan_limits_deg)}")
         if self.tilt_limits_deg and not (-90 <= self.tilt_limits_deg[0] <= self.tilt_limits_deg[1] <= 90):
             raise ValueError(f"tilt_limits_deg must be [min, max] within -90..90, got {list(self.tilt_limits_deg)}")
         if self.hfov_deg and not all(0 < h < 180 for h in self.hfov_deg):
@@ -248,12 +248,13 @@ CameraEntry = CameraSpec | CamerasFromFile | CamerasGenerated
 
 class WorkLimits(_Strict):
     """Bounds on the work a scenario asks for, checked before the work (raise them here when a run is
-    meant to be that large): visible-sample candidates on private targets, public street samples, and
-    coverage grid cells."""
+    meant to be that large): visible-sample candidates on private targets, public street samples,
+    coverage grid cells, and rays (every sample of a private target within a camera's range)."""
 
     max_samples: int = Field(30_000_000, ge=1)
     max_street_samples: int = Field(5_000_000, ge=1)
     max_grid_cells: int = Field(50_000_000, ge=1)
+    max_rays: int = Field(500_000_000, ge=1)  # rays to private-target samples in each camera's range
 
 
 class Scenario(_Strict):

@@ -63,7 +63,8 @@ def test_tiny_spacings_are_refused_by_the_schema(tmp_path, capsys, section, valu
 
 
 @pytest.mark.parametrize(("limit", "field"), [("max_samples", "analysis.sample_spacing_m"),
-                                              ("max_grid_cells", "coverage.cell_m")])
+                                              ("max_grid_cells", "coverage.cell_m"),
+                                              ("max_rays", "analysis.max_range_m")])
 def test_work_beyond_the_limits_is_refused_before_it_starts(tmp_path, capsys, limit, field):
     sc = _base(tmp_path / "s", limits={limit: 10}, windows={"synthesize": True})
     line = _refused(capsys, sc, tmp_path / "o", field, f"limits.{limit}")

@@ -487,12 +487,13 @@ def _build_scene(sc: Scenario, progress: Progress | None) -> Scene:
     say("cameras")
     cameras, notes = _cameras(sc, raw, frame, ground_at, buildings, bounds, streets)
     _check_work(sc, bounds, streets, cameras, has_data=bool(len(buildings) or len(streets)))
+    _check_rays(sc, targets, cameras)
     return Scene(name=sc.name, frame=frame, terrain=terrain, buildings=buildings, targets=targets,
                  triangles=triangles, origin=origin, streets=streets, cameras=cameras, scenario=sc,
                  notes=raw.notes + notes, ground_at=ground_at)
 
 
-FAR_FROM_DATA_M = 1000.0  # a camera farther than its range plus this from every building and street
+FAR_FROM_DATA_M = 10_000.0  # a camera farther than its range plus this from every building and street
 
 
 def _check_samples(sc: Scenario, area_m2: NDArray[np.float64], spacing_m: NDArray[np.float64]) -> None:
@@ -534,6 +535,24 @@ def _check_work(sc: Scenario, bounds: tuple[float, float, float, float], streets
             raise InputError(f"about {max(raster, disc):,.0f} coverage cells of {cov.cell_m:g} m, more than "
                              f"limits.max_grid_cells ({sc.limits.max_grid_cells:,}): raise coverage.cell_m or the "
                              f"limit", file=sc.source, field="coverage.cell_m")
+
+
+def _check_rays(sc: Scenario, targets: Any, cameras: list[Camera]) -> None:
+    """Refuse, before the analysis, more rays than ``limits.max_rays``: every sample of every private
+    target whose centre lies within a camera's range (an upper bound on the exposure rays; facing and
+    reach cut it down)."""
+    if not len(targets) or not cameras:
+        return
+    counts = np.diff(targets.offsets)
+    tree = cKDTree(targets.centroid[:, :2])
+    total = 0.0
+    for cam in cameras:
+        near = tree.query_ball_point([cam.x, cam.y], cam.range_m)
+        total += float(counts[near].sum()) if near else 0.0
+    if total > sc.limits.max_rays:
+        raise InputError(f"about {total:,.0f} rays to private targets in the cameras' ranges, more than "
+                         f"limits.max_rays ({sc.limits.max_rays:,}): shorten analysis.max_range_m, raise the "
+                         f"sample spacings, or raise the limit", file=sc.source, field="analysis.max_range_m")
 
 
 def _first_ids(g: gpd.GeoDataFrame, n: int = 5) -> str:
