@@ -209,6 +209,15 @@ class AuditLog:
     def record(self, action: AuditAction, *, camera: str | None = None, masks: list[str] | None = None,
                user: str | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
         seq, prev, current = self._last()
+        head = self.folder / HEAD
+        if head.is_file():  # never continue a log shorter than its own signed head
+            try:
+                counted = int(json.loads(head.read_text(encoding="utf-8"))["count"])
+            except (OSError, ValueError, KeyError, TypeError):
+                raise IntegrityError("the signed head cannot be read; not appending", file=str(head)) from None
+            if seq < counted:
+                raise IntegrityError(f"the log holds {seq} entries but its signed head counts {counted}; not "
+                                     f"appending to a log that was cut short", file=str(self.folder))
         entry: dict[str, Any] = {"seq": seq + 1, "time": now_iso(), "user": user or getpass.getuser(),
                                  "action": action, "camera": camera, "masks": masks or [], "detail": detail or {},
                                  "prev": prev}
@@ -286,10 +295,14 @@ def verify_log(path: Path, pub: Ed25519PublicKey) -> int:
             except (InvalidSignature, ValueError):
                 raise IntegrityError(f"{where}: signature does not verify", file=str(f)) from None
             prev, seq = e["hash"], e["seq"]
-    if seq != head["count"] or prev != head["last_hash"]:
-        raise IntegrityError(f"the log holds {seq} entries but its signed head counts {head['count']}"
-                             + (" with another last entry" if seq == head["count"] else "")
-                             + ": entries were removed or the log was cut short", file=str(folder))
+            if seq == head["count"] and prev != head["last_hash"]:
+                raise IntegrityError(f"entry {seq} is not the one the signed head records: the log was rewritten",
+                                     file=str(f))
+    # the head is a signed checkpoint: the log must reach it (entries after it are signed too: an append
+    # interrupted before the head was rewritten)
+    if seq < head["count"]:
+        raise IntegrityError(f"the log holds {seq} entries but its signed head counts {head['count']}: entries "
+                             f"were removed or the log was cut short", file=str(folder))
     return seq
 
 

@@ -322,3 +322,22 @@ def test_a_yaml_alias_bomb_is_refused_at_once_with_a_short_line(tmp_path, capsys
     assert cli.main(["run", str(big), "--out", str(tmp_path / "o")]) == 2
     assert "more than a scenario's" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_an_append_interrupted_before_its_head_still_verifies_and_a_cut_log_is_not_continued(run_copy, key):
+    """The head is a signed checkpoint: a log that goes past it (an append killed before the head was
+    rewritten: every entry is signed) verifies; a log cut below it is refused, and nothing is appended
+    to it."""
+    from simulator.integrity import HEAD, AuditLog, IntegrityError, load_private_key
+
+    out = run_copy
+    head = (out / "audit" / HEAD).read_bytes()
+    AuditLog(out / "audit", load_private_key(key)).record("approve", camera="a")
+    (out / "audit" / HEAD).write_bytes(head)  # as if killed between the append and the head
+    code, msg = _verify(out / "audit", key)
+    assert code == 0, msg
+    log = _log(out)
+    log.write_text("".join(log.read_text().splitlines(keepends=True)[:-2]))  # now below the head
+    assert _verify(out / "audit", key)[0] == 1
+    with pytest.raises(IntegrityError, match="not appending"):
+        AuditLog(out / "audit", load_private_key(key)).record("approve", camera="a")
