@@ -25,6 +25,7 @@ def _run(args: argparse.Namespace) -> int:
 
     err = Console(stderr=True)
     check_out(args.out)  # before the work: a file, '' or a folder of other things is refused
+    _same_log_key(Path(args.out), args.key)
     scenario = load_scenario(args.scenario)
     if args.workers is not None or args.scheduler is not None:
         from .parallel import check_cluster_arguments
@@ -255,8 +256,11 @@ def _verify(args: argparse.Namespace) -> int:
             print(f"intact: audit log of {n} entries, hash chain, signatures and signed head verified; {trusted}")
         else:
             plan = _plan_file(path, pub)
+            logged = path.resolve().parent.name == "masks" and (path.resolve().parent.parent / "audit").is_dir()
+            what = "the plan its run's audit log last exported there" if logged else \
+                "signature only: no run's audit log beside it to show it is the current plan"
             print(f"intact: mask plan of {plan.get('camera_id')} signed {plan['integrity']['timestamp']}, "
-                  f"sha256 {plan['integrity']['sha256'][:16]}…; {trusted}")
+                  f"sha256 {plan['integrity']['sha256'][:16]}… ({what}); {trusted}")
     except IntegrityError as exc:
         print(f"TAMPERED: {path}: {exc}", file=sys.stderr)
         return 1
@@ -271,8 +275,8 @@ def _plan_file(path: Path, pub: Any) -> Any:
 
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise IntegrityError(f"not a JSON mask plan ({str(exc)[:80]})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise IntegrityError(f"not a JSON mask plan ({str(exc)[:80]})", file=str(path)) from None
     verify_plan_file(path, plan, pub)
     return plan
 
@@ -320,9 +324,11 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
                 for e in (json.loads(ln) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip())
                 if e.get("action") == "export" and e.get("camera") == plan.get("camera_id")]
     signed = plan["integrity"]["sha256"]
-    if not any(e["detail"].get("onvif_sha256") == digest and e["detail"].get("plan_sha256") == signed
-               for e in exported):
-        raise InputError("refused: the ONVIF document is not the one exported with this signed plan",
+    latest = [e for e in exported
+              if isinstance(e.get("detail"), dict) and e["detail"].get("file") == f"masks/{path.name}"]
+    if not latest or latest[-1]["detail"].get("onvif_sha256") != digest or \
+            latest[-1]["detail"].get("plan_sha256") != signed:
+        raise InputError("refused: the ONVIF document is not the one the run last exported with this signed plan",
                          file=str(doc_path))
     password = None
     if args.password_file:
@@ -339,10 +345,45 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     return plan, document, AuditLog(audit, key), Credentials(args.user, password)
 
 
+def _same_log_key(out: Path, key_path: str | None) -> None:
+    """Refuse, before the work, a run whose signing key is not the one the folder's audit log is signed
+    with (one log, one key: its entries would not verify together)."""
+    import json
+
+    from .integrity import HEAD, key_id, signing_key
+
+    head = out / "audit" / HEAD
+    if not head.is_file():
+        return
+    try:
+        signer = json.loads(head.read_text(encoding="utf-8")).get("public_key_id")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        raise InputError("the audit log's signed head cannot be read", file=str(head)) from None
+    mine = key_id(signing_key(key_path)[0].public_key())
+    if signer != mine:
+        raise InputError(f"the folder's audit log is signed with key {str(signer)[:16]}, this run's key is {mine}: "
+                         f"pass that key with --key, or choose another output folder", field="--key")
+
+
+def _run_of_plan(path: Path) -> Path:
+    """The run folder of a plan file ``RUN/masks/<camera>.json``; ``InputError`` before anything else
+    (no lock is taken, nothing is made) when the file is missing or not in a run's ``masks/``."""
+    from .io.publish import is_run_folder
+
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    run = path.resolve().parent.parent
+    if path.resolve().parent.name != "masks" or not (run / "audit").is_dir() or not is_run_folder(run):
+        raise InputError("not a plan in a run's masks/ folder (beside its audit/ log): only a plan the run's log "
+                         "records can be sent", file=str(path))
+    return run
+
+
 def _deploy(args: argparse.Namespace) -> int:
     from .io.publish import folder_lock
 
-    with folder_lock(Path(args.plan).resolve().parent.parent):  # its run's folder: no run replaces it meanwhile
+    run = _run_of_plan(Path(args.plan))
+    with folder_lock(run):  # the plan's run folder: no run replaces it meanwhile
         return _deploy_locked(args)
 
 
@@ -369,7 +410,8 @@ def _deploy_locked(args: argparse.Namespace) -> int:
 def _check_device(args: argparse.Namespace) -> int:
     from .io.publish import folder_lock
 
-    with folder_lock(Path(args.plan).resolve().parent.parent):  # its run's folder: no run replaces it meanwhile
+    run = _run_of_plan(Path(args.plan))
+    with folder_lock(run):  # the plan's run folder: no run replaces it meanwhile
         return _check_device_locked(args)
 
 

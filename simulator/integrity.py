@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from .errors import InputError
 
 KEY_ENV = "SIMULATOR_SIGNING_KEY"
-AuditAction = Literal["generate", "approve", "export", "disable_request", "enable", "deploy", "deploy_failed",
-                      "check_device"]
+AuditAction = Literal["generate", "approve", "export", "publish", "disable_request", "enable", "deploy",
+                      "deploy_failed", "check_device"]
 
 
 class IntegrityError(InputError):
@@ -139,7 +139,7 @@ def file_key_id(path: Path) -> str | None:
         if path.suffix == ".jsonl":
             return str(json.loads((path.parent / HEAD).read_text(encoding="utf-8"))["public_key_id"])
         return str(json.loads(path.read_text(encoding="utf-8"))["integrity"]["public_key_id"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None
 
 
@@ -171,7 +171,11 @@ def verify_plan(plan: dict[str, Any], pub: Ed25519PublicKey) -> None:
     missing = [k for k in ("timestamp", "scenario_sha256", "sha256", "signature") if k not in integ]
     if missing:
         raise IntegrityError(f"integrity block lacks {', '.join(missing)}", field="integrity")
-    message = canonical({"plan": body, "timestamp": integ["timestamp"], "scenario_sha256": integ["scenario_sha256"]})
+    try:
+        message = canonical({"plan": body, "timestamp": integ["timestamp"],
+                             "scenario_sha256": integ["scenario_sha256"]})
+    except (ValueError, TypeError, RecursionError):  # a lone surrogate, a value JSON cannot hold
+        raise IntegrityError("the plan holds text that cannot be encoded: it was changed", field="camera_id") from None
     if sha256_hex(message) != integ["sha256"]:
         raise IntegrityError("content does not match its SHA-256: the plan was changed", field="integrity.sha256")
     try:
@@ -213,11 +217,16 @@ class AuditLog:
         if head.is_file():  # never continue a log shorter than its own signed head
             try:
                 counted = int(json.loads(head.read_text(encoding="utf-8"))["count"])
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 raise IntegrityError("the signed head cannot be read; not appending", file=str(head)) from None
             if seq < counted:
                 raise IntegrityError(f"the log holds {seq} entries but its signed head counts {counted}; not "
                                      f"appending to a log that was cut short", file=str(self.folder))
+            signer = json.loads(head.read_text(encoding="utf-8")).get("public_key_id")
+            if signer != key_id(self.key.public_key()):
+                raise IntegrityError(f"the log is signed with key {str(signer)[:16]}, not with this signing key "
+                                     f"{key_id(self.key.public_key())}: one log, one key (pass that key with --key)",
+                                     file=str(self.folder))
         entry: dict[str, Any] = {"seq": seq + 1, "time": now_iso(), "user": user or getpass.getuser(),
                                  "action": action, "camera": camera, "masks": masks or [], "detail": detail or {},
                                  "prev": prev}
@@ -278,7 +287,7 @@ def verify_log(path: Path, pub: Ed25519PublicKey) -> int:
                     raise TypeError
                 body = {k: v for k, v in e.items() if k not in ("hash", "signature")}
                 msg = canonical(body)
-            except (json.JSONDecodeError, TypeError, ValueError):
+            except (json.JSONDecodeError, TypeError, ValueError, RecursionError):
                 raise IntegrityError(f"{where}: not a JSON entry", file=str(f)) from None
             if e.get("seq") != seq + 1:
                 raise IntegrityError(f"{where}: sequence {_short(e.get('seq'))} follows {seq}: entries missing or "
@@ -320,7 +329,8 @@ def _read_head(folder: Path, pub: Ed25519PublicKey) -> dict[str, Any]:
         if not isinstance(sig, str) or not isinstance(head.get("count"), int):
             raise ValueError
         pub.verify(base64.b64decode(sig, validate=True), canonical(body))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, InvalidSignature):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, TypeError, ValueError, InvalidSignature,
+            RecursionError):
         raise IntegrityError("the signed head does not verify", file=str(p)) from None
     return head
 
@@ -347,7 +357,10 @@ def verify_plan_file(path: Path, plan: Any, pub: Ed25519PublicKey, *, log_verifi
     path = Path(path)
     if not isinstance(plan, dict):
         raise IntegrityError("not a JSON mask plan", file=str(path))
-    verify_plan(plan, pub)
+    try:
+        verify_plan(plan, pub)
+    except IntegrityError as exc:
+        raise IntegrityError(str(exc), file=str(path)) from None
     if path.name != plan_file_name(plan):
         raise IntegrityError(f"this is the plan of camera {_short(plan.get('camera_id'))}, whose file is "
                              f"{plan_file_name(plan)}: it was moved or copied over another camera's plan",
@@ -375,9 +388,23 @@ def verify_run(folder: Path, pub: Ed25519PublicKey) -> tuple[int, int]:
     for p in plans:
         try:
             plan = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise IntegrityError(f"not a JSON mask plan ({str(exc)[:80]})", file=str(p)) from None
         verify_plan_file(p, plan, pub, log_verified=True)
+    published = [e for e in _entries(folder / "audit") if e.get("action") == "publish"]
+    if published:  # the run's last publication names every plan and ONVIF document it published
+        files = published[-1].get("detail", {}).get("files", {})
+        have = {f"masks/{p.name}" for p in plans}
+        missing, extra = sorted(set(files) - have), sorted(have - set(files))
+        if missing or extra:
+            raise IntegrityError(("plans missing: " + ", ".join(missing[:3]) if missing else "") +
+                                 ("; " if missing and extra else "") +
+                                 ("plans the last publication does not name: " + ", ".join(extra[:3]) if extra else ""),
+                                 file=str(folder / "masks"))
+        for want in files.values():
+            doc = folder / str(want.get("onvif", ""))
+            if not doc.is_file() or sha256_hex(doc.read_bytes()) != want.get("onvif_sha256"):
+                raise IntegrityError("not the ONVIF document the run published with its plan", file=str(doc))
     return len(plans), n
 
 

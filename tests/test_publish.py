@@ -341,3 +341,98 @@ def test_an_append_interrupted_before_its_head_still_verifies_and_a_cut_log_is_n
     assert _verify(out / "audit", key)[0] == 1
     with pytest.raises(IntegrityError, match="not appending"):
         AuditLog(out / "audit", load_private_key(key)).record("approve", camera="a")
+
+
+def test_review_findings_on_folders(previous, key, tmp_path, monkeypatch, capsys):
+    """A mount point, a symlinked audit log, a run from inside the folder, a folder of dotfiles only, the
+    mode of the published folder, and staging folders of other output folders left alone."""
+    from simulator.io.publish import Publication, check_out
+
+    with pytest.raises(Exception, match="is a mount point"):
+        check_out("/proc")
+    (tmp_path / "dots").mkdir()
+    (tmp_path / "dots" / ".gitkeep").write_text("")
+    assert check_out(tmp_path / "dots") == tmp_path / "dots"
+    out = tmp_path / "out"
+    shutil.copytree(previous[0], out)
+    monkeypatch.chdir(out / "masks")
+    with pytest.raises(Exception, match="holds the current folder"):
+        check_out(out)
+    monkeypatch.chdir(tmp_path)
+    os.chmod(out, 0o750)
+    other = tmp_path / ".r1.staging-abcdefgh"  # the staging of a folder named r1, not of r[1]
+    other.mkdir()
+    with Publication(tmp_path / "r[1]") as pub:
+        pub.publish()
+    assert other.exists()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "r[1]").stat().st_mode & 0o777 == 0o777 & ~umask
+    with Publication(out) as pub:
+        pub.publish()
+    assert out.stat().st_mode & 0o777 == 0o750
+    victim = tmp_path / "victim.jsonl"
+    victim.write_text("")
+    (out / "audit" / "audit-000009.jsonl").symlink_to(victim)
+    with pytest.raises(Exception, match="symbolic link"):
+        Publication(out)
+    assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_review_findings_on_verify_and_deploy(previous, key, tmp_path, capsys):
+    """A plan superseded by a later run is no longer intact in its folder, and outside a run's masks/
+    it is reported as signature only and cannot be deployed; a plan or ONVIF document removed or
+    changed is caught from the last publication; hostile JSON gives one line; another key is refused
+    before the work."""
+    out0, second, _ = previous
+    out = tmp_path / "out"
+    shutil.copytree(out0, out)
+    old = (out / "masks" / "a.json").read_bytes()
+    assert _run(second, out, key).returncode == 0  # a second run: camera a's plan changes
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "a.json").write_bytes(old)
+    code, text = _verify(tmp_path / "elsewhere" / "a.json", key)
+    assert code == 0 and "signature only" in text
+    assert cli.main(["deploy", str(tmp_path / "elsewhere" / "a.json"), "--device", "http://127.0.0.1:9/x"]) == 2
+    assert "not a plan in a run's masks/ folder" in capsys.readouterr().err
+    assert not (tmp_path / ".elsewhere.lock").exists() and not (Path("/") / "..lock").exists()
+    saved = (out / "masks" / "a.json").read_bytes()
+    (out / "masks" / "a.json").write_bytes(old)
+    code, text = _verify(out, key)
+    assert code == 1 and "last recorded exporting" in text
+    (out / "masks" / "a.json").write_bytes(saved)
+    doc = out / "masks" / "onvif" / "a.xml"
+    doc.write_bytes(doc.read_bytes().replace(b"<", b" <", 1))
+    code, text = _verify(out, key)
+    assert code == 1 and "not the ONVIF document" in text
+    (out / "masks" / "b.json").unlink()
+    code, text = _verify(out, key)
+    assert code == 1 and "plans missing: masks/b.json" in text
+    pub = str(key.with_suffix(".pub"))
+    head = out / "audit" / "head.json"
+    head.write_text("[" * 100_000 + "]" * 100_000)
+    capsys.readouterr()
+    assert cli.main(["verify", str(out / "audit"), "--public-key", pub]) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    plan = tmp_path / "p" / "masks" / "a.json"
+    plan.parent.mkdir(parents=True)
+    plan.write_text('{"camera_id": "\\ud800", "integrity": {"timestamp": 1, "scenario_sha256": 1, "sha256": 1, '
+                    '"signature": 1}}')
+    assert cli.main(["verify", str(plan), "--public-key", pub]) == 1
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    fresh = tmp_path / "fresh"
+    shutil.copytree(out0, fresh)
+    other = tmp_path / "k2"
+    assert cli.main(["keys", "--out", str(other)]) == 0
+    r = _run(second, fresh, other / "signing-key.pem")
+    assert r.returncode == 2 and "audit log is signed with key" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_many_aliases_of_a_small_anchor_are_a_valid_scenario(tmp_path):
+    from simulator.scenario import load_scenario
+
+    sc = tmp_path / "s.yaml"
+    sc.write_text("name: x\nlens: &l [60.0, 2.0]\ncameras:\n" + "".join(
+        f"  - {{id: c{i}, kind: ptz, resolution_px: [1920, 1080], hfov_deg: *l, x: 0, y: {i}}}\n" for i in range(150)))
+    with pytest.raises(Exception, match="unknown key"):  # 150 aliases parse; 'lens' is no scenario key
+        load_scenario(sc)

@@ -145,11 +145,20 @@ def _paths_inside(folder: Path, source: str) -> None:
     data = load_yaml(folder / "scenario.yaml")
     if not isinstance(data, dict):
         return  # load_scenario names the problem
+    try:
+        entries = list(_layer_paths(data))
+    except (TypeError, AttributeError, KeyError):
+        return  # not the scenario format: load_scenario names the field
     root = folder.resolve()
-    for entry, key in _layer_paths(data):
-        value = str(entry[key])
-        target = (folder / Path(value).expanduser()).resolve()
-        if Path(value).is_absolute() or value.startswith("~") or not target.is_relative_to(root):
+    for entry, key in entries:
+        value = entry.get(key) if isinstance(entry, dict) else None
+        if not isinstance(value, str):
+            continue
+        if "\0" in value or value.startswith("~") or Path(value).is_absolute():
+            bad = True
+        else:
+            bad = not (folder / value).resolve().is_relative_to(root)
+        if bad:
             raise InputError(f"scenario.yaml names a file outside the bundle ({value[:80]!r}); a bundle's paths "
                              f"point under data/", file=source, field=key)
 

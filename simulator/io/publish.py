@@ -24,10 +24,13 @@ import contextlib
 import ctypes
 import errno
 import fcntl
+import glob
 import json
 import os
+import re
 import shutil
 import signal
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,7 +64,15 @@ def check_out(out: Path | str) -> Path:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise InputError("exists and is not a folder", file=str(path), field="--out")
-    if path.is_dir() and any(path.iterdir()) and not is_run_folder(path):
+    if path.is_symlink():
+        raise InputError("is a symbolic link; give the folder it points to", file=str(path), field="--out")
+    if path.is_dir() and os.path.ismount(path):
+        raise InputError("is a mount point, which cannot be swapped for a new folder; give a folder inside it",
+                         file=str(path), field="--out")
+    if Path.cwd().resolve().is_relative_to(path.resolve()):
+        raise InputError("holds the current folder, which publishing would replace; run from outside it",
+                         file=str(path), field="--out")
+    if path.is_dir() and any(not e.name.startswith(".") for e in path.iterdir()) and not is_run_folder(path):
         raise InputError("the folder holds other files and no run's outputs; publishing replaces the folder, "
                          "so choose a new or empty one", file=str(path), field="--out")
     if path.resolve() == Path(path.resolve().anchor):
@@ -108,6 +119,7 @@ class Publication:
                     if entry.name == "audit" or entry.name not in OURS:
                         _carry(entry, self.stage / entry.name)
             (self.stage / MARKER).write_text(json.dumps({"format": 1}) + "\n", encoding="utf-8")
+            _take_mode(self.stage, self.out)
         except OSError as exc:
             self.close()
             raise InputError(f"cannot prepare the output folder ({exc.strerror or exc})", file=str(self.out)) from None
@@ -119,6 +131,18 @@ class Publication:
     def publish(self) -> None:
         """Swap the staged folder in for ``out`` (the previous folder is removed after the swap)."""
         kill_point("before-swap")
+        try:
+            self._swap()
+        except OSError as exc:
+            raise InputError(f"cannot publish the run ({exc.strerror or exc}); the previous outputs are unchanged",
+                             file=str(self.out)) from None
+        _fsync_dir(self.out.parent)
+        self.published = True
+        kill_point("swapped")
+        shutil.rmtree(self.stage, ignore_errors=True)
+        kill_point("cleaned")
+
+    def _swap(self) -> None:
         if not self.out.exists():
             os.rename(self.stage, self.out)
         elif _exchange(self.stage, self.out):
@@ -128,13 +152,12 @@ class Publication:
             shutil.rmtree(aside, ignore_errors=True)
             os.rename(self.out, aside)
             kill_point("aside")
-            os.rename(self.stage, self.out)
+            try:
+                os.rename(self.stage, self.out)
+            except OSError:
+                os.rename(aside, self.out)  # the previous folder back at once
+                raise
             os.rename(aside, self.stage)
-        _fsync_dir(self.out.parent)
-        self.published = True
-        kill_point("swapped")
-        shutil.rmtree(self.stage, ignore_errors=True)
-        kill_point("cleaned")
 
     def close(self) -> None:
         """Drop what was not published and release the lock."""
@@ -150,6 +173,20 @@ class Publication:
         self.close()
 
 
+def _take_mode(stage: Path, out: Path) -> None:
+    """Give the staged folder the previous folder's mode (and group, where allowed), else the mode a
+    new folder gets under the umask (``mkdtemp`` makes it 0700)."""
+    if out.is_dir():
+        st = out.stat()
+        os.chmod(stage, stat.S_IMODE(st.st_mode))
+        with contextlib.suppress(OSError):
+            os.chown(stage, -1, st.st_gid)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(stage, 0o777 & ~umask)
+
+
 def recover(out: Path) -> None:
     """Undo what a killed run left beside ``out`` (call with the lock held): a previous folder renamed
     aside while the new one was not yet in place is put back; staging folders are removed."""
@@ -159,12 +196,16 @@ def recover(out: Path) -> None:
             shutil.rmtree(aside, ignore_errors=True)
         else:
             os.rename(aside, out)
-    for stale in out.parent.glob(f".{out.name}.staging-*"):
-        shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.parent.glob(f".{glob.escape(out.name)}.staging-*"):
+        if re.fullmatch(rf"\.{re.escape(out.name)}\.staging-[A-Za-z0-9_]{{8}}", stale.name):  # ours, not a.b's
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _carry(src: Path, dst: Path) -> None:
-    """Hard-link a file (copy where links fail) or a folder's files into ``dst``."""
+    """Hard-link a file (copy where links fail) or a folder's files into ``dst``. The audit log must be
+    plain files: a link would send the run's entries outside the transaction."""
+    if src.name == "audit" and (src.is_symlink() or any(p.is_symlink() for p in src.rglob("*"))):
+        raise InputError("the audit log holds a symbolic link; it must be plain files", file=str(src))
     if src.is_dir() and not src.is_symlink():
         shutil.copytree(src, dst, copy_function=_link_or_copy, symlinks=True)
     else:
