@@ -6,6 +6,7 @@ refusals and device errors give one line, exit 2, and nothing logged as deployed
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 from pathlib import Path
 
@@ -139,13 +140,19 @@ def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device,
     for bad in ("not a url", "file:///etc/passwd", "http://[::1"):
         assert cli.main(["deploy", *_args(plan, bad, pw)]) == 2
         assert "not an http(s) URL" in capsys.readouterr().err
-    # a plan changed after signing, and an ONVIF document that is not the exported one
-    forged = tmp_path / "masks"
-    (forged / "onvif").mkdir(parents=True)
+    # a plan outside a run's masks/, a plan changed after signing, and an ONVIF document that is not the
+    # exported one
+    (tmp_path / "loose").mkdir()
+    shutil.copy(plan, tmp_path / "loose" / "ing-03.json")
+    assert cli.main(["deploy", *_args(tmp_path / "loose" / "ing-03.json", device.url, pw, "--public-key",
+                                      str(run / "signing-key.pub"), "--key", (run / ".key").read_text())]) == 2
+    assert "not a plan in a run's masks/ folder" in capsys.readouterr().err
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
     data = json.loads(plan.read_text())
     data["masks"] = data["masks"][1:]
-    (forged / "ing-03.json").write_text(json.dumps(data))
-    assert cli.main(["deploy", *_args(forged / "ing-03.json", device.url, pw, "--public-key",
+    (copy / "masks" / "ing-03.json").write_text(json.dumps(data))
+    assert cli.main(["deploy", *_args(copy / "masks" / "ing-03.json", device.url, pw, "--public-key",
                                       str(run / "signing-key.pub"), "--key", (run / ".key").read_text())]) == 2
     assert "refused: the plan does not verify" in capsys.readouterr().err
     doc = run / "masks" / "onvif" / "ing-03.xml"
@@ -155,7 +162,7 @@ def test_refusals_and_device_errors_are_one_line_and_deploy_nothing(run, device,
         root.remove(root.find("{urn:privacy-zone-simulator:onvif-mask-plan:1}Mask"))
         doc.write_bytes(etree.tostring(root))
         assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 2
-        assert "not the one exported with this signed plan" in capsys.readouterr().err
+        assert "not the one the run last exported with this signed plan" in capsys.readouterr().err
     finally:
         doc.write_bytes(original)
     assert [e["action"] for e in _entries(run)[before:]] == []  # nothing logged as deployed
