@@ -212,36 +212,57 @@ class AuditLog:
 
     def record(self, action: AuditAction, *, camera: str | None = None, masks: list[str] | None = None,
                user: str | None = None, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Append one signed entry (and rewrite the signed head); returns it."""
+        return self.record_many([{"action": action, "camera": camera, "masks": masks, "user": user,
+                                  "detail": detail}])[0]
+
+    def record_many(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Append several signed entries (each a mapping of ``record``'s arguments), flushed to disk once,
+        and then rewrite the signed head once; returns them."""
+        if not items:
+            return []
         seq, prev, current = self._last()
         head = self.folder / HEAD
-        if head.is_file():  # never continue a log shorter than its own signed head
+        if head.is_file():  # never continue a log shorter than its own signed head, nor with another key
             try:
-                counted = int(json.loads(head.read_text(encoding="utf-8"))["count"])
-            except (OSError, ValueError, KeyError, TypeError, RecursionError):
+                data = json.loads(head.read_text(encoding="utf-8"))
+                counted, signer = int(data["count"]), data.get("public_key_id")
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
                 raise IntegrityError("the signed head cannot be read; not appending", file=str(head)) from None
             if seq < counted:
                 raise IntegrityError(f"the log holds {seq} entries but its signed head counts {counted}; not "
                                      f"appending to a log that was cut short", file=str(self.folder))
-            signer = json.loads(head.read_text(encoding="utf-8")).get("public_key_id")
             if signer != key_id(self.key.public_key()):
                 raise IntegrityError(f"the log is signed with key {str(signer)[:16]}, not with this signing key "
                                      f"{key_id(self.key.public_key())}: one log, one key (pass that key with --key)",
                                      file=str(self.folder))
-        entry: dict[str, Any] = {"seq": seq + 1, "time": now_iso(), "user": user or getpass.getuser(),
-                                 "action": action, "camera": camera, "masks": masks or [], "detail": detail or {},
-                                 "prev": prev}
-        body = canonical(entry)
-        entry["hash"] = sha256_hex(body)
-        entry["signature"] = base64.b64encode(self.key.sign(body)).decode()
-        line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
-        if current is None or current.stat().st_size + len(line.encode()) > self.max_bytes:
-            current = self.folder / f"audit-{len(self.files()) + 1:06d}.jsonl"
-        with open(current, "a", encoding="utf-8") as f:  # append-only
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
-        self._write_head(entry["seq"], entry["hash"], current.name)
-        return entry
+        out: list[dict[str, Any]] = []
+        pending: dict[Path, list[str]] = {}
+        size = current.stat().st_size if current is not None else 0
+        n_files = len(self.files())
+        for it in items:
+            entry: dict[str, Any] = {"seq": seq + 1, "time": now_iso(), "user": it.get("user") or getpass.getuser(),
+                                     "action": it["action"], "camera": it.get("camera"), "masks": it.get("masks") or [],
+                                     "detail": it.get("detail") or {}, "prev": prev}
+            body = canonical(entry)
+            entry["hash"] = sha256_hex(body)
+            entry["signature"] = base64.b64encode(self.key.sign(body)).decode()
+            line = json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n"
+            if current is None or size + len(line.encode()) > self.max_bytes:
+                n_files += 1
+                current, size = self.folder / f"audit-{n_files:06d}.jsonl", 0
+            pending.setdefault(current, []).append(line)
+            size += len(line.encode())
+            seq, prev = entry["seq"], entry["hash"]
+            out.append(entry)
+        for path, lines in pending.items():
+            with open(path, "a", encoding="utf-8") as f:  # append-only
+                f.write("".join(lines))
+                f.flush()
+                os.fsync(f.fileno())
+        assert current is not None
+        self._write_head(seq, prev, current.name)
+        return out
 
     def _write_head(self, count: int, last_hash: str, last_file: str) -> None:
         """The signed head (``head.json``): the number of entries and the last one's hash, replaced

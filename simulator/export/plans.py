@@ -152,14 +152,13 @@ class MaskExports:
     def finish(self) -> None:
         self.validation.result()
         if self.audit is not None:
-            for action, camera, masks, detail in self.entries:
-                self.audit.record(action, camera=camera, masks=masks, detail=detail)
             # what this run publishes, whole: verify checks the folder holds exactly these
             files = {e[3]["file"]: {"plan_sha256": e[3]["plan_sha256"],
                                     "onvif": "masks/onvif/" + e[3]["file"].removeprefix("masks/")[:-5] + ".xml",
                                     "onvif_sha256": e[3]["onvif_sha256"]}
                      for e in self.entries if e[0] == "export"}
-            self.audit.record("publish", detail={"files": files})
+            self.audit.record_many([{"action": a, "camera": c, "masks": m, "detail": d} for a, c, m, d in self.entries]
+                                   + [{"action": "publish", "detail": {"files": files}}])
         self.entries = []
 
     def cancel(self) -> None:
