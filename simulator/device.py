@@ -49,6 +49,35 @@ class DeviceError(SimulatorError):
 class Credentials:
     user: str | None
     password: str | None
+    clock_offset_s: float = 0.0  # the device's clock minus ours: the token's Created is in its time
+
+
+TDS = "http://www.onvif.org/ver10/device/wsdl"
+MAX_CLOCK_OFFSET_S = 5.0  # a smaller difference is left alone (devices accept a few minutes)
+
+
+def with_device_clock(url: str, creds: Credentials) -> Credentials:
+    """``creds`` with the device's clock offset, read with ``GetSystemDateAndTime`` (which ONVIF serves
+    before authentication): a device whose clock differs from ours by more than its window refuses a
+    UsernameToken created in our time. Unchanged without a user, or where the device does not say."""
+    if creds.user is None:
+        return creds
+    t0 = time.time()
+    try:
+        reply = call(url, _e(f"{{{TDS}}}GetSystemDateAndTime"), Credentials(None, None))
+    except DeviceError:
+        return creds
+    utc = reply.find(f".//{{{TT}}}UTCDateTime")
+    try:
+        d, t = utc.find(f"{{{TT}}}Date"), utc.find(f"{{{TT}}}Time")
+        device = dt.datetime(int(d.findtext(f"{{{TT}}}Year")), int(d.findtext(f"{{{TT}}}Month")),
+                             int(d.findtext(f"{{{TT}}}Day")), int(t.findtext(f"{{{TT}}}Hour")),
+                             int(t.findtext(f"{{{TT}}}Minute")), int(t.findtext(f"{{{TT}}}Second")), tzinfo=dt.UTC)
+    except (AttributeError, TypeError, ValueError):
+        return creds
+    offset = device.timestamp() - (t0 + time.time()) / 2
+    return creds if abs(offset) <= MAX_CLOCK_OFFSET_S else \
+        Credentials(creds.user, creds.password, clock_offset_s=offset)
 
 
 def digest(nonce: bytes, created: str, password: str) -> str:
@@ -64,7 +93,8 @@ def _envelope(body: Any, creds: Credentials) -> bytes:
         token = etree.SubElement(sec, f"{{{WSSE}}}UsernameToken")
         etree.SubElement(token, f"{{{WSSE}}}Username").text = creds.user
         nonce = os.urandom(16)
-        created = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=creds.clock_offset_s)
+        created = now.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         etree.SubElement(token, f"{{{WSSE}}}Password", Type=DIGEST).text = digest(nonce, created, creds.password or "")
         etree.SubElement(token, f"{{{WSSE}}}Nonce", EncodingType=BASE64).text = base64.b64encode(nonce).decode()
         etree.SubElement(token, f"{{{WSU}}}Created").text = created
@@ -178,7 +208,9 @@ def deploy(url: str, document: bytes, creds: Credentials, *, move_timeout_s: flo
     (``GetStatus`` until idle). Returns what was done; a failure after the device was changed raises
     ``PartialDeploy``, saying how far it got."""
     masks, limits, source, cfg_token = planned(document)
-    done: dict[str, Any] = {"deleted": 0, "created": [], "limits_set": False}
+    creds = with_device_clock(url, creds)
+    done: dict[str, Any] = {"deleted": 0, "created": [], "limits_set": False,
+                            "clock_offset_s": round(creds.clock_offset_s, 1)}
     try:
         old = [m.get("token") for m in call(url, _get_masks(source), creds).findall(f"{{{TR2}}}Masks")
                if (m.findtext(f"{{{TR2}}}ConfigurationToken") or source) == source]
@@ -265,6 +297,7 @@ def check(url: str, document: bytes, creds: Credentials) -> list[str]:
     masks missing, moved, disabled or drawn differently, masks the plan does not have, and limits
     that differ (widened, narrower, in another space, or missing)."""
     masks, limits, source, cfg_token = planned(document)
+    creds = with_device_clock(url, creds)
     on_device = []
     try:
         for m in call(url, _get_masks(source), creds).findall(f"{{{TR2}}}Masks"):

@@ -7,9 +7,11 @@ are kept in memory, so a test can tamper with them as a user of the camera could
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import itertools
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -43,6 +45,9 @@ class Device:
         self.actions: list[str] = []  # the SOAP 1.2 action parameter of each request
         self.requests: list[str] = []  # operations received, in order
         self.refuse_masks_after: int | None = None  # CreateMask fails (ter:MaxMasks) beyond this many masks
+        self.clock_offset_s = 0.0  # the device's clock minus the true time
+        self.token_window_s = 300.0  # a UsernameToken's Created must be this close to the device's clock
+        self._nonces: set[bytes] = set()  # each nonce once: a replayed token is refused
         self._tokens = itertools.count(1)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/onvif/device_service"
@@ -58,8 +63,32 @@ class Device:
             return False
         nonce = base64.b64decode(tok.findtext(f"{{{WSSE}}}Nonce") or "")
         created = tok.findtext(f"{{{WSU}}}Created") or ""
+        try:
+            when = dt.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return False
+        if abs(when - (time.time() + self.clock_offset_s)) > self.token_window_s or nonce in self._nonces:
+            return False
         want = base64.b64encode(hashlib.sha1(nonce + created.encode() + self.password.encode()).digest()).decode()
-        return tok.findtext(f"{{{WSSE}}}Password") == want
+        if tok.findtext(f"{{{WSSE}}}Password") != want:
+            return False
+        self._nonces.add(nonce)
+        return True
+
+    def _system_date_and_time(self) -> bytes:
+        """``tds:GetSystemDateAndTime``, answered before authentication as ONVIF devices do (the device
+        service's WSDL is not shipped: this one empty request is not schema-validated)."""
+        now = dt.datetime.fromtimestamp(time.time() + self.clock_offset_s, dt.UTC)
+        tds = "http://www.onvif.org/ver10/device/wsdl"
+        out = etree.Element(f"{{{tds}}}GetSystemDateAndTimeResponse", nsmap={"tds": tds, "tt": TT})
+        info = etree.SubElement(out, f"{{{tds}}}SystemDateAndTime")
+        utc = etree.SubElement(info, f"{{{TT}}}UTCDateTime")
+        d = etree.SubElement(utc, f"{{{TT}}}Date")  # tt:DateTime: Date, then Time
+        t = etree.SubElement(utc, f"{{{TT}}}Time")
+        for parent, names in ((t, ("Hour", "Minute", "Second")), (d, ("Year", "Month", "Day"))):
+            for name in names:
+                etree.SubElement(parent, f"{{{TT}}}{name}").text = str(getattr(now, name.lower()))
+        return _envelope(out)
 
     def answer(self, data: bytes) -> tuple[int, bytes]:
         try:
@@ -67,6 +96,9 @@ class Device:
             body = env.find(f"{{{SOAP}}}Body")[0]
         except (etree.XMLSyntaxError, TypeError, IndexError):
             return 400, _fault("Sender", "not a SOAP 1.2 envelope")
+        if etree.QName(body).localname == "GetSystemDateAndTime":
+            self.requests.append("GetSystemDateAndTime")
+            return 200, self._system_date_and_time()
         if not self._authorised(env):
             return 400, _fault("Sender", "the UsernameToken does not verify", subcode="ter:NotAuthorized")
         q = etree.QName(body)

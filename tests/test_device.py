@@ -58,7 +58,7 @@ def test_deploy_then_check_then_tamper(run, device, tmp_path, capsys):
     device.moving_polls = 2  # each move reports MOVING twice: the mask is drawn only once it is idle
     assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 0
     assert len(device.masks) == n
-    assert device.requests[:3] == ["GetMasks", "GetConfiguration", "SetConfiguration"]
+    assert device.requests[:4] == ["GetSystemDateAndTime", "GetMasks", "GetConfiguration", "SetConfiguration"]
     assert device.requests.count("CreateMask") == n and device.requests.count("AbsoluteMove") == n
     seq = [r for r in device.requests if r in ("AbsoluteMove", "GetStatus", "CreateMask")]
     assert seq[:5] == ["AbsoluteMove", "GetStatus", "GetStatus", "GetStatus", "CreateMask"]
@@ -316,3 +316,23 @@ def test_proposed_limits_exported_with_their_masks_and_deployed(tmp_path, device
     x = [float(rng.findtext(f"{{{TT}}}{k}")) * 180.0 for k in ("Min", "Max")]
     assert x[0] % 360.0 == pytest.approx(lo % 360.0, abs=1e-3) and x[1] - x[0] == pytest.approx(hi - lo, abs=1e-3)
     assert cli.main(["check-device", *args]) == 0
+
+
+def test_a_device_whose_clock_is_an_hour_ahead_still_accepts_our_token(run, device, tmp_path, monkeypatch):
+    """The test device refuses a UsernameToken created more than 5 minutes from its own clock, and a
+    replayed nonce. With its clock an hour ahead, deploy reads the clock first (GetSystemDateAndTime,
+    served before authentication) and creates its tokens in the device's time: accepted, and the offset
+    is logged. Without that reading the same deploy is refused (the window is real)."""
+    from simulator import device as client
+
+    pw = tmp_path / "pw"
+    pw.write_text("secret\n")
+    plan = run / "masks" / "ing-03.json"
+    device.clock_offset_s = 3600.0
+    assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 0
+    assert device.requests[0] == "GetSystemDateAndTime" and len(device.masks) > 0
+    assert _entries(run)[-1]["detail"]["clock_offset_s"] == pytest.approx(3600.0, abs=2.0)
+    monkeypatch.setattr(client, "with_device_clock", lambda url, creds: creds)
+    assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 2
+    env = client._envelope(client._e(f"{{{client.TR2}}}GetMasks"), client.Credentials("admin", "secret", 3600.0))
+    assert device.answer(env)[0] == 200 and device.answer(env)[0] == 400  # the same nonce twice: refused
