@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -267,8 +268,9 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plan_file(path: Path, pub: Any) -> Any:
-    """A signed plan file, verified (signature, and bound to its file name and to its run's log)."""
+def _plan_file(path: Path, pub: Any, exports: dict[str, dict[str, Any]] | None = None) -> Any:
+    """A signed plan file, verified (signature, and bound to its file name and to its run's log;
+    ``exports``: that log's ``last_exports``, already verified)."""
     import json
 
     from .integrity import IntegrityError, verify_plan_file
@@ -277,7 +279,7 @@ def _plan_file(path: Path, pub: Any) -> Any:
         plan = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise IntegrityError(f"not a JSON mask plan ({str(exc)[:80]})", file=str(path)) from None
-    verify_plan_file(path, plan, pub)
+    verify_plan_file(path, plan, pub, exports=exports)
     return plan
 
 
@@ -286,10 +288,9 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     holds its SHA-256), the run's audit log (opened with a signing key whose public key is the run's)
     and the device credentials; ``InputError`` otherwise, before anything is sent."""
     import hashlib
-    import json
 
     from .device import Credentials, DeviceError, check_url
-    from .integrity import AuditLog, IntegrityError, key_id, signing_key, verify_log
+    from .integrity import AuditLog, IntegrityError, key_id, last_exports, read_entries, signing_key, verify_log
 
     path = Path(args.plan)
     if not path.is_file():
@@ -306,28 +307,21 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     if key_id(key.public_key()) != key_id(pub):
         raise InputError("refused: the signing key is not the run's (its audit entries would not verify); "
                          "pass the run's key with --key", field="--key")
-    try:
-        plan = _plan_file(path, pub)
-    except IntegrityError as exc:
-        raise InputError(f"refused: the plan does not verify ({exc})", file=str(path)) from None
-    doc_path = path.parent / "onvif" / f"{path.stem}.xml"
     audit = path.parent.parent / "audit"
-    if not doc_path.is_file():
-        raise InputError("no ONVIF document beside the plan", file=str(doc_path))
-    document = doc_path.read_bytes()
     try:
         verify_log(audit, pub)
     except IntegrityError as exc:
         raise InputError(f"refused: the run's audit log does not verify ({exc})", file=str(audit)) from None
-    digest = hashlib.sha256(document).hexdigest()
-    exported = [e for f in sorted(audit.glob("audit-*.jsonl"))
-                for e in (json.loads(ln) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip())
-                if e.get("action") == "export" and e.get("camera") == plan.get("camera_id")]
-    signed = plan["integrity"]["sha256"]
-    latest = [e for e in exported
-              if isinstance(e.get("detail"), dict) and e["detail"].get("file") == f"masks/{path.name}"]
-    if not latest or latest[-1]["detail"].get("onvif_sha256") != digest or \
-            latest[-1]["detail"].get("plan_sha256") != signed:
+    exports = last_exports(read_entries(audit))
+    try:
+        plan = _plan_file(path, pub, exports)  # the run's last export of this file, or refused
+    except IntegrityError as exc:
+        raise InputError(f"refused: the plan does not verify ({exc})", file=str(path)) from None
+    doc_path = path.parent / "onvif" / f"{path.stem}.xml"
+    if not doc_path.is_file():
+        raise InputError("no ONVIF document beside the plan", file=str(doc_path))
+    document = doc_path.read_bytes()
+    if exports[f"masks/{path.name}"].get("onvif_sha256") != hashlib.sha256(document).hexdigest():
         raise InputError("refused: the ONVIF document is not the one the run last exported with this signed plan",
                          file=str(doc_path))
     password = None
@@ -348,20 +342,17 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
 def _same_log_key(out: Path, key_path: str | None) -> None:
     """Refuse, before the work, a run whose signing key is not the one the folder's audit log is signed
     with (one log, one key: its entries would not verify together)."""
-    import json
-
-    from .integrity import HEAD, key_id, signing_key
+    from .integrity import HEAD, file_key_id, key_id, signing_key
 
     head = out / "audit" / HEAD
     if not head.is_file():
         return
-    try:
-        signer = json.loads(head.read_text(encoding="utf-8")).get("public_key_id")
-    except (OSError, ValueError, AttributeError, RecursionError):
-        raise InputError("the audit log's signed head cannot be read", file=str(head)) from None
+    signer = file_key_id(out)
+    if signer is None:
+        raise InputError("the audit log's signed head cannot be read", file=str(head))
     mine = key_id(signing_key(key_path)[0].public_key())
     if signer != mine:
-        raise InputError(f"the folder's audit log is signed with key {str(signer)[:16]}, this run's key is {mine}: "
+        raise InputError(f"the folder's audit log is signed with key {signer[:16]}, this run's key is {mine}: "
                          f"pass that key with --key, or choose another output folder", field="--key")
 
 
@@ -379,15 +370,19 @@ def _run_of_plan(path: Path) -> Path:
     return run
 
 
+def _locking_run_of_plan(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``command`` run holding the lock of its plan's run folder (no run replaces it meanwhile)."""
+    def locked(args: argparse.Namespace) -> int:
+        from .io.publish import folder_lock
+
+        with folder_lock(_run_of_plan(Path(args.plan))):
+            return command(args)
+
+    return locked
+
+
+@_locking_run_of_plan
 def _deploy(args: argparse.Namespace) -> int:
-    from .io.publish import folder_lock
-
-    run = _run_of_plan(Path(args.plan))
-    with folder_lock(run):  # the plan's run folder: no run replaces it meanwhile
-        return _deploy_locked(args)
-
-
-def _deploy_locked(args: argparse.Namespace) -> int:
     from .device import DeviceError, PartialDeploy, deploy
 
     plan, document, audit, creds = _device_plan(args)
@@ -407,15 +402,8 @@ def _deploy_locked(args: argparse.Namespace) -> int:
     return 0
 
 
+@_locking_run_of_plan
 def _check_device(args: argparse.Namespace) -> int:
-    from .io.publish import folder_lock
-
-    run = _run_of_plan(Path(args.plan))
-    with folder_lock(run):  # the plan's run folder: no run replaces it meanwhile
-        return _check_device_locked(args)
-
-
-def _check_device_locked(args: argparse.Namespace) -> int:
     from .device import DeviceError, check, planned
 
     plan, document, audit, creds = _device_plan(args)

@@ -371,10 +371,12 @@ def plan_file_name(plan: dict[str, Any]) -> str:
     return f"{safe_name(str(plan.get('camera_id')))}{proposed}.json"
 
 
-def verify_plan_file(path: Path, plan: Any, pub: Ed25519PublicKey, *, log_verified: bool = False) -> None:
+def verify_plan_file(path: Path, plan: Any, pub: Ed25519PublicKey, *,
+                     exports: dict[str, dict[str, Any]] | None = None) -> None:
     """A plan file as a run wrote it: signed (``verify_plan``), under its own camera's name (so a plan
     copied over another camera's is caught), and, in a run's ``masks/`` folder, the very plan the run's
-    audit log last recorded exporting to that file (the log verified first unless ``log_verified``)."""
+    audit log last recorded exporting to that file. ``exports``: ``last_exports`` of that log, already
+    verified; None: the log is verified and read here."""
     path = Path(path)
     if not isinstance(plan, dict):
         raise IntegrityError("not a JSON mask plan", file=str(path))
@@ -389,13 +391,13 @@ def verify_plan_file(path: Path, plan: Any, pub: Ed25519PublicKey, *, log_verifi
     audit = path.parent.parent / "audit"
     if path.parent.name != "masks" or not audit.is_dir():
         return
-    if not log_verified:
+    if exports is None:
         verify_log(audit, pub)
-    exported = [e for e in _entries(audit) if e.get("action") == "export"
-                and isinstance(e.get("detail"), dict) and e["detail"].get("file") == f"masks/{path.name}"]
-    if not exported:
+        exports = last_exports(read_entries(audit))
+    exported = exports.get(f"masks/{path.name}")
+    if exported is None:
         raise IntegrityError("the run's audit log records no export of this file", file=str(path))
-    if exported[-1]["detail"].get("plan_sha256") != plan["integrity"]["sha256"]:
+    if exported.get("plan_sha256") != plan["integrity"]["sha256"]:
         raise IntegrityError("not the plan the run's audit log last recorded exporting to this file",
                              file=str(path))
 
@@ -405,14 +407,16 @@ def verify_run(folder: Path, pub: Ed25519PublicKey) -> tuple[int, int]:
     (``verify_plan_file``). Returns (plans, log entries)."""
     folder = Path(folder)
     n = verify_log(folder / "audit", pub)
+    entries = read_entries(folder / "audit")
+    exports = last_exports(entries)
     plans = sorted((folder / "masks").glob("*.json"))
     for p in plans:
         try:
             plan = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise IntegrityError(f"not a JSON mask plan ({str(exc)[:80]})", file=str(p)) from None
-        verify_plan_file(p, plan, pub, log_verified=True)
-    published = [e for e in _entries(folder / "audit") if e.get("action") == "publish"]
+        verify_plan_file(p, plan, pub, exports=exports)
+    published = [e for e in entries if e.get("action") == "publish"]
     if published:  # the run's last publication names every plan and ONVIF document it published
         files = published[-1].get("detail", {}).get("files", {})
         have = {f"masks/{p.name}" for p in plans}
@@ -429,6 +433,18 @@ def verify_run(folder: Path, pub: Ed25519PublicKey) -> tuple[int, int]:
     return len(plans), n
 
 
-def _entries(folder: Path) -> list[dict[str, Any]]:
+def last_exports(entries: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """For each file an audit log records exporting (``masks/<name>.json``), the detail of the last
+    entry that exported it (its plan's and ONVIF document's SHA-256)."""
+    out: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        d = e.get("detail")
+        if e.get("action") == "export" and isinstance(d, dict) and isinstance(d.get("file"), str):
+            out[d["file"]] = d
+    return out
+
+
+def read_entries(folder: Path) -> list[dict[str, Any]]:
+    """The entries of an audit log folder, in order (verify it first: ``verify_log``)."""
     return [json.loads(ln) for f in sorted(folder.glob("audit-*.jsonl"))
             for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]

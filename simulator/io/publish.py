@@ -126,7 +126,6 @@ class Publication:
         except BaseException:
             self.close()
             raise
-        self.published = False
 
     def publish(self) -> None:
         """Swap the staged folder in for ``out`` (the previous folder is removed after the swap)."""
@@ -137,7 +136,6 @@ class Publication:
             raise InputError(f"cannot publish the run ({exc.strerror or exc}); the previous outputs are unchanged",
                              file=str(self.out)) from None
         _fsync_dir(self.out.parent)
-        self.published = True
         kill_point("swapped")
         shutil.rmtree(self.stage, ignore_errors=True)
         kill_point("cleaned")
