@@ -253,27 +253,34 @@ def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple
         windows = [(k, -tx, tx, -ty, ty) for k in range(len(aims))]
     out: list[tuple[list[int], SphericalMask]] = []
     seen: set[bytes] = set()
+    win = np.array([w[1:] for w in windows]).reshape(-1, 4)
+    win_aim = np.array([w[0] for w in windows], np.intp)
     for a in range(0, len(aims), 64):
         f = aims[a:a + 64]
+        sel = np.flatnonzero((win_aim >= a) & (win_aim < a + 64))
+        if len(sel) == 0:
+            continue
         r, u = tangent_frames(f)
         z = f @ pv.T  # (aims, vertices)
         zs = np.where(z > 1e-9, z, np.nan)
         x, y = (r @ pv.T) / zs, (u @ pv.T) / zs  # NaN behind: compares False below
-        for k, x0, x1, y0, y1 in windows:
-            if not a <= k < a + 64:
-                continue
-            j = k - a
-            whole = np.logical_and.reduceat((x[j] >= x0) & (x[j] <= x1) & (y[j] >= y0) & (y[j] <= y1), first)
-            members = np.flatnonzero(whole)
+        j = win_aim[sel] - a
+        x0, x1, y0, y1 = (win[sel, i][:, None] for i in range(4))
+        xj, yj = x[j], y[j]  # (windows, vertices)
+        whole = np.logical_and.reduceat((xj >= x0) & (xj <= x1) & (yj >= y0) & (yj <= y1), first, axis=1)
+        held = np.repeat(whole, sizes, axis=1)  # the vertices of the pieces each window holds whole
+        bx0, bx1 = np.where(held, xj, np.inf).min(axis=1), np.where(held, xj, -np.inf).max(axis=1)
+        by0, by1 = np.where(held, yj, np.inf).min(axis=1), np.where(held, yj, -np.inf).max(axis=1)
+        for w in np.flatnonzero(whole.sum(axis=1) >= 2):
+            members = np.flatnonzero(whole[w])
             key = members.tobytes()
-            if len(members) < 2 or key in seen:
+            if key in seen:
                 continue
             seen.add(key)
-            cols = np.concatenate([np.arange(first[i], first[i] + sizes[i]) for i in members])
-            bx0, bx1, by0, by1 = x[j, cols].min(), x[j, cols].max(), y[j, cols].min(), y[j, cols].max()
-            ring = np.array([[bx0, by0], [bx1, by0], [bx1, by1], [bx0, by1]])
-            verts = unproject(ring, (f[j], r[j], u[j]))
-            out.append((members.tolist(), SphericalMask("box", verts, (), f[j].copy())))
+            ring = np.array([[bx0[w], by0[w]], [bx1[w], by0[w]], [bx1[w], by1[w]], [bx0[w], by1[w]]])
+            k = j[w]
+            verts = unproject(ring, (f[k], r[k], u[k]))
+            out.append((members.tolist(), SphericalMask("box", verts, (), f[k].copy())))
     return out
 
 
@@ -326,19 +333,27 @@ def _mask_of_cells(rule: _Rule, dirs: F64, margin_deg: float, label: tuple[str, 
     return _frameable(rule, [m])[0]
 
 
-def longest_prefix(n: int, fits: Any) -> tuple[int, Any]:
+def longest_prefix(n: int, fits: Any, possible: Any = None) -> tuple[int, Any]:
     """The largest j in 1..n with ``fits(j)`` not None (``fits`` monotone: a shorter prefix fits where a
-    longer one does), and its value; (0, None) when not even j = 1 fits. Gallops (1, 2, 4, ...), then
-    bisects: O(log n) calls."""
+    longer one does), and its value; (0, None) when not even j = 1 fits. ``possible(j)``: a cheap
+    necessary condition for ``fits(j)`` (monotone too), which bounds the search first: the largest
+    possible j is tried, then the shorter ones are bisected. O(log n) calls of ``fits``."""
+    lo, hi = 1, n
+    if possible is not None:  # the largest possible j, by bisection on the cheap test
+        top, a, b = 0, 1, n
+        while a <= b:
+            mid = (a + b) // 2
+            if possible(mid):
+                top, a = mid, mid + 1
+            else:
+                b = mid - 1
+        if top == 0:
+            return 0, None
+        m = fits(top)
+        if m is not None:
+            return top, m
+        hi = top - 1
     best_j, best = 0, None
-    lo, hi, j = 1, n, 1
-    while j <= hi:
-        m = fits(j)
-        if m is None:
-            hi = j - 1
-            break
-        best_j, best, lo = j, m, j + 1
-        j = min(2 * j, n) if j < n else n + 1
     while lo <= hi:
         mid = (lo + hi) // 2
         m = fits(mid)
@@ -349,9 +364,38 @@ def longest_prefix(n: int, fits: Any) -> tuple[int, Any]:
     return best_j, best
 
 
-def _guillotine(uv: F64, fit: Any, first_axis: int) -> tuple[list[tuple[NDArray[np.intp], Any]], list[int]]:
+class _Spread:
+    """A cheap necessary condition for one mask to frame a set of items, each given by unit directions
+    it must hold (a piece's mask vertices, a cell's corners): every two directions in a no-roll view
+    lie within its height of each other in elevation and within its diagonal in angle, so a set whose
+    elevations span more than the fitted view's height, or whose items' centres lie farther apart than
+    its diagonal, cannot be framed (and no hull need be built to tell)."""
+
+    def __init__(self, rule: _Rule, dirs: F64, sizes: NDArray[np.intp]) -> None:
+        first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
+        _, el = azimuth_elevation(dirs)
+        self.el_lo = np.minimum.reduceat(el, first)
+        self.el_hi = np.maximum.reduceat(el, first)
+        c = np.add.reduceat(dirs, first, axis=0)
+        self.centres = c / np.linalg.norm(c, axis=1)[:, None]
+        h, v = rule.fit_fov_deg
+        self.height_deg = v + 1e-9
+        self.cos_diag = math.cos(math.radians(view_diagonal_deg(h, v))) - 1e-12
+
+    def possible(self, sel: NDArray[np.intp]) -> bool:
+        if len(sel) < 2:
+            return True
+        if float(self.el_hi[sel].max() - self.el_lo[sel].min()) > self.height_deg:
+            return False
+        c = self.centres[sel]
+        return bool((c @ c[0]).min() >= self.cos_diag)
+
+
+def _guillotine(uv: F64, fit: Any, first_axis: int,
+               possible: Any = None) -> tuple[list[tuple[NDArray[np.intp], Any]], list[int]]:
     """Cut items at in-plane positions ``uv`` (m, 2) [m] into blocks that one mask each can frame
-    (``fit(indices)``: the mask, or None): a sweep along ``first_axis`` over the lines of items
+    (``fit(indices)``: the mask, or None; ``possible(indices)``: a cheap necessary condition for it,
+    see ``_Spread``): a sweep along ``first_axis`` over the lines of items
     (equal coordinate), each block the longest run of lines that fits; a single line that does not
     fit is swept along the other axis, item by item. Returns the blocks (indices, mask) and the items
     that no mask can frame alone."""
@@ -377,7 +421,10 @@ def _guillotine(uv: F64, fit: Any, first_axis: int) -> tuple[list[tuple[NDArray[
             def run(n: int, i: int = i) -> Any:
                 return fit(sel[(key >= lines[i]) & (key <= lines[i + n - 1])])
 
-            j, m = longest_prefix(len(lines) - i, run)
+            def can(n: int, i: int = i) -> bool:
+                return bool(possible(sel[(key >= lines[i]) & (key <= lines[i + n - 1])]))
+
+            j, m = longest_prefix(len(lines) - i, run, None if possible is None else can)
             if m is None:  # one line alone does not fit: cut it across
                 one = sel[key == lines[i]]
                 sweep(one, 1 - axis, 1) if depth == 0 else singles(one)
@@ -387,7 +434,7 @@ def _guillotine(uv: F64, fit: Any, first_axis: int) -> tuple[list[tuple[NDArray[
             i += j
 
     whole = np.arange(len(uv))
-    m = fit(whole)
+    m = fit(whole) if possible is None or possible(whole) else None
     if m is not None:
         return [(whole, m)], []
     sweep(whole, first_axis, 0)
@@ -412,7 +459,8 @@ def _split(rule: _Rule, rows: NDArray[np.intp], uv: F64, cells: F64, margin_deg:
     def fit(sel: NDArray[np.intp]) -> SphericalMask | None:
         return _mask_of_cells(rule, cells[sel].reshape(-1, 3), margin_deg, label)
 
-    blocks, bad = _guillotine(uv, fit, _wider_axis(uv, unit(cells.mean(axis=1))))
+    spread = _Spread(rule, unit(cells.reshape(-1, 3)), np.full(len(cells), cells.shape[1], np.intp))
+    blocks, bad = _guillotine(uv, fit, _wider_axis(uv, unit(cells.mean(axis=1))), spread.possible)
     return [(rows[s], m) for s, m in blocks], rows[np.array(bad, np.intp)] if bad else np.zeros(0, np.intp)
 
 
@@ -593,6 +641,7 @@ def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64)
         key = (*np.round(n, 2).tolist(), round(float(n @ pl.origin[p.target]), 1))
         planes.setdefault(key, []).append(i)
     nodes: list[tuple[list[int], SphericalMask]] = []
+    spread = _Spread(rule, np.vstack([m.vertices for m in base]), np.array([len(m.vertices) for m in base]))
     for items in planes.values():
         if len(items) == 1:
             nodes.append((items, base[items[0]]))
@@ -606,7 +655,10 @@ def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64)
         def fit(sel: NDArray[np.intp], arr: NDArray[np.intp] = arr) -> SphericalMask | None:
             return _merge(rule, [[base[i] for i in arr[sel]]])[0] if len(sel) > 1 else base[arr[sel[0]]]
 
-        blocks, _ = _guillotine(uv, fit, axis)
+        def possible(sel: NDArray[np.intp], arr: NDArray[np.intp] = arr) -> bool:
+            return spread.possible(arr[sel])
+
+        blocks, _ = _guillotine(uv, fit, axis, possible)
         for sel, m in blocks:
             group = arr[sel].tolist()
             nodes.append((group, m))
@@ -673,8 +725,16 @@ def _agglomerate(rule: _Rule, nodes: list[tuple[list[int], SphericalMask]], publ
     cap = 2 * len(nodes)
     centres = np.zeros((cap, 3))
     live = np.zeros(cap, bool)
+    el_lo, el_hi = np.zeros(cap), np.zeros(cap)  # [deg] the elevations each node's mask spans
+    height = rule.fit_fov_deg[1] + 1e-9
+    cos_diag = math.cos(math.radians(view_diagonal_deg(*rule.fit_fov_deg))) - 1e-12
+
+    def note(i: int, m: SphericalMask) -> None:
+        _, el = azimuth_elevation(m.vertices)
+        centres[i], live[i], el_lo[i], el_hi[i] = m.centre, True, el.min(), el.max()
+
     for i, (_, m) in alive.items():
-        centres[i], live[i] = m.centre, True
+        note(i, m)
     tried: set[tuple[int, int]] = set()
     heap: list[tuple[int, float, int, int, SphericalMask, NDArray[np.bool_]]] = []
     made: list[tuple[list[int], SphericalMask]] = []
@@ -685,7 +745,11 @@ def _agglomerate(rule: _Rule, nodes: list[tuple[list[int], SphericalMask]], publ
             score = np.where(live, centres @ alive[i][1].centre, -np.inf)
             score[i] = -np.inf
             near = np.argpartition(-score, min(k, len(score) - 1))[:k]
-            for j in near[np.isfinite(score[near])]:
+            near = near[np.isfinite(score[near])]
+            # pairs no view can hold (``_Spread``) are not built
+            near = near[(np.maximum(el_hi[near], el_hi[i]) - np.minimum(el_lo[near], el_lo[i]) <= height)
+                        & (score[near] >= cos_diag)]
+            for j in near:
                 key = (min(i, int(j)), max(i, int(j)))
                 if key not in tried:
                     tried.add(key)
@@ -714,7 +778,7 @@ def _agglomerate(rule: _Rule, nodes: list[tuple[list[int], SphericalMask]], publ
         live[[i, j]] = False
         alive[next_id] = (group, m)
         hidden[next_id] = hides_m
-        centres[next_id], live[next_id] = m.centre, True
+        note(next_id, m)
         made.append((group, m))
         push([next_id])
         next_id += 1

@@ -339,7 +339,7 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     zs = np.where(z > 1e-9, z, 1.0)
     xy = np.column_stack([np.einsum("ij,ij->i", d, r[group]) / zs, np.einsum("ij,ij->i", d, u[group]) / zs])
     theta = np.arccos(np.clip(np.minimum.reduceat(z, starts), -1, 1))
-    keep = ~strictly_inside_extremes(xy, group, starts)  # not hull vertices: left out of the hulls
+    keep = ~inside_extremes(xy, group, starts)  # not hull vertices: left out of the hulls
     hulls = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy[keep], indices=group[keep])),
                                     return_index=True)
     coords, owner = hulls
@@ -391,26 +391,30 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     return out
 
 
-def strictly_inside_extremes(xy: F64, group: NDArray[np.intp], starts: NDArray[np.intp]) -> NDArray[np.bool_]:
-    """Points (n, 2) strictly inside the convex polygon of their group's extreme points in eight
-    directions (x, x + y, y, y - x and their opposites; ``group`` sorted, ``starts`` its first
-    indices): such a point is no vertex of its group's convex hull, nor on its boundary, so leaving it
-    out changes no hull (Akl and Toussaint's filter). A point on an edge, or within a rounding margin
-    of one, is kept."""
+def inside_extremes(xy: F64, group: NDArray[np.intp], starts: NDArray[np.intp]) -> NDArray[np.bool_]:
+    """Points (n, 2) that are no vertex of their group's convex hull: those inside or on the convex
+    polygon of their group's extreme points in eight directions (x, x + y, y, y - x and their
+    opposites; ``group`` sorted, ``starts`` its first indices), other than those extreme points
+    themselves (Akl and Toussaint's filter). A point on an edge of that polygon lies between two
+    points of the hull, so it is no vertex of it; the many points of a grid's border rows go that way.
+    A point within 1e-12 of the polygon's span outside an edge counts as on it: the hull of the rest
+    may then lie that far inside the true one (``hull_masks`` grows every hull by at least 1e-9)."""
     x, y = xy[:, 0], xy[:, 1]
     idx = np.arange(len(xy))
     corners = []
     for s in (x, x + y, y, y - x, -x, -x - y, -y, x - y):  # counter-clockwise support directions
         best = np.maximum.reduceat(s, starts)[group]
         corners.append(np.minimum.reduceat(np.where(s == best, idx, len(xy)), starts))
-    q = xy[np.stack(corners, axis=1)]  # (k, 8, 2): a convex polygon, counter-clockwise, repeats allowed
+    ci = np.stack(corners, axis=1)  # (k, 8)
+    q = xy[ci]  # (k, 8, 2): a convex polygon, counter-clockwise, repeats allowed
     a, b = q[group], np.roll(q, -1, axis=1)[group]  # each point's edges
     ex, ey = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
     cross = ex * (y[:, None] - a[..., 1]) - ey * (x[:, None] - a[..., 0])
     span = np.maximum(np.ptp(q[..., 0], axis=1), np.ptp(q[..., 1], axis=1))[group]
     edge = (ex != 0) | (ey != 0)
-    inside = np.where(edge, cross > 1e-9 * (span * span)[:, None], True).all(axis=1)
-    return inside & (edge.sum(axis=1) >= 3)
+    inside = np.where(edge, cross >= -1e-12 * (span * span)[:, None], True).all(axis=1)
+    corner = (ci[group] == idx[:, None]).any(axis=1)
+    return inside & ~corner & (edge.sum(axis=1) >= 3)
 
 
 MITRE_LIMIT = 2.0  # corners whose mitre would reach farther than this many offsets are bevelled
