@@ -199,17 +199,24 @@ def padded_normals(masks: Sequence[SphericalMask]) -> F64:
                      for m in masks])
 
 
-def inside_each(masks: Sequence[SphericalMask], dirs: F64) -> NDArray[np.bool_]:
-    """(M, n): whether each unit direction (n, 3) lies inside each of a few masks (``SphericalMask.contains``
-    with ``unit_length``, all masks in one product)."""
+def inside_each(masks: Sequence[SphericalMask], dirs: F64, *, chunk: int = 1 << 21) -> NDArray[np.bool_]:
+    """(M, n): whether each unit direction (n, 3) lies inside each mask (``SphericalMask.contains``
+    with ``unit_length``). Only the directions within a mask's circumscribed cap (the angle of its
+    farthest vertex from its centre: no point of a convex mask lies farther) are tested against its
+    edges, in masks of at most ``chunk`` (mask, direction) pairs at a time."""
+    out = np.zeros((len(masks), len(dirs)), bool)
     if not masks or len(dirs) == 0:
-        return np.zeros((len(masks), len(dirs)), bool)
+        return out
     padded = padded_normals(masks)
-    k = padded.shape[1]
-    normals = np.concatenate([padded.reshape(-1, 3), np.array([m.centre for m in masks])])  # (M k + M, 3)
-    dots = dirs @ normals.T
-    edges = (dots[:, :len(masks) * k] >= -1e-12).reshape(len(dirs), len(masks), k).all(axis=2)
-    return (edges & (dots[:, len(masks) * k:] > 0)).T
+    centres = np.array([m.centre for m in masks])
+    cos_cap = np.array([float((m.vertices @ m.centre).min()) for m in masks]) - 1e-9
+    step = max(1, chunk // len(dirs))
+    for a in range(0, len(masks), step):
+        dc = dirs @ centres[a:a + step].T  # (n, chunk)
+        di, mi = np.nonzero((dc >= cos_cap[None, a:a + step]) & (dc > 0))
+        ok = (np.einsum("pj,pkj->pk", dirs[di], padded[a + mi]) >= -1e-12).all(axis=1)
+        out[a + mi[ok], di[ok]] = True
+    return out
 
 
 def inside_any(masks: list[SphericalMask], dirs: F64, *, first: NDArray[np.intp] | None = None,
