@@ -151,21 +151,32 @@ def undominated(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: ND
     the one of least solid angle stays). Swapping a dominated candidate for its dominator never adds a
     mask or a hidden public sample, so the optimum of either objective is among the rest (its solid
     angle, the last tie-break, may differ). Dropping them also removes the symmetric copies that slow
-    the integer program down."""
+    the integer program down. A candidate covering no piece is dominated by any other. Only pairs that
+    share a piece are compared (a sparse product), so the cost follows the overlaps, not C^2."""
     n = len(covers)
     if n < 2:
         return np.arange(n, dtype=np.intp)
     order = np.argsort(area_sr, kind="stable")
     _, first = np.unique(_row_keys(np.hstack([covers, hides])[order]), return_index=True)
     keep = np.sort(order[first])
-    c, h = covers[keep].astype(np.float32), hides[keep].astype(np.float32)
-    # outside[i, j]: pieces i covers that j does not; extra[i, j]: samples j hides that i does not
-    # (float32 products: exact counts below 2**24)
-    outside = c @ (1.0 - c).T
-    extra = (1.0 - h) @ h.T
-    dominated = (outside == 0) & (extra == 0)
-    np.fill_diagonal(dominated, False)
-    return keep[~dominated.any(axis=1)]
+    # j dominates i where j covers all |C_i| pieces of i (a pair sharing a piece: the nonzeros of the
+    # sparse product C C^T) and hides nothing i does not: |H_j| = |H_i & H_j|
+    c = csr_matrix(covers[keep].astype(np.int32))
+    shared = (c @ c.T).tocoo()
+    n_cov = covers[keep].sum(axis=1)
+    ok = (shared.data == n_cov[shared.row]) & (shared.row != shared.col)
+    i, j = shared.row[ok], shared.col[ok]
+    h = hides[keep]
+    n_hid = h.sum(axis=1)
+    ok = n_hid[j] <= n_hid[i]
+    i, j = i[ok], j[ok]
+    # a candidate covering no piece is dominated by any other (it only adds a mask)
+    dominated = (n_cov == 0) & bool((n_cov > 0).any())
+    for a in range(0, len(i), 4096):  # |H_i & H_j| of the remaining pairs, a block at a time
+        ii, jj = i[a:a + 4096], j[a:a + 4096]
+        both = (h[ii] & h[jj]).sum(axis=1)
+        dominated[ii[both == n_hid[jj]]] = True
+    return keep[~dominated]
 
 
 def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64], objective: Objective,
