@@ -24,15 +24,57 @@ from .visibility import RayEngine
 
 F64 = NDArray[np.float64]
 DORI_CLASSES = ("identify", "recognise", "observe", "detect")
+# IEC 62676-4:2025 levels and their least densities [px/m], highest first, as summarised in
+# ../shared/reference/cameras-and-masks.md (a design-tool vendor's summary of the standard)
+IEC_2025_LEVELS = (("scrutinise", 1500.0), ("validate", 500.0), ("characterise", 250.0), ("perceive", 125.0),
+                   ("discern", 80.0), ("outline", 40.0), ("overview", 20.0))
+OPENING_KINDS = ("window", "door")  # targets one may see *into* (the grazing rule: ``through_share``)
 
 
 def dori_class(px_per_m: F64, thresholds: dict[str, float]) -> NDArray[np.object_]:
-    """IEC 62676-4 class of each density [px/m]: the highest class reached, ``"none"`` below detect."""
+    """IEC 62676-4:2014 DORI class of each density [px/m]: the highest class reached, ``"none"``
+    below detect."""
     px = np.asarray(px_per_m, float)
     out = np.full(px.shape, "none", dtype=object)
     for name in reversed(DORI_CLASSES):  # detect first, identify last wins
         out[px >= thresholds[name]] = name
     return out
+
+
+def iec_2025_level(px_per_m: F64) -> NDArray[np.object_]:
+    """IEC 62676-4:2025 level of each density [px/m] (``IEC_2025_LEVELS``), ``"none"`` below overview."""
+    px = np.asarray(px_per_m, float)
+    out = np.full(px.shape, "none", dtype=object)
+    for name, least in reversed(IEC_2025_LEVELS):
+        out[px >= least] = name
+    return out
+
+
+def surface_density(px_per_m: F64, cos_incidence: F64, basis: str) -> F64:
+    """The density [px/m] a class is read from: ``"frontal"`` (the camera's px/m at that distance, as
+    IEC 62676-4 defines it for a target facing the camera) or ``"foreshortened"`` (times the cosine
+    of the angle between the surface normal and the line of sight: px/m across the surface along
+    the direction it recedes in)."""
+    px = np.asarray(px_per_m, float)
+    return px if basis == "frontal" else px * np.clip(np.asarray(cos_incidence, float), 0.0, 1.0)
+
+
+def through_share(size_uv_m: F64, U: F64, V: F64, N: F64, to_camera: F64, reveal_m: float) -> F64:
+    """The share of an opening's area through which the inside is seen from a direction (the grazing
+    rule). The opening (``size_uv_m`` (n, 2) [m] along its in-plane axes ``U``, ``V``; normal ``N``,
+    all (n, 3)) sits at the back of a reveal ``reveal_m`` [m] deep; seen along the unit direction
+    ``to_camera`` (n, 3: from the opening to the camera), the far edge of the reveal shifts by
+    ``reveal * tan(incidence)`` across the opening, split along U and V, and the inside shows through
+    what is left: (1 - reveal |d.U| / (w d.N))+ (1 - reveal |d.V| / (h d.N))+. Zero when seen from
+    behind or edge-on."""
+    d = np.asarray(to_camera, float)
+    dn = np.einsum("ij,ij->i", d, N)
+    du, dv = np.abs(np.einsum("ij,ij->i", d, U)), np.abs(np.einsum("ij,ij->i", d, V))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        su = 1.0 - reveal_m * du / (np.maximum(size_uv_m[:, 0], 1e-9) * dn)
+        sv = 1.0 - reveal_m * dv / (np.maximum(size_uv_m[:, 1], 1e-9) * dn)
+    share = np.clip(su, 0.0, 1.0) * np.clip(sv, 0.0, 1.0)
+    return np.where(dn > 1e-12, share, 0.0)
 
 
 def in_reach(camera: Camera, vectors: F64) -> NDArray[np.bool_]:
@@ -137,13 +179,21 @@ def visible_samples(camera: Camera, targets: Targets, engine: RayEngine, *, targ
 
 def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
                      dori_thresholds: dict[str, float], target_radius: F64,
-                     target_index: cKDTree | None = None,
-                     seen: VisibleSamples | None = None) -> pd.DataFrame:
+                     target_index: cKDTree | None = None, seen: VisibleSamples | None = None,
+                     density_basis: str = "frontal", reveal_m: float = 0.15,
+                     grazing_max_incidence_deg: float | None = None) -> pd.DataFrame:
     """One row per target with at least one visible sample.
 
     Columns: ``target`` (index into ``targets``), ``visible_samples``, ``samples``, ``visible_fraction``,
-    ``visible_area_m2``, ``distance_m`` (nearest visible sample), ``max_px_per_m``, ``dori``,
-    ``incidence_deg`` (angle between the surface normal and the line of sight at that sample).
+    ``visible_area_m2``, ``distance_m`` (nearest visible sample), ``max_px_per_m`` (the camera's px/m
+    at that distance, at the tele end: the frontal density), ``incidence_deg`` (angle between the
+    surface normal and the line of sight at that sample), ``max_px_per_m_foreshortened`` (the largest
+    px/m x cos(incidence) over the visible samples), ``dori`` (IEC 62676-4:2014 class) and
+    ``iec_2025`` (IEC 62676-4:2025 level) of the density on ``density_basis`` (``surface_density``:
+    ``max_px_per_m`` or ``max_px_per_m_foreshortened``), ``through_share`` (openings: the largest
+    share of the opening through which a visible sample's line of sight sees inside, behind a reveal
+    ``reveal_m`` deep, see ``through_share``; other targets: 1) and ``seen_into`` (``through_share`` > 0
+    and, where ``grazing_max_incidence_deg`` is given, some visible sample seen at a smaller incidence).
     ``seen`` reuses an earlier ``visible_samples`` result.
     """
     if seen is None:
@@ -151,21 +201,42 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     if len(seen.sample) == 0:
         return _empty()
     order = np.lexsort((seen.distance, seen.target))
-    vt, vd = seen.target[order], seen.distance[order]
+    vt, vd, vv = seen.target[order], seen.distance[order], seen.vector[order]
     first = np.r_[True, vt[1:] != vt[:-1]]
+    starts = np.flatnonzero(first)
     targets_seen = vt[first]
     nearest = vd[first]
-    nearest_vec = seen.vector[order][first]
-    n_visible = np.diff(np.r_[np.flatnonzero(first), len(vt)])
+    n_visible = np.diff(np.r_[starts, len(vt)])
     n_total = targets.offsets[targets_seen + 1] - targets.offsets[targets_seen]
-    cosang = -np.einsum("ij,ij->i", targets.planes.N[targets_seen], nearest_vec) / nearest
-    px = camera.resolution_px[0] / (2.0 * nearest * math.tan(math.radians(camera.hfov_deg[1]) / 2.0))
+    planes = targets.planes
+    to_cam = -vv / vd[:, None]
+    cos_all = np.einsum("ij,ij->i", planes.N[vt], to_cam)
+    tan_half = math.tan(math.radians(camera.hfov_deg[1]) / 2.0)
+    px_all = camera.resolution_px[0] / (2.0 * vd * tan_half)
+    cosang = cos_all[first]
+    px = px_all[first]
+    fore = np.maximum.reduceat(px_all * np.clip(cos_all, 0.0, 1.0), starts)
+    density = px if density_basis == "frontal" else fore
+    # the grazing rule, per visible sample of an opening
+    b = planes.bounds[vt]
+    share = np.ones(len(vt))
+    opening = np.isin(targets.kind[vt], OPENING_KINDS)
+    if opening.any():
+        size = np.column_stack([b[opening, 2] - b[opening, 0], b[opening, 3] - b[opening, 1]])
+        share[opening] = through_share(size, planes.U[vt[opening]], planes.V[vt[opening]], planes.N[vt[opening]],
+                                       to_cam[opening], reveal_m)
+        if grazing_max_incidence_deg is not None:
+            steep = cos_all[opening] < math.cos(math.radians(grazing_max_incidence_deg))
+            share[np.flatnonzero(opening)[steep]] = 0.0
+    best_share = np.maximum.reduceat(share, starts)
     frac = n_visible / n_total
     return pd.DataFrame({
         "target": targets_seen, "visible_samples": n_visible, "samples": n_total, "visible_fraction": frac,
         "visible_area_m2": frac * targets.area[targets_seen], "distance_m": nearest, "max_px_per_m": px,
-        "dori": dori_class(px, dori_thresholds),
+        "dori": dori_class(density, dori_thresholds),
         "incidence_deg": np.degrees(np.arccos(np.clip(cosang, -1, 1))),
+        "max_px_per_m_foreshortened": fore, "iec_2025": iec_2025_level(density),
+        "through_share": best_share, "seen_into": best_share > 0,
     })
 
 
@@ -173,4 +244,5 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
         ("target", "int64"), ("visible_samples", "int64"), ("samples", "int64"), ("visible_fraction", "float64"),
         ("visible_area_m2", "float64"), ("distance_m", "float64"), ("max_px_per_m", "float64"),
-        ("dori", "object"), ("incidence_deg", "float64"))})
+        ("dori", "object"), ("incidence_deg", "float64"), ("max_px_per_m_foreshortened", "float64"),
+        ("iec_2025", "object"), ("through_share", "float64"), ("seen_into", "bool"))})

@@ -27,7 +27,7 @@ from .scene import Scene, build_scene
 MASKS_HIDE = ("windows, doors, balconies, terraces, courtyards, backyards and sensitive places; a facade "
               "only where its building's openings are unknown (or every facade, with masks.cover_facades)")
 EXPOSURE_COLUMNS = ["camera_id", "target_id", "target_kind", "building_id", "visible_fraction", "max_px_per_m",
-                    "dori", "distance_m"]
+                    "dori", "distance_m", "max_px_per_m_foreshortened", "iec_2025", "incidence_deg", "seen_into"]
 
 
 @dataclass
@@ -233,14 +233,16 @@ def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.Da
     """One camera: its exposures (with ids, kinds and buildings) and, when masks are enabled (in the
     scenario and here), its plan."""
     t = scene.targets
-    thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
+    an = scene.scenario.analysis
     seen = visible_samples(cam, t, scene.engine, target_radius=scene.target_radius,
                            target_index=scene.target_index if len(t) else None)
-    df = camera_exposures(cam, t, scene.engine, dori_thresholds=thresholds, target_radius=scene.target_radius,
-                          seen=seen)
+    df = camera_exposures(cam, t, scene.engine, dori_thresholds=an.dori_px_per_m.model_dump(),
+                          target_radius=scene.target_radius, seen=seen, density_basis=an.density_basis,
+                          reveal_m=an.reveal_depth_m, grazing_max_incidence_deg=an.grazing_max_incidence_deg)
     plan = None
     if masks and scene.scenario.masks.enabled:
-        idx = df["target"].to_numpy(int) if len(df) else np.zeros(0, int)
+        # what a mask must hide: maskable targets, and of openings those seen into (the grazing rule)
+        idx = df["target"].to_numpy(int)[df["seen_into"].to_numpy(bool)] if len(df) else np.zeros(0, int)
         plan = plan_camera_masks(cam, scene, seen, idx[scene.maskable[idx]], margin_deg=scene.scenario.masks.margin_deg,
                                  public=visible_street_samples(cam, scene))
     return label_exposures(scene, cam.id, df), plan

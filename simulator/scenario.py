@@ -111,6 +111,21 @@ class Analysis(_Strict):
     surface_sample_spacing_m: float = Field(1.0, ge=0.05)
     max_samples_per_target: int = Field(400, ge=1, le=100_000)
     dori_px_per_m: DoriThresholds = DoriThresholds()
+    # the density classes are read from: "frontal" (the camera's px/m at the distance, as IEC 62676-4
+    # defines it for a target facing the camera: the privacy-conservative default) or "foreshortened"
+    # (px/m x cos(incidence) across the surface)
+    density_basis: Literal["frontal", "foreshortened"] = "frontal"
+    # the classes the report's tables use: IEC 62676-4:2014 DORI or the 2025 levels (both are in exposures.csv)
+    density_levels: Literal["dori_2014", "iec_2025"] = "dori_2014"
+    # the grazing rule: windows and doors sit at the back of a reveal this deep [m]; a line of sight
+    # so oblique that the reveal hides the whole opening does not see inside (``exposure.through_share``)
+    reveal_depth_m: float = Field(0.15, ge=0, le=2)
+    # and, if given, beyond this incidence [deg] no opening is seen into
+    grazing_max_incidence_deg: float | None = Field(None, gt=0, le=90)
+    # windows and doors of 3D models: "holes" in the walls, as the models draw them (a line of sight
+    # passes through one building's windows to the next: the privacy-conservative default, glass is
+    # clear), or "glass" that stops it
+    model_openings: Literal["holes", "glass"] = "holes"
     threads: int | None = Field(None, ge=1)
     # side [m] of the square tiles a run is cut into: the cameras of a tile work on the part of the
     # scene within their reach (``simulator.tiles``); None: the whole scene at once (a cluster run

@@ -23,7 +23,8 @@ COLUMNS = ["camera_id", "visible", "distance_m", "px_per_m", "dori", "masked", "
 
 def where_target(scene: Scene, target_id: str) -> pd.DataFrame:
     """Every camera of ``scene`` with, for target ``target_id``: visible (bool), nearest visible
-    distance [m], best px/m, DORI class, masked (bool; None when not visible) and a reason."""
+    distance [m], px/m (on the scenario's ``density_basis``), DORI class, masked (bool; None when not
+    visible) and a reason."""
     t = scene.targets
     hits = np.flatnonzero(t.id == target_id)
     if len(hits) == 0:
@@ -39,20 +40,24 @@ def where_target(scene: Scene, target_id: str) -> pd.DataFrame:
             continue
         r = mine.iloc[0]
         _, plan = analyse_camera(scene, cam)  # masks only for the cameras that see it
-        maskable = bool(scene.maskable[int(r["target"])])
+        maskable = bool(scene.maskable[int(r["target"])]) and bool(r["seen_into"])
         masked = bool(plan is not None and maskable and target_id not in plan.residual_targets)
         reason = ("masked" if masked else "no mask plan" if plan is None
+                  else f"not masked: seen too obliquely to see inside (a {scene.scenario.analysis.reveal_depth_m:g} m "
+                       "reveal hides the whole opening: the grazing rule)" if not r["seen_into"]
                   else "not masked: a facade of a building whose windows and doors are masked" if not maskable
                   else "visible outside the masks")
+        basis = scene.scenario.analysis.density_basis
+        px = float(r["max_px_per_m"] if basis == "frontal" else r["max_px_per_m_foreshortened"])
         rows.append({"camera_id": cam.id, "visible": True, "distance_m": round(float(r["distance_m"]), 2),
-                     "px_per_m": round(float(r["max_px_per_m"]), 1), "dori": r["dori"], "masked": masked,
-                     "reason": reason})
+                     "px_per_m": round(px, 1), "dori": r["dori"], "masked": masked, "reason": reason})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def where_point(scene: Scene, point: tuple[float, float, float]) -> pd.DataFrame:
     """Every camera of ``scene`` with, for the point (x, y, z) [m, scene frame]: visible, distance,
-    px/m, DORI class, masked (its direction inside one of the camera's masks) and a reason."""
+    px/m, DORI class, masked (its direction inside one of the camera's masks) and a reason. A point
+    has no surface: its density is the frontal one, whatever ``analysis.density_basis``."""
     p = np.asarray(point, float)
     thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
     rows = []

@@ -15,7 +15,7 @@ from .scenes import PTZ, building, window_south, write_scenario
 
 # B1: a residential block x -10..10, y 20..30, 10 m high; window W on its south face (y = 20),
 # x -0.5..0.5, z 1..2 -> 4 x 4 samples at 0.25 m spacing, cell-centred at +-0.125, +-0.375 (x) and
-# 1.125 .. 1.875 (z), 0.05 m in front of the wall (y = 19.95).
+# 1.125 .. 1.875 (z), on the wall (y = 20): a line of sight stops 2 cm short of it, along the ray.
 B1 = building("B1", -10, 20, 10, 30, 10)
 W = window_south("W", "B1", 20.0, -0.5, 0.5, 1.0, 2.0)
 CAM = {"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 1.5}
@@ -33,8 +33,8 @@ def test_window_in_plain_view(tmp_path):
     assert len(row) == 1
     r = row.iloc[0]
     assert r.visible_fraction == 1.0
-    # nearest sample: x = +-0.125, z = 1.375 or 1.625 (0.125 from the lens height), y = 19.95
-    d = math.sqrt(0.125**2 + 19.95**2 + 0.125**2)
+    # nearest sample: x = +-0.125, z = 1.375 or 1.625 (0.125 from the lens height), y = 20
+    d = math.sqrt(0.125**2 + 20.0**2 + 0.125**2)
     assert r.distance_m == pytest.approx(d, abs=1e-6)
     # pixel density at the tele end: W / (2 d tan(hfov_tele / 2))
     assert r.max_px_per_m == pytest.approx(1920 / (2 * d * math.tan(math.radians(1.0))), rel=1e-9)
@@ -49,12 +49,12 @@ def test_window_fully_hidden_by_another_building(tmp_path):
 
 
 def test_window_half_hidden(tmp_path):
-    # B2 x -5..0: a sight line to a sample at x = s crosses y = 8..10 at x = s * y / 19.95; samples with
+    # B2 x -5..0: a sight line to a sample at x = s crosses y = 8..10 at x = s * y / 20; samples with
     # s < 0 pass through B2 (hidden), s > 0 pass east of it: 8 of 16 samples visible.
     row, _ = window_row(tmp_path, buildings=[B1, building("B2", -5, 8, 0, 10, 10, "office")], cameras=[CAM])
     assert row.iloc[0].visible_fraction == 0.5
     # nearest visible sample is now on the east side (x = +0.125): same distance as before
-    assert row.iloc[0].distance_m == pytest.approx(math.sqrt(0.125**2 + 19.95**2 + 0.125**2), abs=1e-6)
+    assert row.iloc[0].distance_m == pytest.approx(math.sqrt(0.125**2 + 20.0**2 + 0.125**2), abs=1e-6)
 
 
 def test_window_facing_away(tmp_path):
@@ -119,7 +119,7 @@ def test_fixed_camera_frustum(tmp_path):
     row, _ = window_row(tmp_path, buildings=[B1], cameras=[{**fixed, "direction_deg": 0.0}])
     r = row.iloc[0]
     assert r.visible_fraction == 1.0
-    d = math.sqrt(0.125**2 + 19.95**2 + 0.125**2)
+    d = math.sqrt(0.125**2 + 20.0**2 + 0.125**2)
     assert r.max_px_per_m == pytest.approx(1920 / (2 * d * math.tan(math.radians(50.0))), rel=1e-9)
     # 1920 / (2 * 19.95 * 1.19) = 40.4 px/m: detect class
     assert r.dori == "detect"
@@ -168,3 +168,63 @@ def test_dori_classes():
     got = dori_class(np.array([10, 25, 62.4, 62.5, 124.9, 125, 249.99, 250, 1e4]), th)
     assert list(got) == ["none", "detect", "detect", "observe", "observe", "recognise", "recognise",
                          "identify", "identify"]
+
+
+@pytest.mark.parametrize("incidence_deg", [60.0, 80.0, 85.0, 89.0])
+def test_grazing_rule_and_foreshortened_density_by_hand(tmp_path, incidence_deg):
+    """Window G 1.2 x 1.4 m on B1's south face (x -0.6 .. 0.6, z 1 .. 2.4, y = 20) behind a 0.2 m
+    reveal, seen from 30 m at ``incidence_deg`` from its normal, from the west, the lens at 1.35 m.
+    By hand: 5 x 6 cells (0.24 x 0.2333 m; at most 0.25 m), centres x = -0.48 .. 0.48 and
+    z = 1.1167, 1.35, ... The inside shows through (1 - 0.2 |dx| / (1.2 dy))+ (1 - 0.2 |dz| / (1.4 dy))+
+    of the opening, best at the sample nearest the camera at lens height (dz = 0): x = -0.48, so at
+    60 deg 0.71 and at 80 deg 0.07 of it (seen into); at 85 and 89 deg the reveal hides it all (not
+    seen into, and no mask is made for it). Frontal density: 1920 / (2 d tan 1 deg) at the nearest
+    sample; foreshortened: the largest of that times cos(incidence) over the samples."""
+    th = math.radians(incidence_deg)
+    cx, cy = -30.0 * math.sin(th), 20.0 - 30.0 * math.cos(th)
+    g = window_south("G", "B1", 20.0, -0.6, 0.6, 1.0, 2.4)
+    cam = {**CAM, "x": cx, "y": cy, "mount_height_m": 1.35}
+    res = simulator.analyse(write_scenario(tmp_path, buildings=[B1], openings=[g], cameras=[cam],
+                                           analysis={"reveal_depth_m": 0.2}))
+    ex = res.exposures
+    r = ex[ex["target_id"] == "G"].iloc[0]
+    xs = -0.6 + (np.arange(5) + 0.5) * 0.24
+    zs = 1.0 + (np.arange(6) + 0.5) * (1.4 / 6)
+    X, Z = np.meshgrid(xs, zs)
+    dx, dy, dz = X - cx, 20.0 - cy, Z - 1.35
+    d = np.sqrt(dx**2 + dy**2 + dz**2)
+    share = np.clip(1 - 0.2 * np.abs(dx) / (1.2 * dy), 0, 1) * np.clip(1 - 0.2 * np.abs(dz) / (1.4 * dy), 0, 1)
+    assert share.max() == pytest.approx(np.clip(1 - 0.2 * (-0.48 - cx) / (1.2 * dy), 0, 1), abs=1e-12)
+    assert r.through_share == pytest.approx(share.max(), abs=1e-9)
+    assert bool(r.seen_into) == (incidence_deg <= 80.0)
+    if incidence_deg == 60.0:
+        assert r.through_share == pytest.approx(0.71, abs=0.01)
+    if incidence_deg == 80.0:
+        assert r.through_share == pytest.approx(0.07, abs=0.005)
+    px = 1920 / (2 * d * math.tan(math.radians(1.0)))
+    assert r.max_px_per_m == pytest.approx(px.max(), rel=1e-9)
+    assert r.max_px_per_m_foreshortened == pytest.approx((px * dy / d).max(), rel=1e-9)
+    assert r.incidence_deg == pytest.approx(math.degrees(math.acos(dy / d.min())), abs=1e-6)
+    plan = res.mask_plans["c"]
+    assert any("G" in m.targets for m in plan.masks) == bool(r.seen_into)
+
+
+def test_density_basis_and_2025_levels(tmp_path):
+    """The same window seen at 80 deg from 30 m: frontal 1920 / (2 x 30 x tan 1 deg) = 1,833 px/m at
+    its centre, 1,863 at its nearest sample (29.5 m; identify; IEC 2025 scrutinise, >= 1500),
+    foreshortened 1,833 x cos 80 deg = 318 px/m at the centre, up to 330 at the nearest column (identify still, >= 250; 2025 characterise,
+    250 .. 500); with ``density_basis: foreshortened`` the classes follow the foreshortened density."""
+    th = math.radians(80.0)
+    cam = {**CAM, "x": -30.0 * math.sin(th), "y": 20.0 - 30.0 * math.cos(th), "mount_height_m": 1.35}
+    g = window_south("G", "B1", 20.0, -0.6, 0.6, 1.0, 2.4)
+    rows = {}
+    for basis in ("frontal", "foreshortened"):
+        res = simulator.analyse(write_scenario(tmp_path / basis, buildings=[B1], openings=[g], cameras=[cam],
+                                               analysis={"density_basis": basis}))
+        rows[basis] = res.exposures.set_index("target_id").loc["G"]
+    f, s = rows["frontal"], rows["foreshortened"]
+    assert f.max_px_per_m == pytest.approx(s.max_px_per_m) and f.max_px_per_m > 1500
+    assert f.max_px_per_m == pytest.approx(1863, rel=0.002)
+    assert 310 <= s.max_px_per_m_foreshortened <= 335
+    assert f.iec_2025 == "scrutinise" and s.iec_2025 == "characterise"
+    assert f.dori == "identify" and s.dori == "identify"

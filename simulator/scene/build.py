@@ -42,6 +42,7 @@ from .targets import (
     Targets,
     draped_areas,
     footprint_walls,
+    grid_cells,
     horizontal_areas,
     planar_from_polygons3d,
     sample_planes,
@@ -480,6 +481,8 @@ def _build_scene(sc: Scenario, progress: Progress | None) -> Scene:
     tri_parts.append(extrusion_triangles(buildings.geometry.values[plain], buildings["base_z"].to_numpy()[plain],
                                          buildings["roof_z"].to_numpy()[plain]))
     tri_parts.append(surfaces_triangles([p.rings for _, _, p in model_surfaces]))
+    if sc.analysis.model_openings == "glass":  # the models' windows and doors stop lines of sight
+        tri_parts.append(surfaces_triangles([p.rings for o in model_openings for p in o.polygons]))
     tri_parts.append(terrain.triangles())
     triangles = np.concatenate(tri_parts)
     origin = np.array([(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 0.0])
@@ -496,9 +499,12 @@ def _build_scene(sc: Scenario, progress: Progress | None) -> Scene:
 FAR_FROM_DATA_M = 10_000.0  # a camera farther than its range plus this from every building and street
 
 
-def _check_samples(sc: Scenario, area_m2: NDArray[np.float64], spacing_m: NDArray[np.float64]) -> None:
-    """Refuse, before sampling, more samples on private targets than ``limits.max_samples``."""
-    per = np.minimum(np.ceil(area_m2 / np.maximum(spacing_m, 1e-9) ** 2) + 1, sc.analysis.max_samples_per_target)
+def _check_samples(sc: Scenario, planes: PlanarSet, spacing_m: NDArray[np.float64]) -> None:
+    """Refuse, before sampling, more samples on private targets than ``limits.max_samples`` (the grid
+    cells of ``sample_planes``: an upper bound, cells outside a polygon are not sampled)."""
+    b = planes.bounds
+    nu, nv = grid_cells(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1], spacing_m, sc.analysis.max_samples_per_target)
+    per = nu * nv
     total = float(per.sum())
     if total > sc.limits.max_samples:
         raise InputError(f"about {total:,.0f} samples on {len(per):,} private targets, more than "
@@ -844,7 +850,7 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
     kind_all = np.concatenate(kinds) if kinds else np.empty(0, object)
     fine = np.isin(kind_all, ["window", "door"])
     spacing[fine] = sc.analysis.sample_spacing_m
-    _check_samples(sc, planes.areas(), spacing)
+    _check_samples(sc, planes, spacing)
     samples, offsets = sample_planes(planes, spacing=spacing, max_samples=sc.analysis.max_samples_per_target,
                                      terrain=terrain, threads=sc.analysis.threads or cores())
     ids_all = np.concatenate(ids) if ids else np.empty(0, object)

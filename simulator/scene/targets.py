@@ -8,6 +8,7 @@ terrain height. Kinds: window, door, balcony, terrace, courtyard, backyard, faca
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,12 @@ from ..geom import newell_vector
 from .terrain import Terrain
 
 F64 = NDArray[np.float64]
-SURFACE_OFFSET_M = 0.05  # samples sit this far in front of their surface
-DRAPED_OFFSET_M = 0.10  # ground samples this far above the terrain
+# Samples of planar targets lie on their surface: a line of sight stops ``visibility.EPS_END_M`` short
+# of it, along the ray towards the camera. (An offset along the normal would let a ray seen nearly
+# edge-on clear the wall beside an opening that hides it: 5 cm along the normal is 2.9 m along a ray
+# at 89 deg.) Ground samples sit this far above the terrain, whose mesh and interpolation differ:
+DRAPED_OFFSET_M = 0.10
+MIN_SAMPLES_PER_AXIS = 3  # at least this many cells along each axis of a target's bounds
 
 
 @dataclass
@@ -168,9 +173,13 @@ class Targets:
 
 
 def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
-                  terrain: Terrain, block: int = 1 << 20, threads: int = 1) -> tuple[F64, NDArray[np.int64]]:
-    """Cell-centred grid samples of every polygon at its spacing [m] (coarsened to at most
-    ``max_samples`` per target); a polygon too small for any grid point gets one interior point.
+                  terrain: Terrain, block: int = 1 << 20, threads: int = 1,
+                  min_per_axis: int = MIN_SAMPLES_PER_AXIS) -> tuple[F64, NDArray[np.int64]]:
+    """Cell-centred grid samples of every polygon: its bounds cut into equal cells, at most its
+    spacing [m] on a side (coarsened to at most ``max_samples`` per target) and at least
+    ``min_per_axis`` along each axis (so a small target is never one or two points), one sample at
+    the centre of each cell inside the polygon; a polygon holding no cell centre gets one interior
+    point. Every sample of a rectangle stands for the same area; see ``grid_cells``.
 
     Returns (S, 3) sample points [m] offset in front of their surface, and CSR offsets (T + 1,).
     The targets are sampled in runs of about ``block`` grid points, on ``threads`` threads (numpy
@@ -182,9 +191,7 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
         return np.empty((0, 3)), np.zeros(1, np.int64)
     b = planes.bounds
     w, h = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
-    s = np.maximum(spacing, np.sqrt(np.maximum(w * h, 1e-12) / max_samples))
-    nu = np.maximum(np.ceil(w / s - 1e-9).astype(np.int64), 1)
-    nv = np.maximum(np.ceil(h / s - 1e-9).astype(np.int64), 1)
+    nu, nv = grid_cells(w, h, spacing, max_samples, min_per_axis)
     count = nu * nv  # grid points; a target keeps at most these (at least one)
     if (~planes.rect).any():
         shapely.prepare(planes.poly2d[~planes.rect])
@@ -196,7 +203,7 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
 
     def run(r: int) -> int:
         first, last = cut[r], cut[r + 1]
-        t, u, v = _grid(planes, first, last, b, w, h, s, nu, nv, count)
+        t, u, v = _grid(planes, first, last, b, w, h, nu, nv, count)
         kept[first:last] = np.bincount(t - first, minlength=last - first)
         _place(planes.take(slice(first, last)), kept[first:last], t, u, v, terrain,
                pts[start[r]:start[r] + len(t)])
@@ -218,9 +225,22 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
     return pts[:filled], offsets
 
 
-def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, s: F64, nu: NDArray[np.int64],
+def grid_cells(w: F64, h: F64, spacing: F64, max_samples: int,
+               min_per_axis: int = MIN_SAMPLES_PER_AXIS) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """The cells (along u, along v) a target's bounds of ``w`` x ``h`` [m] are cut into: each at most
+    ``spacing`` [m] on a side, or coarser so that there are at most ``max_samples``, and at least
+    ``min_per_axis`` along each axis (when ``max_samples`` allows)."""
+    s = np.maximum(spacing, np.sqrt(np.maximum(w * h, 1e-12) / max_samples))
+    least = max(1, min(min_per_axis, math.isqrt(max(max_samples, 1))))
+    nu = np.maximum(np.ceil(w / s - 1e-9).astype(np.int64), least)
+    nv = np.maximum(np.ceil(h / s - 1e-9).astype(np.int64), least)
+    return nu, nv
+
+
+def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, nu: NDArray[np.int64],
           nv: NDArray[np.int64], count: NDArray[np.int64]) -> tuple[NDArray[np.int64], F64, F64]:
-    """The (target, u, v) samples of targets ``first`` to ``last`` (exclusive), ordered by target."""
+    """The (target, u, v) samples of targets ``first`` to ``last`` (exclusive), ordered by target: the
+    centres of the ``nu`` x ``nv`` equal cells of each target's bounds."""
     c = count[first:last]
 
     def each(a: NDArray[Any]) -> NDArray[Any]:  # a[t] (a gather by repetition: t is sorted)
@@ -228,10 +248,10 @@ def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, s: F
 
     t = np.repeat(np.arange(first, last), c)
     k = np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c)
-    nu_t, s_t = each(nu), each(s)
+    nu_t, nv_t = each(nu), each(nv)
     iu, iv = k % nu_t, k // nu_t
-    u = each(b[:, 0]) + (each(w) - (nu_t - 1) * s_t) / 2 + iu * s_t
-    v = each(b[:, 1]) + (each(h) - (each(nv) - 1) * s_t) / 2 + iv * s_t
+    u = each(b[:, 0]) + (iu + 0.5) * (each(w) / nu_t)
+    v = each(b[:, 1]) + (iv + 0.5) * (each(h) / nv_t)
     general = ~planes.rect[t]
     if general.any():
         inside = np.ones(len(t), bool)
@@ -260,7 +280,6 @@ def _place(p: PlanarSet, counts: NDArray[np.int64], t: NDArray[np.int64], u: F64
     np.multiply(uc, each(p.U), out=out)
     out += vc * each(p.V)
     out += each(p.origin)
-    out += SURFACE_OFFSET_M * each(p.N)
     dr = each(p.draped)
     if dr.any():
         out[dr, 0], out[dr, 1] = u[dr], v[dr]
