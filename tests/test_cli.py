@@ -33,7 +33,11 @@ def test_run_tutorial_outputs(tmp_path):
         assert {"id", "exposed_targets", "exposed_after_masks", "masks", "mask_limit", "compliant"} <= set(c)
     rows = list(csv.DictReader((out / "exposures.csv").open()))
     assert list(rows[0]) == ["camera_id", "target_id", "target_kind", "building_id", "visible_fraction",
-                             "max_px_per_m", "dori", "distance_m"]
+                             "max_px_per_m", "dori", "distance_m", "max_px_per_m_foreshortened", "iec_2025",
+                             "incidence_deg", "seen_into"]
+    # the nearest sample has the highest frontal density, and cos(incidence) <= 1
+    assert all(float(r["max_px_per_m_foreshortened"]) <= float(r["max_px_per_m"]) + 0.01 for r in rows)
+    assert {r["seen_into"] for r in rows} <= {"True", "False"}
     for cid, c in cams.items():
         assert c["exposed_targets"] == sum(r["camera_id"] == cid for r in rows)
     assert all(0 < float(r["visible_fraction"]) <= 1 for r in rows)

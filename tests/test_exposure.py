@@ -212,8 +212,9 @@ def test_grazing_rule_and_foreshortened_density_by_hand(tmp_path, incidence_deg)
 def test_density_basis_and_2025_levels(tmp_path):
     """The same window seen at 80 deg from 30 m: frontal 1920 / (2 x 30 x tan 1 deg) = 1,833 px/m at
     its centre, 1,863 at its nearest sample (29.5 m; identify; IEC 2025 scrutinise, >= 1500),
-    foreshortened 1,833 x cos 80 deg = 318 px/m at the centre, up to 330 at the nearest column (identify still, >= 250; 2025 characterise,
-    250 .. 500); with ``density_basis: foreshortened`` the classes follow the foreshortened density."""
+    foreshortened 1,833 x cos 80 deg = 318 px/m at the centre, up to 330 at the nearest column
+    (identify still, >= 250; 2025 characterise, 250 .. 500); with ``density_basis: foreshortened``
+    the classes follow the foreshortened density."""
     th = math.radians(80.0)
     cam = {**CAM, "x": -30.0 * math.sin(th), "y": 20.0 - 30.0 * math.cos(th), "mount_height_m": 1.35}
     g = window_south("G", "B1", 20.0, -0.6, 0.6, 1.0, 2.4)

@@ -154,11 +154,13 @@ def decode_hikvision(cam, data: bytes) -> list[Decoded]:
 
 def _visible(result, cam) -> np.ndarray:
     """The camera's visible samples, at half the target spacing, of every target it sees that masks
-    must hide (from the exposure table and the scene's rule of what is masked, not from the plan)."""
+    must hide (from the exposure table and the scene's rule of what is masked, not from the plan; an
+    opening seen but not into, by the grazing rule, needs none)."""
     scene = result.scene
     t = scene.targets
     ex = result.exposures
-    seen = ex.loc[(ex["camera_id"] == cam.id) & (ex["visible_samples"] > 0), "target"].to_numpy(int)
+    seen = ex.loc[(ex["camera_id"] == cam.id) & (ex["visible_samples"] > 0) & ex["seen_into"].astype(bool),
+                  "target"].to_numpy(int)
     sub = np.unique(seen[scene.maskable[seen]])
     if len(sub) == 0:
         return np.zeros((0, 3))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..exposure import IEC_2025_LEVELS
 from ..pipeline import MASKS_HIDE
 from .tables import camera_rows, camera_table, kind_dori_table, proposal_text
 
@@ -79,6 +80,12 @@ def _coverage_table(cov: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _not_seen_into(result: Any) -> int:
+    """Camera x target pairs of openings seen, but not into (the grazing rule)."""
+    ex = result.exposures
+    return int((~ex["seen_into"].astype(bool)).sum()) if len(ex) and "seen_into" in ex else 0
+
+
 def _assumptions(result: Any) -> list[str]:
     """What the scene was made of, where data was missing and defaults or generated data stood in."""
     scene = result.scene
@@ -133,8 +140,10 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
            f"<b>{after}</b></li>",
            f"<li>Buildings: {len(scene.buildings):,}; private targets analysed: {len(scene.targets):,}</li></ul>",
            _table(kind_dori_table(result).reset_index()),
-           "<p class='small'>Rows: kind of private target; columns: the DORI class (IEC 62676-4) at which a "
-           "camera sees it, before masks (camera × target pairs).</p>"]
+           "<p class='small'>Rows: kind of private target; columns: the "
+           f"{'IEC 62676-4:2025 level' if sc.analysis.density_levels == 'iec_2025' else 'DORI class (IEC 62676-4)'} "
+           f"at which a camera sees it ({sc.analysis.density_basis} density), before masks (camera × target "
+           "pairs).</p>"]
     if result.coverage:
         from ..coverage import identify_cells
 
@@ -151,10 +160,28 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
     whole = scene.facades_masked_whole
     out += [f"<li>{esc(a)}</li>" for a in _assumptions(result)]
     thresholds = sc.analysis.dori_px_per_m
+    levels_2025 = ", ".join(f"{n} {v:g}" for n, v in IEC_2025_LEVELS)
+    used = "the 2025 levels" if sc.analysis.density_levels == "iec_2025" else "DORI"
+    basis = ("frontally (the camera's px/m at the distance, as the standard defines it for a target facing the "
+             "camera)" if sc.analysis.density_basis == "frontal" else
+             "foreshortened (px/m × the cosine of the incidence, across the surface)")
+    cap = (f"; nor beyond {sc.analysis.grazing_max_incidence_deg:g}° of incidence"
+           if sc.analysis.grazing_max_incidence_deg is not None else "")
+    model_openings = ("holes in their walls (glass is clear: the conservative choice)"
+                      if sc.analysis.model_openings == "holes" else "glass that stops lines of sight")
     out += [f"<li>Frame: {esc(scene.frame.crs.to_string())}, x east / y north in metres; azimuth clockwise from "
             "true north; elevation above horizontal.</li>",
-            f"<li>DORI thresholds [px/m]: detect {thresholds.detect:g}, observe {thresholds.observe:g}, recognise "
-            f"{thresholds.recognise:g}, identify {thresholds.identify:g}; density at the tele end.</li>",
+            f"<li>DORI thresholds (IEC 62676-4:2014) [px/m]: detect {thresholds.detect:g}, observe "
+            f"{thresholds.observe:g}, recognise {thresholds.recognise:g}, identify {thresholds.identify:g}; "
+            f"IEC 62676-4:2025 levels [px/m]: {levels_2025} (both in exposures.csv; the tables use {used}). "
+            f"Density at the tele end, read {basis}; exposures.csv has both.</li>",
+            f"<li>Grazing views: windows and doors sit behind a {sc.analysis.reveal_depth_m:g} m reveal; where "
+            "the reveal hides the whole opening from a line of sight (seen nearly edge-on) it does not see inside "
+            f"(seen_into false in exposures.csv), and no mask is made for it{cap}. Openings seen but not into: "
+            f"{_not_seen_into(result):,} camera × target pairs.</li>",
+            "<li>Samples: the centres of equal cells of each target (at most the spacing on a side, at least 3 "
+            "along each axis), on the surface; a line of sight stops 2 cm short of it along the ray. Windows "
+            f"and doors of 3D models are {model_openings}.</li>",
             f"<li>Range {sc.analysis.max_range_m:g} m; samples every {sc.analysis.sample_spacing_m:g} m on openings "
             f"and {sc.analysis.surface_sample_spacing_m:g} m on facades and ground.</li>",
             f"<li>Mask margin {sc.masks.margin_deg:g}°; verification at half the sample spacing.</li>",

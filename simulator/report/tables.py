@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..exposure import IEC_2025_LEVELS
+
 TARGET_KINDS = ("window", "door", "balcony", "terrace", "courtyard", "backyard", "sensitive", "facade")
 DORI_CLASSES = ("identify", "recognise", "observe", "detect", "none")
 
@@ -80,22 +82,31 @@ def proposal_text(p: dict[str, Any]) -> str:
     return f"{' and '.join(parts)}: {outcome}"
 
 
+def density_classes(result: Any) -> tuple[str, tuple[str, ...]]:
+    """The exposures' column the scenario's tables use (``analysis.density_levels``) and its classes,
+    highest first, "none" last."""
+    if result.scene.scenario.analysis.density_levels == "iec_2025":
+        return "iec_2025", (*(name for name, _ in IEC_2025_LEVELS), "none")
+    return "dori", DORI_CLASSES
+
+
 def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: bool = False) -> pd.DataFrame:
-    """Exposed targets (camera x target pairs) of one camera (or all) as a kind x DORI-class count
-    table, before masks or, with ``after_masks``, those still visible outside every mask; a
-    ``total`` row and column."""
+    """Exposed targets (camera x target pairs) of one camera (or all) as a kind x density-class count
+    table (the scenario's ``density_levels``: IEC 62676-4:2014 DORI or the 2025 levels), before masks
+    or, with ``after_masks``, those still visible outside every mask; a ``total`` row and column."""
     ex = result.exposures
     if camera_id is not None and len(ex):
         ex = camera_rows(result, camera_id)
     if after_masks:
         ex = _after_masks(ex, result)
-    counts = np.zeros((len(TARGET_KINDS) + 1, len(DORI_CLASSES) + 1), np.int64)
+    column, classes = density_classes(result)
+    counts = np.zeros((len(TARGET_KINDS) + 1, len(classes) + 1), np.int64)
     if len(ex):
         k = pd.Index(TARGET_KINDS).get_indexer(ex["target_kind"].to_numpy(object))
-        d = pd.Index(DORI_CLASSES).get_indexer(ex["dori"].to_numpy(object))
+        d = pd.Index(classes).get_indexer(ex[column].to_numpy(object))
         ok = (k >= 0) & (d >= 0)
         np.add.at(counts, (k[ok], d[ok]), 1)
     counts[:-1, -1] = counts[:-1, :-1].sum(axis=1)
     counts[-1] = counts[:-1].sum(axis=0)
     return pd.DataFrame(counts, index=pd.Index([*TARGET_KINDS, "total"], name="kind"),
-                        columns=[*DORI_CLASSES, "total"])
+                        columns=[*classes, "total"])
