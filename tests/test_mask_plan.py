@@ -351,3 +351,32 @@ def test_view_boxes_fit_their_view_and_hold_every_piece_that_view_holds(seed, fi
                 pxy = project(p.mask.vertices, tangent_frame(box.aim))
                 if np.isfinite(pxy).all() and (np.abs(pxy[:, 0]) <= tx).all() and (np.abs(pxy[:, 1]) <= ty).all():
                     assert i in members
+
+
+def test_a_ground_cell_too_big_for_one_mask_is_cut_in_its_plane(tmp_path):
+    """A backyard 60 x 60 m (x -30 .. 30, y 0 .. 60) sampled at 3 x 3 cells of 20 m, a PTZ lens 3 m up
+    1 m south of it. By hand the nearest cell (x -10 .. 10, y 0 .. 20, masked up to the neighbouring
+    samples: x -30 .. 30, y 0 .. 40) spans 2 atan(30 / 1) = 176 deg of azimuth from the lens: no mask
+    frames it, nor any cell of 20 m within 20 m. Size alone is no reason: such a cell is cut into parts
+    in its plane, each framed alone, and the plan hides every visible sample."""
+    import json
+
+    import shapely
+
+    path = write_scenario(tmp_path, buildings=[building("h", -30, 70, 30, 80, 6.0)],
+                          cameras=[{"id": "c", **PTZ, "x": 0.0, "y": -1.0, "mount_height_m": 3.0,
+                                    "mask_limits": {"max_masks": 64}}],
+                          private_areas={"path": "p.geojson"},
+                          analysis={"surface_sample_spacing_m": 20.0, "max_samples_per_target": 9})
+    yard = {"type": "Feature", "properties": {"id": "yard", "kind": "backyard", "z": None},
+            "geometry": shapely.geometry.mapping(shapely.box(X0 - 30, Y0, X0 + 30, Y0 + 60))}
+    (tmp_path / "p.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [yard],
+                                                    "crs": {"type": "name", "properties": {"name": "EPSG:32629"}}}))
+    res = simulator.analyse(path)
+    t = res.scene.targets
+    assert np.diff(t.offsets)[list(t.id).index("yard")] == 9
+    plan = res.mask_plans["c"]
+    assert not plan.unframable_targets, plan.reasons
+    assert "yard" in plan.split_targets and plan.pieces > 9
+    assert plan.exposed_after_masks == 0 and plan.verification_samples > 0
+    assert plan.compliant, plan.reasons

@@ -8,8 +8,9 @@ proven lower bound, verification, and pan/tilt limits where no plan fits.
    camera's vertex limit (``spherical.reduce_ring``: never more than the minimum rotated rectangle).
    A target whose mask the camera cannot frame (wider than the wide view, or aimed beyond its pan or
    tilt limits) is cut in its own plane into strips: along its longer axis, each strip as long as
-   still fits (a sweep), a strip too big on its own cut again along the other axis. Size alone is
-   never a reason for non-compliance; a single cell that no mask can frame is.
+   still fits (a sweep), a strip too big on its own cut again along the other axis, and a single cell
+   too big (a coarse ground cell next to the lens) cut into parts in its plane (``_cut_cell``). Size
+   alone is never a reason for non-compliance; a cell part of which no mask can aim at is.
 2. **Candidates.** Every piece's own mask; on every wall plane, the runs of pieces that one mask can
    frame (maximal runs swept along the wall's wider axis); the merges of neighbouring runs, greedily
    by the fewest newly hidden public samples, until no merge fits the view; and masks drawn in a view
@@ -455,13 +456,50 @@ def _split(rule: _Rule, rows: NDArray[np.intp], uv: F64, cells: F64, margin_deg:
            label: tuple[str, ...]) -> tuple[list[tuple[NDArray[np.intp], SphericalMask]], NDArray[np.intp]]:
     """Cut one target's visible samples (``rows``, their in-plane (m, 2) ``uv`` [m] and (m, 4, 3) cell
     corners) into strips that one mask each can frame (``_guillotine``, along the axis of the larger
-    angular extent first). Returns the pieces and the rows that no mask can frame (single cells)."""
+    angular extent first; a single cell too big, into parts: ``_cut_cell``). Returns the pieces and
+    the rows that no mask can frame (cells part of which no mask can be aimed at)."""
     def fit(sel: NDArray[np.intp]) -> SphericalMask | None:
         return _mask_of_cells(rule, cells[sel].reshape(-1, 3), margin_deg, label)
 
     spread = _Spread(rule, unit(cells.reshape(-1, 3)), np.full(len(cells), cells.shape[1], np.intp))
     blocks, bad = _guillotine(uv, fit, _wider_axis(uv, unit(cells.mean(axis=1))), spread.possible)
-    return [(rows[s], m) for s, m in blocks], rows[np.array(bad, np.intp)] if bad else np.zeros(0, np.intp)
+    out = [(rows[s], m) for s, m in blocks]
+    still = []
+    for k in bad:  # a cell too big for one mask: cut into n x n parts in its plane, each framed alone
+        parts = _cut_cell(rule, cells[k], margin_deg, label)
+        if parts is None:
+            still.append(k)
+        else:
+            out += [(rows[[k]], m) for m in parts]
+    return out, rows[np.array(still, np.intp)] if still else np.zeros(0, np.intp)
+
+
+CELL_CUT_DEPTH = 7  # a cell no mask can frame is halved both ways, at most this many times (1/128 of a side)
+
+
+def _cut_cell(rule: _Rule, corners: F64, margin_deg: float, label: tuple[str, ...],
+              depth: int = 0) -> list[SphericalMask] | None:
+    """Masks of the parts of one cell (``corners`` (4, 3): the directions to its corners, in order
+    around it, on its plane: every point of the cell is a bilinear mix of them) that one mask each
+    frames: a part that no mask frames is halved both ways (a quadtree, so the parts are small only
+    near the camera), at most ``CELL_CUT_DEPTH`` times; None when some part still cannot be framed
+    (it lies where no mask can be aimed, not only too big)."""
+    if depth:
+        m = _mask_of_cells(rule, corners, margin_deg, label)
+        if m is not None:
+            return [m]
+    if depth == CELL_CUT_DEPTH:
+        return None
+    p00, p10, p11, p01 = corners
+    mid = (p00 + p10 + p11 + p01) / 4
+    e0, e1, e2, e3 = (p00 + p10) / 2, (p10 + p11) / 2, (p11 + p01) / 2, (p01 + p00) / 2
+    out: list[SphericalMask] = []
+    for q in ((p00, e0, mid, e3), (e0, p10, e1, mid), (mid, e1, p11, e2), (e3, mid, e2, p01)):
+        part = _cut_cell(rule, np.stack(q), margin_deg, label, depth + 1)
+        if part is None:
+            return None
+        out += part
+    return out
 
 
 def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_targets: NDArray[np.intp], *,
