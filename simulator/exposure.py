@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -177,11 +178,144 @@ def visible_samples(camera: Camera, targets: Targets, engine: RayEngine, *, targ
     return VisibleSamples(idx[vis], tid[vis], dist[vis], vec[vis])
 
 
+REFINE = 5  # a cell at the edge of what is seen is resampled at REFINE x REFINE points (odd: its
+# own sample, at its centre, is one of them)
+
+
+@dataclass(frozen=True)
+class Refined:
+    """The visible area share of each partly seen target, from its cells refined where visible meets
+    hidden, and a bound on its error (see ``refine_partial``)."""
+
+    target: NDArray[np.intp]
+    visible_share: F64
+    error_bound: F64
+    rays: int
+
+
+def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: VisibleSamples,
+                   partial: NDArray[np.intp], terrain: Any = None, *, refine: int = REFINE) -> Refined:
+    """The visible area share of the ``partial`` targets (seen in part): each sample stands for its
+    cell of the target's lattice (``Targets.grid``: equal cells, so equal areas on a rectangle). A
+    cell whose sample disagrees with one of its four neighbours' (visible next to hidden: the edge of
+    what the camera sees crosses it or its neighbour) is resampled at ``refine`` x ``refine`` points,
+    each cast like a sample, and counts by the share of them seen. The error bound counts the
+    pairs of neighbouring points (refined points, or a refined point and an unrefined neighbour's
+    sample) that disagree: the edge of what is seen runs between the two, so the pair's share is wrong
+    by at most half the area between them: 1 / (2 refine^2) of a cell for two refined points, and
+    1 / (2 refine) for a refined point and an unrefined neighbour's sample (which stands for its
+    whole cell). It holds where no visible or hidden patch is smaller than a cell (a thin post
+    between two samples, wholly missed, is not bounded)."""
+    partial = np.asarray(partial, np.intp)
+    empty = Refined(partial, np.zeros(len(partial)), np.zeros(len(partial)), 0)
+    if len(partial) == 0 or len(targets.grid) == 0:
+        return empty
+    off = targets.offsets
+    counts = off[partial + 1] - off[partial]
+    rows = np.repeat(off[partial] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    who = np.repeat(np.arange(len(partial)), counts)  # position in ``partial`` of each sample
+    ti = partial[who]
+    pl = targets.planes
+    b = pl.bounds[ti]
+    nu, nv = targets.grid[ti, 0], targets.grid[ti, 1]
+    su, sv = (b[:, 2] - b[:, 0]) / nu, (b[:, 3] - b[:, 1]) / nv
+    rel = targets.samples[rows] - pl.origin[ti]
+    draped = pl.draped[ti]
+    u = np.where(draped, targets.samples[rows, 0], np.einsum("ij,ij->i", rel, pl.U[ti]))
+    v = np.where(draped, targets.samples[rows, 1], np.einsum("ij,ij->i", rel, pl.V[ti]))
+    iu = np.clip(np.floor((u - b[:, 0]) / su).astype(np.int64), 0, nu - 1)
+    iv = np.clip(np.floor((v - b[:, 1]) / sv).astype(np.int64), 0, nv - 1)
+    vis = np.isin(rows, seen.sample)
+    # neighbours by key (target, row, column), sorted for lookup
+    stride = int(max(int(nu.max()), int(nv.max())) + 2)
+    key = (who * stride + iv) * stride + iu
+    order = np.argsort(key)
+    sk = key[order]
+    edge = np.zeros(len(key), bool)
+    for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        ok = (iu + di >= 0) & (iu + di < nu) & (iv + dj >= 0) & (iv + dj < nv)
+        nk = (who * stride + iv + dj) * stride + iu + di
+        pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
+        found = ok & (sk[pos] == nk)
+        edge |= found & (vis[order[pos]] != vis)
+    cells = np.flatnonzero(edge)
+    share_cell = vis.astype(float)
+    uncertain = np.zeros(len(key))
+    rays = 0
+    if len(cells):
+        r = refine
+        a = (np.arange(r) + 0.5) / r
+        fu, fv = np.meshgrid(a, a, indexing="xy")  # (r, r): row = v, column = u
+        cu = b[cells, 0, None] + (iu[cells, None] + fu.ravel()[None, :]) * su[cells, None]  # (cells, r*r)
+        cv = b[cells, 1, None] + (iv[cells, None] + fv.ravel()[None, :]) * sv[cells, None]
+        tc = ti[cells]
+        pts = (pl.origin[tc, None, :] + cu[..., None] * pl.U[tc, None, :] + cv[..., None] * pl.V[tc, None, :])
+        dr = pl.draped[tc]
+        if dr.any() and terrain is not None:
+            from .scene.targets import DRAPED_OFFSET_M
+
+            pts[dr, :, 0], pts[dr, :, 1] = cu[dr], cv[dr]
+            pts[dr, :, 2] = terrain.height_at(cu[dr].ravel(), cv[dr].ravel()).reshape(cu[dr].shape) + DRAPED_OFFSET_M
+        flat = pts.reshape(-1, 3)
+        cam = np.array(camera.position)
+        vec = flat - cam
+        dist = np.linalg.norm(vec, axis=1)
+        normal = np.repeat(pl.N[tc], r * r, axis=0)
+        ok = (dist <= camera.range_m) & (dist > 0) & (np.repeat(dr, r * r) | (np.einsum("ij,ij->i", normal, vec) < 0))
+        ok[ok] = in_reach(camera, vec[ok])
+        sel = np.flatnonzero(ok)
+        clear = np.zeros(len(flat), bool)
+        if len(sel):
+            clear[sel] = engine.segment_clear(cam, flat[sel])
+            rays = len(sel)
+        sub = clear.reshape(len(cells), r, r)  # [cell, row (v), column (u)]
+        share_cell[cells] = sub.mean(axis=(1, 2))
+        # pairs of neighbouring points that disagree: inside each refined cell, and across its sides
+        # (with the next refined cell's facing points, or with an unrefined neighbour's sample)
+        pairs = (sub[:, 1:, :] != sub[:, :-1, :]).sum(axis=(1, 2)) + (sub[:, :, 1:] != sub[:, :, :-1]).sum(axis=(1, 2))
+        pairs = pairs.astype(float)
+        coarse = np.zeros(len(cells))  # pairs with an unrefined neighbour's sample
+        slot = np.full(len(key), -1, np.int64)
+        slot[cells] = np.arange(len(cells))
+        for di, dj, mine, theirs in ((1, 0, sub[:, :, -1], lambda q: sub[q, :, 0]),
+                                     (0, 1, sub[:, -1, :], lambda q: sub[q, 0, :])):
+            c = cells
+            ok = (iu[c] + di < nu[c]) & (iv[c] + dj < nv[c])
+            nk = (who[c] * stride + iv[c] + dj) * stride + iu[c] + di
+            pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
+            found = ok & (sk[pos] == nk)
+            other = order[pos]
+            both = found & (slot[other] >= 0)  # the neighbour is refined too
+            k = np.flatnonzero(both)
+            pairs[k] += (mine[k] != theirs(slot[other[k]])).sum(axis=1)
+            k = np.flatnonzero(found & ~both)  # an unrefined neighbour: its sample's state
+            coarse[k] += (mine[k] != vis[other[k], None]).sum(axis=1)
+            # and this cell as the unrefined neighbour of a refined one on its other side is counted
+            # from that one (its sides above)
+        for di, dj, edge_pts in ((-1, 0, sub[:, :, 0]), (0, -1, sub[:, 0, :])):
+            c = cells
+            ok = (iu[c] + di >= 0) & (iv[c] + dj >= 0)
+            nk = (who[c] * stride + iv[c] + dj) * stride + iu[c] + di
+            pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
+            found = ok & (sk[pos] == nk)
+            other = order[pos]
+            k = np.flatnonzero(found & (slot[other] < 0))
+            coarse[k] += (edge_pts[k] != vis[other[k], None]).sum(axis=1)
+        # the edge between two disagreeing points lies between them: the error is at most half the
+        # area between them (cell units)
+        uncertain[cells] = 0.5 * pairs / (r * r) + 0.5 * coarse / r
+    n = np.bincount(who, minlength=len(partial)).astype(float)
+    share = np.bincount(who, weights=share_cell, minlength=len(partial)) / np.maximum(n, 1)
+    bound = np.bincount(who, weights=uncertain, minlength=len(partial)) / np.maximum(n, 1)
+    return Refined(partial, share, bound, rays)
+
+
 def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
                      dori_thresholds: dict[str, float], target_radius: F64,
                      target_index: cKDTree | None = None, seen: VisibleSamples | None = None,
                      density_basis: str = "frontal", reveal_m: float = 0.15,
-                     grazing_max_incidence_deg: float | None = None) -> pd.DataFrame:
+                     grazing_max_incidence_deg: float | None = None, refine: int = REFINE,
+                     terrain: Any = None) -> pd.DataFrame:
     """One row per target with at least one visible sample.
 
     Columns: ``target`` (index into ``targets``), ``visible_samples``, ``samples``, ``visible_fraction``,
@@ -194,6 +328,9 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     share of the opening through which a visible sample's line of sight sees inside, behind a reveal
     ``reveal_m`` deep, see ``through_share``; other targets: 1) and ``seen_into`` (``through_share`` > 0
     and, where ``grazing_max_incidence_deg`` is given, some visible sample seen at a smaller incidence).
+    ``visible_fraction`` is the visible share of the target's area: the share of its cells seen, each
+    cell at the edge of what is seen counted by ``refine`` x ``refine`` points of its own
+    (``refine_partial``; ``refine`` 1: the samples alone), and ``visible_fraction_error`` bounds its error.
     ``seen`` reuses an earlier ``visible_samples`` result.
     """
     if seen is None:
@@ -230,13 +367,19 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
             share[np.flatnonzero(opening)[steep]] = 0.0
     best_share = np.maximum.reduceat(share, starts)
     frac = n_visible / n_total
+    error = np.zeros(len(frac))
+    partial = np.flatnonzero(n_visible < n_total)
+    if refine > 1 and len(partial):
+        ref = refine_partial(camera, targets, engine, seen, targets_seen[partial], terrain, refine=refine)
+        frac = frac.copy()
+        frac[partial], error[partial] = ref.visible_share, ref.error_bound
     return pd.DataFrame({
         "target": targets_seen, "visible_samples": n_visible, "samples": n_total, "visible_fraction": frac,
         "visible_area_m2": frac * targets.area[targets_seen], "distance_m": nearest, "max_px_per_m": px,
         "dori": dori_class(density, dori_thresholds),
         "incidence_deg": np.degrees(np.arccos(np.clip(cosang, -1, 1))),
         "max_px_per_m_foreshortened": fore, "iec_2025": iec_2025_level(density),
-        "through_share": best_share, "seen_into": best_share > 0,
+        "through_share": best_share, "seen_into": best_share > 0, "visible_fraction_error": error,
     })
 
 
@@ -245,4 +388,5 @@ def _empty() -> pd.DataFrame:
         ("target", "int64"), ("visible_samples", "int64"), ("samples", "int64"), ("visible_fraction", "float64"),
         ("visible_area_m2", "float64"), ("distance_m", "float64"), ("max_px_per_m", "float64"),
         ("dori", "object"), ("incidence_deg", "float64"), ("max_px_per_m_foreshortened", "float64"),
-        ("iec_2025", "object"), ("through_share", "float64"), ("seen_into", "bool"))})
+        ("iec_2025", "object"), ("through_share", "float64"), ("seen_into", "bool"),
+        ("visible_fraction_error", "float64"))})

@@ -27,7 +27,8 @@ from .scene import Scene, build_scene
 MASKS_HIDE = ("windows, doors, balconies, terraces, courtyards, backyards and sensitive places; a facade "
               "only where its building's openings are unknown (or every facade, with masks.cover_facades)")
 EXPOSURE_COLUMNS = ["camera_id", "target_id", "target_kind", "building_id", "visible_fraction", "max_px_per_m",
-                    "dori", "distance_m", "max_px_per_m_foreshortened", "iec_2025", "incidence_deg", "seen_into"]
+                    "dori", "distance_m", "max_px_per_m_foreshortened", "iec_2025", "incidence_deg", "seen_into",
+                    "visible_fraction_error"]
 
 
 @dataclass
@@ -238,7 +239,8 @@ def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.Da
                            target_index=scene.target_index if len(t) else None)
     df = camera_exposures(cam, t, scene.engine, dori_thresholds=an.dori_px_per_m.model_dump(),
                           target_radius=scene.target_radius, seen=seen, density_basis=an.density_basis,
-                          reveal_m=an.reveal_depth_m, grazing_max_incidence_deg=an.grazing_max_incidence_deg)
+                          reveal_m=an.reveal_depth_m, grazing_max_incidence_deg=an.grazing_max_incidence_deg,
+                          refine=an.refine, terrain=scene.terrain)
     plan = None
     if masks and scene.scenario.masks.enabled:
         # what a mask must hide: maskable targets, and of openings those seen into (the grazing rule)

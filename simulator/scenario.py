@@ -126,6 +126,16 @@ class Analysis(_Strict):
     # passes through one building's windows to the next: the privacy-conservative default, glass is
     # clear), or "glass" that stops it
     model_openings: Literal["holes", "glass"] = "holes"
+    # a cell at the edge of what a camera sees is resampled at refine x refine points (1: off; odd, so
+    # that the cell's own sample, at its centre, is one of them)
+    refine: int = Field(5, ge=1, le=15)
+
+    @field_validator("refine")
+    @classmethod
+    def _odd(cls, v: int) -> int:
+        if v % 2 == 0:
+            raise ValueError("refine must be odd (the cell's own sample, at its centre, is one of its points)")
+        return v
     threads: int | None = Field(None, ge=1)
     # side [m] of the square tiles a run is cut into: the cameras of a tile work on the part of the
     # scene within their reach (``simulator.tiles``); None: the whole scene at once (a cluster run

@@ -69,7 +69,7 @@ def _targets_part(t: Targets, idx: NDArray[np.intp]) -> Targets:
     offsets = np.zeros(len(idx) + 1, np.int64)
     offsets[1:] = np.cumsum(counts)
     return Targets(t.id[idx], t.kind[idx], t.source[idx], t.planes.take(idx), t.area[idx], t.samples[rows],
-                   offsets, t.centroid[idx], t.openings_known)
+                   offsets, t.centroid[idx], t.openings_known, t.grid[idx] if len(t.grid) else t.grid)
 
 
 def _terrain_part(terrain: Terrain, box: Box) -> Terrain:

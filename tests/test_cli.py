@@ -34,7 +34,7 @@ def test_run_tutorial_outputs(tmp_path):
     rows = list(csv.DictReader((out / "exposures.csv").open()))
     assert list(rows[0]) == ["camera_id", "target_id", "target_kind", "building_id", "visible_fraction",
                              "max_px_per_m", "dori", "distance_m", "max_px_per_m_foreshortened", "iec_2025",
-                             "incidence_deg", "seen_into"]
+                             "incidence_deg", "seen_into", "visible_fraction_error"]
     # the nearest sample has the highest frontal density, and cos(incidence) <= 1
     assert all(float(r["max_px_per_m_foreshortened"]) <= float(r["max_px_per_m"]) + 0.01 for r in rows)
     assert {r["seen_into"] for r in rows} <= {"True", "False"}

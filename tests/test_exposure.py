@@ -130,7 +130,8 @@ def test_courtyard_seen_partly_from_mast(tmp_path):
     # (x 10..30, y 10..30). A mast at (-30, 20), 50 m high. A courtyard sample at (x, y, 0.1) is seen iff
     # the sight line clears the inner west wall's top (x = 10, z = 10): it crosses x = 10 at fraction
     # 40 / (x + 30) of its length, at height 50 - 49.9 * 40 / (x + 30) >= 10  <=>  x >= 19.9.
-    # Samples every 1 m, cell-centred: x = 10.5 .. 29.5 (20 columns); x >= 19.9 keeps 10: fraction 0.5.
+    # Samples every 1 m, cell-centred: x = 10.5 .. 29.5 (20 columns); x >= 19.9 keeps 10 columns. The
+    # true share is (30 - 19.9) / 20 = 0.505; the column x = 19.5 .. 20.5, refined, holds the edge.
     blk = building("K", 0, 0, 40, 40, 10, holes=[(10, 10, 30, 30)])
     path = write_scenario(tmp_path, buildings=[blk], cameras=[{"id": "mast", **PTZ, "x": -30.0, "y": 20.0,
                                                                "mount_height_m": 50.0}])
@@ -138,8 +139,11 @@ def test_courtyard_seen_partly_from_mast(tmp_path):
     ex = res.exposures
     court = ex[ex["target_kind"] == "courtyard"]
     assert len(court) == 1
-    assert court.iloc[0].visible_fraction == pytest.approx(0.5)
-    assert court.iloc[0].building_id == "K"
+    r = court.iloc[0]
+    assert r.visible_samples == 200 and r.samples == 400
+    assert abs(r.visible_fraction - 0.505) <= r.visible_fraction_error + 1e-9
+    assert r.visible_fraction_error <= 0.01
+    assert r.building_id == "K"
     t = res.scene.targets
     ci = list(t.kind).index("courtyard")
     assert t.area[ci] == pytest.approx(400.0)
@@ -229,3 +233,53 @@ def test_density_basis_and_2025_levels(tmp_path):
     assert 310 <= s.max_px_per_m_foreshortened <= 335
     assert f.iec_2025 == "scrutinise" and s.iec_2025 == "characterise"
     assert f.dori == "identify" and s.dori == "identify"
+
+
+def test_visible_share_of_a_facade_behind_a_post_by_hand(tmp_path):
+    """A facade 1.2 x 3 m (the south wall of a house x -0.6 .. 0.6, y 20 .. 26, 3 m high; no openings:
+    the wall is the target), a camera 20 m south (x = 0, y = 0) and a post 0.2 m square at x 0.05 .. 0.25,
+    y 9.9 .. 10.1, 12 m high (it hides every height). By hand its shadow on the wall spans x = 0.1 .. 0.5
+    (twice the post's x: the wall is twice as far), so 0.8 of 1.2 m is seen: 2/3. The wall's 3 x 3
+    cells (0.4 x 1 m) have centres x = -0.4, 0, 0.4: the middle and east columns meet the shadow's edges
+    and are refined; the share is within the stated bound of 2/3, and the bound is small."""
+    house = building("H", -0.6, 20, 0.6, 26, 3.0)
+    post = building("P", 0.05, 9.9, 0.25, 10.1, 12.0, "office")
+    res = simulator.analyse(write_scenario(tmp_path, buildings=[house, post],
+                                           cameras=[{**CAM, "mount_height_m": 1.5}],
+                                           analysis={"surface_sample_spacing_m": 1.0}))
+    ex = res.exposures
+    t = res.scene.targets
+    south = [i for i in range(len(t)) if t.kind[i] == "facade" and t.planes.N[i] @ [0, -1, 0] > 0.99
+             and t.planes.building_id[i] == "H"]
+    (ti,) = south
+    r = ex[ex["target"] == ti].iloc[0]
+    assert r.visible_samples == 6 and r.samples == 9  # the coarse samples: east column hidden
+    assert abs(r.visible_fraction - 2 / 3) <= r.visible_fraction_error + 1e-9
+    assert 0 < r.visible_fraction_error <= 0.1
+
+
+def test_a_facade_seen_through_a_04_m_gap_by_hand(tmp_path):
+    """A wall 4 m wide (x 0 .. 4, y 20, 3 m high; 1 m cells, centres x = 0.5 .. 3.5) seen from x = 1.5,
+    y = 0 through a 0.202 m gap (x 1.349 .. 1.551) in a 10 m high fence at y = 10 .. 10.1: at twice
+    the distance the gap shows a strip 0.4 m wide (by hand below: the fence's far face bounds it,
+    x = 1.5 + (edge - 1.5) x 20 / 10.1: 1.2 .. 1.6). Coarse samples say 1/4 (one column of four seen,
+    inflated 2.5-fold); the refined share is the strip's, 0.4 / 4 = 0.1 of the wall, within the
+    stated bound."""
+    wall = building("H", 0.0, 20, 4.0, 26, 3.0)
+    fence_w = building("F1", -6.0, 10.0, 1.349, 10.1, 10.0, "office")
+    fence_e = building("F2", 1.551, 10.0, 8.0, 10.1, 10.0, "office")
+    cam = {**CAM, "x": 1.5, "y": 0.0, "mount_height_m": 1.5}
+    res = simulator.analyse(write_scenario(tmp_path, buildings=[wall, fence_w, fence_e], cameras=[cam],
+                                           analysis={"surface_sample_spacing_m": 1.0}))
+    t = res.scene.targets
+    (ti,) = [i for i in range(len(t)) if t.kind[i] == "facade" and t.planes.N[i] @ [0, -1, 0] > 0.99
+             and t.planes.building_id[i] == "H"]
+    r = res.exposures.set_index("target").loc[ti]
+    # the strip: sight lines through the gap's edges. West edge: the ray through (1.45, 10.1) (the
+    # fence's far face bounds it) reaches y = 20 at x = 1.5 - 0.05 * 20 / 10.1; east: through (1.55, 10.1)
+    x0, x1 = 1.5 + (1.349 - 1.5) * 20 / 10.1, 1.5 + (1.551 - 1.5) * 20 / 10.1
+    assert x1 - x0 == pytest.approx(0.4, abs=1e-3)
+    true = (x1 - x0) / 4.0
+    assert r.visible_samples == 3 and r.samples == 12  # coarse: the column at x = 1.5, 3 of 12 samples
+    assert abs(r.visible_fraction - true) <= r.visible_fraction_error + 1e-9
+    assert r.visible_fraction == pytest.approx(0.1, abs=0.03) and r.visible_fraction_error <= 0.05 + 1e-9

@@ -110,6 +110,7 @@ class Outputs:
                 csv["distance_m"] = csv["distance_m"].astype(float).round(2)
                 csv["max_px_per_m_foreshortened"] = csv["max_px_per_m_foreshortened"].astype(float).round(2)
                 csv["incidence_deg"] = csv["incidence_deg"].astype(float).round(2)
+                csv["visible_fraction_error"] = csv["visible_fraction_error"].astype(float).round(4)
             csv.to_csv(stage / "exposures.csv", index=False)
             if self._scene is not result.scene:
                 (stage / "results.gpkg").unlink(missing_ok=True)

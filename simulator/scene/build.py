@@ -862,9 +862,12 @@ def _targets(sc: Scenario, b: gpd.GeoDataFrame, terrain: Terrain, raw: _Raw, mod
         for k in range(3):
             centroid[:, k] = np.bincount(st, weights=samples[:, k], minlength=len(planes)) / np.maximum(counts, 1)
     known = has_data_openings | (set(bids[private]) if w.synthesize else set())
+    b = planes.bounds
+    grid = np.column_stack(grid_cells(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1], spacing,
+                                      sc.analysis.max_samples_per_target)).reshape(-1, 2)
     return Targets(id=ids_all, kind=kind_all, source=np.concatenate(sources) if sources else np.empty(0, object),
                    planes=planes, area=area, samples=samples, offsets=offsets, centroid=centroid,
-                   openings_known=frozenset(str(x) for x in known))
+                   openings_known=frozenset(str(x) for x in known), grid=grid)
 
 
 def _footprint_unions(footprints: np.ndarray) -> tuple[Any, Any]:

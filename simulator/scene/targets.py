@@ -123,6 +123,9 @@ class Targets:
     # buildings whose openings are known: given as data (an openings layer, a 3D model's windows and
     # doors) or synthesized; the facades of the others are masked whole
     openings_known: frozenset[str] = frozenset()
+    # (T, 2): the cells along u and v each target's bounds are cut into (``grid_cells``): the lattice
+    # of its samples (empty: unknown, no refinement)
+    grid: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0, 2), np.int64))
 
     def __len__(self) -> int:
         return len(self.id)
