@@ -1,0 +1,117 @@
+"""An independent check of exposures: float64 numpy ray casting (Moller-Trumbore) on a fine grid of
+its own, against the engine's Embree float32 casting on the engine's samples and refinement.
+
+For a camera and a target, the check lays its own grid (``GRID`` x ``GRID`` cell centres of the
+target's bounds, inside its polygon), keeps the points within range that the target's face turns to
+the camera and that lie in the camera's reach (the engine's ``in_reach``: a rule, checked by hand
+elsewhere), and casts a float64 segment from the camera to each, shortened as the engine's are
+(5 cm at the camera, 2 cm at the target), against every triangle of the scene's mesh whose bounding
+box meets the segment's. It reports seen / not seen, the visible share of the grid and the frontal
+px/m at the nearest visible point. Used by ``tests/test_exposure_check.py`` (a small real extract)
+and ``benchmarks/exposure_check.py`` (Helsinki, Monaco, Ingolstadt).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from simulator.exposure import in_reach
+
+GRID = 24  # points per side of a target's own grid
+EPS_START_M, EPS_END_M = 0.05, 0.02  # the engine's segment shortening (the rule, not its code)
+
+
+@dataclass(frozen=True)
+class Check:
+    seen: bool
+    visible_share: float
+    px_per_m: float  # frontal, at the nearest visible point (nan: none seen)
+    points: int  # grid points that the rules let through to a ray
+
+
+def grid_points(scene, ti: int, grid: int = GRID) -> np.ndarray:
+    """(n, 3): the check's own points on target ``ti``: centres of grid x grid cells of its bounds,
+    inside its polygon; ground targets on the terrain (plus the engine's 10 cm)."""
+    t = scene.targets
+    pl = t.planes
+    u0, v0, u1, v1 = pl.bounds[ti]
+    a = (np.arange(grid) + 0.5) / grid
+    uu, vv = np.meshgrid(u0 + a * (u1 - u0), v0 + a * (v1 - v0))
+    uu, vv = uu.ravel(), vv.ravel()
+    poly = pl.polygons(np.array([ti]))[0]
+    inside = shapely.contains_xy(poly, uu, vv) | (shapely.distance(poly, shapely.points(uu, vv)) < 1e-9)
+    uu, vv = uu[inside], vv[inside]
+    if pl.draped[ti]:
+        return np.column_stack([uu, vv, scene.terrain.height_at(uu, vv) + 0.10])
+    return pl.origin[ti] + uu[:, None] * pl.U[ti] + vv[:, None] * pl.V[ti]
+
+
+def segments_clear(tris: np.ndarray, start: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Whether each segment start -> ends[i], shortened by EPS_START_M / EPS_END_M, misses every
+    triangle of ``tris`` (m, 3, 3), in float64 (Moller-Trumbore; a hit on an edge counts)."""
+    d = ends - start
+    length = np.linalg.norm(d, axis=1)
+    d = d / length[:, None]
+    o = start + EPS_START_M * d
+    t_max = length - EPS_START_M - EPS_END_M
+    clear = np.ones(len(ends), bool)
+    if len(tris) == 0:
+        return clear
+    lo, hi = np.minimum(o, o + d * t_max[:, None]), np.maximum(o, o + d * t_max[:, None])
+    tlo, thi = tris.min(axis=1), tris.max(axis=1)
+    v0, e1, e2 = tris[:, 0], tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
+    for i in range(len(ends)):
+        near = np.flatnonzero((thi >= lo[i] - 1e-9).all(axis=1) & (tlo <= hi[i] + 1e-9).all(axis=1))
+        if len(near) == 0:
+            continue
+        p = np.cross(d[i], e2[near])
+        det = np.einsum("ij,ij->i", e1[near], p)
+        ok = np.abs(det) > 1e-14
+        inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
+        s = o[i] - v0[near]
+        u = np.einsum("ij,ij->i", s, p) * inv
+        q = np.cross(s, e1[near])
+        v = (q @ d[i]) * inv
+        t = np.einsum("ij,ij->i", e2[near], q) * inv
+        hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & (t < t_max[i])
+        clear[i] = not hit.any()
+    return clear
+
+
+def check_pair(scene, camera, ti: int, grid: int = GRID) -> Check:
+    """The check for camera x target ``ti`` (see the module docstring)."""
+    pts = grid_points(scene, ti, grid)
+    cam = np.asarray(camera.position, float)
+    vec = pts - cam
+    dist = np.linalg.norm(vec, axis=1)
+    pl = scene.targets.planes
+    facing = bool(pl.draped[ti]) or float(pl.N[ti] @ (cam - pl.origin[ti])) > 0
+    ok = (dist <= camera.range_m) & (dist > 0) & facing
+    ok[ok] = in_reach(camera, vec[ok])
+    sel = np.flatnonzero(ok)
+    if len(sel) == 0 or len(pts) == 0:
+        return Check(False, 0.0, math.nan, 0)
+    clear = segments_clear(scene.triangles.reshape(-1, 3, 3), cam, pts[sel])
+    seen = sel[clear]
+    share = len(seen) / len(pts)
+    px = math.nan
+    if len(seen):
+        d = float(dist[seen].min())
+        px = camera.resolution_px[0] / (2.0 * d * math.tan(math.radians(camera.hfov_deg[1]) / 2.0))
+    return Check(bool(len(seen)), share, px, len(sel))
+
+
+def candidate_pairs(scene, camera, limit: int, rng: np.random.Generator) -> list[int]:
+    """Targets a camera might see (within range of its centroid, facing it): up to ``limit`` of them,
+    at random."""
+    t = scene.targets
+    cam = np.asarray(camera.position, float)
+    near = np.flatnonzero(np.linalg.norm(t.centroid - cam, axis=1) <= camera.range_m)
+    pl = t.planes
+    facing = pl.draped[near] | (np.einsum("ij,ij->i", pl.N[near], cam - pl.origin[near]) > 0)
+    near = near[facing]
+    return sorted(rng.choice(near, size=min(limit, len(near)), replace=False).tolist()) if len(near) else []
