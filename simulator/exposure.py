@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 from numpy.typing import NDArray
 from scipy.spatial import cKDTree
 
@@ -193,28 +194,62 @@ class Refined:
     rays: int
 
 
+def _cast_on(camera: Camera, engine: RayEngine, targets: Targets, tc: NDArray[np.intp], cu: F64, cv: F64,
+             terrain: Any) -> tuple[NDArray[np.bool_], int]:
+    """Whether the camera sees points (u, v) [m] (``cu``, ``cv`` (k, m)) of targets ``tc`` (k,), by the
+    samples' rules (range, facing, reach, a clear segment); and the rays cast."""
+    from .scene.targets import DRAPED_OFFSET_M
+
+    pl = targets.planes
+    pts = pl.origin[tc, None, :] + cu[..., None] * pl.U[tc, None, :] + cv[..., None] * pl.V[tc, None, :]
+    dr = pl.draped[tc]
+    if dr.any():
+        pts[dr, :, 0], pts[dr, :, 1] = cu[dr], cv[dr]
+        z = terrain.height_at(cu[dr].ravel(), cv[dr].ravel()) if terrain is not None else np.zeros(cu[dr].size)
+        pts[dr, :, 2] = z.reshape(cu[dr].shape) + DRAPED_OFFSET_M
+    m = cu.shape[1]
+    flat = pts.reshape(-1, 3)
+    cam = np.array(camera.position)
+    vec = flat - cam
+    dist = np.linalg.norm(vec, axis=1)
+    normal = np.repeat(pl.N[tc], m, axis=0)
+    ok = (dist <= camera.range_m) & (dist > 0) & (np.repeat(dr, m) | (np.einsum("ij,ij->i", normal, vec) < 0))
+    ok[ok] = in_reach(camera, vec[ok])
+    sel = np.flatnonzero(ok)
+    clear = np.zeros(len(flat), bool)
+    if len(sel):
+        clear[sel] = engine.segment_clear(cam, flat[sel])
+    return clear.reshape(cu.shape), len(sel)
+
+
+PROBE_INSET = 0.02  # border probes sit this share of a cell inside the target's edge
+
+
 def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: VisibleSamples,
-                   partial: NDArray[np.intp], terrain: Any = None, *, refine: int = REFINE) -> Refined:
-    """The visible area share of the ``partial`` targets (seen in part): each sample stands for its
-    cell of the target's lattice (``Targets.grid``: equal cells, so equal areas on a rectangle). A
-    cell whose sample disagrees with one of its four neighbours' (visible next to hidden: the edge of
-    what the camera sees crosses it or its neighbour) is resampled at ``refine`` x ``refine`` points,
-    each cast like a sample, and counts by the share of them seen. The error bound counts the
-    pairs of neighbouring points (refined points, or a refined point and an unrefined neighbour's
-    sample) that disagree: the edge of what is seen runs between the two, so the pair's share is wrong
-    by at most half the area between them: 1 / (2 refine^2) of a cell for two refined points, and
-    1 / (2 refine) for a refined point and an unrefined neighbour's sample (which stands for its
-    whole cell). It holds where no visible or hidden patch is smaller than a cell (a thin post
-    between two samples, wholly missed, is not bounded)."""
-    partial = np.asarray(partial, np.intp)
-    empty = Refined(partial, np.zeros(len(partial)), np.zeros(len(partial)), 0)
-    if len(partial) == 0 or len(targets.grid) == 0:
+                   which: NDArray[np.intp], terrain: Any = None, *, refine: int = REFINE) -> Refined:
+    """The visible area share of the targets ``which`` (each seen at least in part): each sample
+    stands for its cell of the target's lattice (``Targets.grid``: equal cells). A cell is resampled
+    at ``refine`` x ``refine`` points, each cast like a sample, and counts by the share of them seen,
+    where the edge of what the camera sees may cross it: its sample disagrees with one of its four
+    neighbours' (visible next to hidden), or, on the target's border, with a probe cast just inside
+    the target's edge (``PROBE_INSET`` of a cell: a reveal or frame hiding an opening's edge strip).
+    Points outside a target's polygon count for nothing (a refined cell weighs the share of its
+    points inside). The error bound counts the pairs of neighbouring points (refined points, or a
+    refined point and an unrefined neighbour's sample) that disagree: the edge of what is seen runs
+    between the two, so the pair's share is wrong by at most half the area between them: 1 /
+    (2 refine^2) of a cell for two refined points, 1 / (2 refine) for a refined point and an unrefined
+    neighbour's sample (which stands for its whole cell). It holds where no visible or hidden patch is
+    smaller than a cell away from the target's border (a thin post between two samples, wholly
+    missed, is not bounded)."""
+    which = np.asarray(which, np.intp)
+    empty = Refined(which, np.zeros(len(which)), np.zeros(len(which)), 0)
+    if len(which) == 0 or len(targets.grid) == 0:
         return empty
     off = targets.offsets
-    counts = off[partial + 1] - off[partial]
-    rows = np.repeat(off[partial] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
-    who = np.repeat(np.arange(len(partial)), counts)  # position in ``partial`` of each sample
-    ti = partial[who]
+    counts = off[which + 1] - off[which]
+    rows = np.repeat(off[which] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    who = np.repeat(np.arange(len(which)), counts)  # position in ``which`` of each sample
+    ti = which[who]
     pl = targets.planes
     b = pl.bounds[ti]
     nu, nv = targets.grid[ti, 0], targets.grid[ti, 1]
@@ -226,6 +261,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     iu = np.clip(np.floor((u - b[:, 0]) / su).astype(np.int64), 0, nu - 1)
     iv = np.clip(np.floor((v - b[:, 1]) / sv).astype(np.int64), 0, nv - 1)
     vis = np.isin(rows, seen.sample)
+    general = ~pl.rect[ti]  # polygons other than rectangles: points tested for containment
     # neighbours by key (target, row, column), sorted for lookup
     stride = int(max(int(nu.max()), int(nv.max())) + 2)
     key = (who * stride + iv) * stride + iu
@@ -238,47 +274,61 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
         found = ok & (sk[pos] == nk)
         edge |= found & (vis[order[pos]] != vis)
+    rays = 0
+    # probes just inside the border, on the cells of the bounds' edges (their sample's row or column)
+    probes = []
+    inset_u, inset_v = PROBE_INSET * su, PROBE_INSET * sv
+    for on, pu, pv in ((iu == 0, b[:, 0] + inset_u, v), (iu == nu - 1, b[:, 2] - inset_u, v),
+                       (iv == 0, u, b[:, 1] + inset_v), (iv == nv - 1, u, b[:, 3] - inset_v)):
+        k = np.flatnonzero(on & ~edge)
+        if len(k):
+            probes.append((k, pu[k], pv[k]))
+    if probes:
+        k = np.concatenate([q[0] for q in probes])
+        pu, pv = np.concatenate([q[1] for q in probes]), np.concatenate([q[2] for q in probes])
+        inside = np.ones(len(k), bool)
+        g = np.flatnonzero(general[k])
+        if len(g):
+            inside[g] = shapely.contains_xy(pl.poly2d[ti[k[g]]], pu[g], pv[g])
+        k, pu, pv = k[inside], pu[inside], pv[inside]
+        if len(k):
+            got, n_rays = _cast_on(camera, engine, targets, ti[k], pu[:, None], pv[:, None], terrain)
+            rays += n_rays
+            edge[k[got[:, 0] != vis[k]]] = True
     cells = np.flatnonzero(edge)
     share_cell = vis.astype(float)
+    weight = np.ones(len(key))
     uncertain = np.zeros(len(key))
-    rays = 0
     if len(cells):
         r = refine
         a = (np.arange(r) + 0.5) / r
         fu, fv = np.meshgrid(a, a, indexing="xy")  # (r, r): row = v, column = u
         cu = b[cells, 0, None] + (iu[cells, None] + fu.ravel()[None, :]) * su[cells, None]  # (cells, r*r)
         cv = b[cells, 1, None] + (iv[cells, None] + fv.ravel()[None, :]) * sv[cells, None]
-        tc = ti[cells]
-        pts = (pl.origin[tc, None, :] + cu[..., None] * pl.U[tc, None, :] + cv[..., None] * pl.V[tc, None, :])
-        dr = pl.draped[tc]
-        if dr.any() and terrain is not None:
-            from .scene.targets import DRAPED_OFFSET_M
-
-            pts[dr, :, 0], pts[dr, :, 1] = cu[dr], cv[dr]
-            pts[dr, :, 2] = terrain.height_at(cu[dr].ravel(), cv[dr].ravel()).reshape(cu[dr].shape) + DRAPED_OFFSET_M
-        flat = pts.reshape(-1, 3)
-        cam = np.array(camera.position)
-        vec = flat - cam
-        dist = np.linalg.norm(vec, axis=1)
-        normal = np.repeat(pl.N[tc], r * r, axis=0)
-        ok = (dist <= camera.range_m) & (dist > 0) & (np.repeat(dr, r * r) | (np.einsum("ij,ij->i", normal, vec) < 0))
-        ok[ok] = in_reach(camera, vec[ok])
-        sel = np.flatnonzero(ok)
-        clear = np.zeros(len(flat), bool)
-        if len(sel):
-            clear[sel] = engine.segment_clear(cam, flat[sel])
-            rays = len(sel)
-        sub = clear.reshape(len(cells), r, r)  # [cell, row (v), column (u)]
-        share_cell[cells] = sub.mean(axis=(1, 2))
-        # pairs of neighbouring points that disagree: inside each refined cell, and across its sides
-        # (with the next refined cell's facing points, or with an unrefined neighbour's sample)
-        pairs = (sub[:, 1:, :] != sub[:, :-1, :]).sum(axis=(1, 2)) + (sub[:, :, 1:] != sub[:, :, :-1]).sum(axis=(1, 2))
+        got, n_rays = _cast_on(camera, engine, targets, ti[cells], cu, cv, terrain)
+        rays += n_rays
+        inside = np.ones(cu.shape, bool)
+        g = np.flatnonzero(general[cells])
+        if len(g):
+            polys = np.repeat(pl.poly2d[ti[cells[g]]], r * r)
+            inside[g] = shapely.contains_xy(polys, cu[g].ravel(), cv[g].ravel()).reshape(len(g), r * r)
+        sub = got.reshape(len(cells), r, r)  # [cell, row (v), column (u)]
+        ins = inside.reshape(len(cells), r, r)
+        n_in = ins.sum(axis=(1, 2))
+        share_cell[cells] = np.where(n_in > 0, (sub & ins).sum(axis=(1, 2)) / np.maximum(n_in, 1), share_cell[cells])
+        weight[cells] = np.where(n_in > 0, n_in / (r * r), 1.0)
+        # pairs of neighbouring points (both on the target) that disagree: inside each refined cell,
+        # and across its sides (with the next refined cell's facing points, or an unrefined neighbour's
+        # sample)
+        pairs = (((sub[:, 1:, :] != sub[:, :-1, :]) & ins[:, 1:, :] & ins[:, :-1, :]).sum(axis=(1, 2))
+                 + ((sub[:, :, 1:] != sub[:, :, :-1]) & ins[:, :, 1:] & ins[:, :, :-1]).sum(axis=(1, 2)))
         pairs = pairs.astype(float)
         coarse = np.zeros(len(cells))  # pairs with an unrefined neighbour's sample
         slot = np.full(len(key), -1, np.int64)
         slot[cells] = np.arange(len(cells))
-        for di, dj, mine, theirs in ((1, 0, sub[:, :, -1], lambda q: sub[q, :, 0]),
-                                     (0, 1, sub[:, -1, :], lambda q: sub[q, 0, :])):
+        for di, dj, mine, mine_in, theirs, theirs_in in (
+                (1, 0, sub[:, :, -1], ins[:, :, -1], lambda q: sub[q, :, 0], lambda q: ins[q, :, 0]),
+                (0, 1, sub[:, -1, :], ins[:, -1, :], lambda q: sub[q, 0, :], lambda q: ins[q, 0, :])):
             c = cells
             ok = (iu[c] + di < nu[c]) & (iv[c] + dj < nv[c])
             nk = (who[c] * stride + iv[c] + dj) * stride + iu[c] + di
@@ -287,12 +337,11 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
             other = order[pos]
             both = found & (slot[other] >= 0)  # the neighbour is refined too
             k = np.flatnonzero(both)
-            pairs[k] += (mine[k] != theirs(slot[other[k]])).sum(axis=1)
+            q = slot[other[k]]
+            pairs[k] += ((mine[k] != theirs(q)) & mine_in[k] & theirs_in(q)).sum(axis=1)
             k = np.flatnonzero(found & ~both)  # an unrefined neighbour: its sample's state
-            coarse[k] += (mine[k] != vis[other[k], None]).sum(axis=1)
-            # and this cell as the unrefined neighbour of a refined one on its other side is counted
-            # from that one (its sides above)
-        for di, dj, edge_pts in ((-1, 0, sub[:, :, 0]), (0, -1, sub[:, 0, :])):
+            coarse[k] += ((mine[k] != vis[other[k], None]) & mine_in[k]).sum(axis=1)
+        for di, dj, edge_pts, edge_in in ((-1, 0, sub[:, :, 0], ins[:, :, 0]), (0, -1, sub[:, 0, :], ins[:, 0, :])):
             c = cells
             ok = (iu[c] + di >= 0) & (iv[c] + dj >= 0)
             nk = (who[c] * stride + iv[c] + dj) * stride + iu[c] + di
@@ -300,14 +349,14 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
             found = ok & (sk[pos] == nk)
             other = order[pos]
             k = np.flatnonzero(found & (slot[other] < 0))
-            coarse[k] += (edge_pts[k] != vis[other[k], None]).sum(axis=1)
+            coarse[k] += ((edge_pts[k] != vis[other[k], None]) & edge_in[k]).sum(axis=1)
         # the edge between two disagreeing points lies between them: the error is at most half the
         # area between them (cell units)
         uncertain[cells] = 0.5 * pairs / (r * r) + 0.5 * coarse / r
-    n = np.bincount(who, minlength=len(partial)).astype(float)
-    share = np.bincount(who, weights=share_cell, minlength=len(partial)) / np.maximum(n, 1)
-    bound = np.bincount(who, weights=uncertain, minlength=len(partial)) / np.maximum(n, 1)
-    return Refined(partial, share, bound, rays)
+    w = np.bincount(who, weights=weight, minlength=len(which))
+    share = np.bincount(who, weights=share_cell * weight, minlength=len(which)) / np.maximum(w, 1e-12)
+    bound = np.bincount(who, weights=uncertain, minlength=len(which)) / np.maximum(w, 1e-12)
+    return Refined(which, share, np.minimum(bound, 1.0), rays)
 
 
 def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
@@ -368,11 +417,9 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     best_share = np.maximum.reduceat(share, starts)
     frac = n_visible / n_total
     error = np.zeros(len(frac))
-    partial = np.flatnonzero(n_visible < n_total)
-    if refine > 1 and len(partial):
-        ref = refine_partial(camera, targets, engine, seen, targets_seen[partial], terrain, refine=refine)
-        frac = frac.copy()
-        frac[partial], error[partial] = ref.visible_share, ref.error_bound
+    if refine > 1:  # every seen target: partly seen ones, and the border of those seen whole
+        ref = refine_partial(camera, targets, engine, seen, targets_seen, terrain, refine=refine)
+        frac, error = ref.visible_share, ref.error_bound
     return pd.DataFrame({
         "target": targets_seen, "visible_samples": n_visible, "samples": n_total, "visible_fraction": frac,
         "visible_area_m2": frac * targets.area[targets_seen], "distance_m": nearest, "max_px_per_m": px,

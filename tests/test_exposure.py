@@ -72,9 +72,10 @@ def test_window_facing_away_without_occluder_is_backface_culled(tmp_path):
     cam_north = {**CAM, "y": 40.0}  # north of B1: B1 itself stands between, and the window faces south
     row, res = window_row(tmp_path, buildings=[B1], cameras=[cam_north])
     assert row.empty
-    # only B1's north facade (20 x 10 m, 1 m samples) faces the camera: 200 rays; the window's 16 samples
-    # and the other three facades are culled by the back-face rule before any ray is cast
-    assert res.stats["rays"] == 200
+    # only B1's north facade (20 x 10 m, 1 m samples) faces the camera: 200 rays, and 60 probes just
+    # inside its border (20 + 20 + 10 + 10 border cells, all seen: nothing refined); the window's 16
+    # samples and the other three facades are culled by the back-face rule before any ray is cast
+    assert res.stats["rays"] == 260
 
 
 @pytest.mark.parametrize(("range_m", "seen"), [(19.9, False), (20.5, True)])
