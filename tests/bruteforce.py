@@ -6,7 +6,7 @@ target's bounds, inside its polygon), keeps the points within range that the tar
 the camera and that lie in the camera's reach (the engine's ``in_reach``: a rule, checked by hand
 elsewhere), and casts a float64 segment from the camera to each, shortened as the engine's are
 (5 cm at the camera, 2 cm at the target), against every triangle of the scene's mesh whose bounding
-box meets the segment's. It reports seen / not seen, the visible share of the grid and the frontal
+box meets that of the pair's segments. It reports seen / not seen, the visible share of the grid and the frontal
 px/m at the nearest visible point. Used by ``tests/test_exposure_check.py`` (a small real extract)
 and ``benchmarks/exposure_check.py`` (Helsinki, Monaco, Ingolstadt).
 """
@@ -50,35 +50,40 @@ def grid_points(scene, ti: int, grid: int = GRID) -> np.ndarray:
     return pl.origin[ti] + uu[:, None] * pl.U[ti] + vv[:, None] * pl.V[ti]
 
 
-def segments_clear(tris: np.ndarray, start: np.ndarray, ends: np.ndarray) -> np.ndarray:
+def segments_clear(tris: np.ndarray, start: np.ndarray, ends: np.ndarray, *, block: int = 1 << 21) -> np.ndarray:
     """Whether each segment start -> ends[i], shortened by EPS_START_M / EPS_END_M, misses every
-    triangle of ``tris`` (m, 3, 3), in float64 (Moller-Trumbore; a hit on an edge counts)."""
+    triangle of ``tris`` (m, 3, 3), in float64 (Moller-Trumbore; a hit on an edge counts). Only the
+    triangles whose bounding box meets that of all the segments are tested, every segment against
+    every one of them, ``block`` pairs at a time."""
     d = ends - start
     length = np.linalg.norm(d, axis=1)
     d = d / length[:, None]
     o = start + EPS_START_M * d
     t_max = length - EPS_START_M - EPS_END_M
     clear = np.ones(len(ends), bool)
+    if len(tris) == 0 or len(ends) == 0:
+        return clear
+    far = o + d * t_max[:, None]
+    lo, hi = np.minimum(o, far).min(axis=0), np.maximum(o, far).max(axis=0)
+    near = (tris.max(axis=1) >= lo - 1e-9).all(axis=1) & (tris.min(axis=1) <= hi + 1e-9).all(axis=1)
+    tris = tris[near]
     if len(tris) == 0:
         return clear
-    lo, hi = np.minimum(o, o + d * t_max[:, None]), np.maximum(o, o + d * t_max[:, None])
-    tlo, thi = tris.min(axis=1), tris.max(axis=1)
     v0, e1, e2 = tris[:, 0], tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
-    for i in range(len(ends)):
-        near = np.flatnonzero((thi >= lo[i] - 1e-9).all(axis=1) & (tlo <= hi[i] + 1e-9).all(axis=1))
-        if len(near) == 0:
-            continue
-        p = np.cross(d[i], e2[near])
-        det = np.einsum("ij,ij->i", e1[near], p)
+    step = max(1, block // len(tris))
+    for a in range(0, len(ends), step):
+        dd, oo, tm = d[a:a + step, None, :], o[a:a + step, None, :], t_max[a:a + step, None]
+        p = np.cross(dd, e2[None])
+        det = np.einsum("rtj,tj->rt", p, e1)
         ok = np.abs(det) > 1e-14
         inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-        s = o[i] - v0[near]
-        u = np.einsum("ij,ij->i", s, p) * inv
-        q = np.cross(s, e1[near])
-        v = (q @ d[i]) * inv
-        t = np.einsum("ij,ij->i", e2[near], q) * inv
-        hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & (t < t_max[i])
-        clear[i] = not hit.any()
+        sv = oo - v0[None]
+        u = np.einsum("rtj,rtj->rt", sv, p) * inv
+        q = np.cross(sv, e1[None])
+        v = np.einsum("rtj,rtj->rt", q, np.broadcast_to(dd, q.shape)) * inv
+        t = np.einsum("rtj,tj->rt", q, e2) * inv
+        hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & (t < tm)
+        clear[a:a + step] = ~hit.any(axis=1)
     return clear
 
 
