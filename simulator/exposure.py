@@ -192,12 +192,13 @@ class Refined:
     visible_share: F64
     error_bound: F64
     rays: int
+    nearest_m: F64  # the nearest visible probe or refined point (inf: none)
 
 
 def _cast_on(camera: Camera, engine: RayEngine, targets: Targets, tc: NDArray[np.intp], cu: F64, cv: F64,
-             terrain: Any) -> tuple[NDArray[np.bool_], int]:
+             terrain: Any) -> tuple[NDArray[np.bool_], F64, int]:
     """Whether the camera sees points (u, v) [m] (``cu``, ``cv`` (k, m)) of targets ``tc`` (k,), by the
-    samples' rules (range, facing, reach, a clear segment); and the rays cast."""
+    samples' rules (range, facing, reach, a clear segment); their distances [m]; and the rays cast."""
     from .scene.targets import DRAPED_OFFSET_M
 
     pl = targets.planes
@@ -219,7 +220,7 @@ def _cast_on(camera: Camera, engine: RayEngine, targets: Targets, tc: NDArray[np
     clear = np.zeros(len(flat), bool)
     if len(sel):
         clear[sel] = engine.segment_clear(cam, flat[sel])
-    return clear.reshape(cu.shape), len(sel)
+    return clear.reshape(cu.shape), dist.reshape(cu.shape), len(sel)
 
 
 PROBE_INSET = 0.02  # border probes sit this share of a cell inside the target's edge
@@ -242,7 +243,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     smaller than a cell away from the target's border (a thin post between two samples, wholly
     missed, is not bounded)."""
     which = np.asarray(which, np.intp)
-    empty = Refined(which, np.zeros(len(which)), np.zeros(len(which)), 0)
+    empty = Refined(which, np.zeros(len(which)), np.zeros(len(which)), 0, np.full(len(which), np.inf))
     if len(which) == 0 or len(targets.grid) == 0:
         return empty
     off = targets.offsets
@@ -275,6 +276,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         found = ok & (sk[pos] == nk)
         edge |= found & (vis[order[pos]] != vis)
     rays = 0
+    nearest = np.full(len(which), np.inf)  # [m] the nearest visible probe or refined point of each target
     # probes just inside the border, on the cells of the bounds' edges (their sample's row or column)
     probes = []
     inset_u, inset_v = PROBE_INSET * su, PROBE_INSET * sv
@@ -292,9 +294,10 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
             inside[g] = shapely.contains_xy(pl.poly2d[ti[k[g]]], pu[g], pv[g])
         k, pu, pv = k[inside], pu[inside], pv[inside]
         if len(k):
-            got, n_rays = _cast_on(camera, engine, targets, ti[k], pu[:, None], pv[:, None], terrain)
+            got, dist, n_rays = _cast_on(camera, engine, targets, ti[k], pu[:, None], pv[:, None], terrain)
             rays += n_rays
             edge[k[got[:, 0] != vis[k]]] = True
+            np.minimum.at(nearest, who[k[got[:, 0]]], dist[got[:, 0], 0])
     cells = np.flatnonzero(edge)
     share_cell = vis.astype(float)
     weight = np.ones(len(key))
@@ -305,13 +308,15 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         fu, fv = np.meshgrid(a, a, indexing="xy")  # (r, r): row = v, column = u
         cu = b[cells, 0, None] + (iu[cells, None] + fu.ravel()[None, :]) * su[cells, None]  # (cells, r*r)
         cv = b[cells, 1, None] + (iv[cells, None] + fv.ravel()[None, :]) * sv[cells, None]
-        got, n_rays = _cast_on(camera, engine, targets, ti[cells], cu, cv, terrain)
+        got, dist, n_rays = _cast_on(camera, engine, targets, ti[cells], cu, cv, terrain)
         rays += n_rays
         inside = np.ones(cu.shape, bool)
         g = np.flatnonzero(general[cells])
         if len(g):
             polys = np.repeat(pl.poly2d[ti[cells[g]]], r * r)
             inside[g] = shapely.contains_xy(polys, cu[g].ravel(), cv[g].ravel()).reshape(len(g), r * r)
+        near_cell = np.where(got & inside, dist, np.inf).min(axis=1)
+        np.minimum.at(nearest, who[cells], near_cell)
         sub = got.reshape(len(cells), r, r)  # [cell, row (v), column (u)]
         ins = inside.reshape(len(cells), r, r)
         n_in = ins.sum(axis=(1, 2))
@@ -356,7 +361,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     w = np.bincount(who, weights=weight, minlength=len(which))
     share = np.bincount(who, weights=share_cell * weight, minlength=len(which)) / np.maximum(w, 1e-12)
     bound = np.bincount(who, weights=uncertain, minlength=len(which)) / np.maximum(w, 1e-12)
-    return Refined(which, share, np.minimum(bound, 1.0), rays)
+    return Refined(which, share, np.minimum(bound, 1.0), rays, nearest)
 
 
 def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
@@ -368,9 +373,10 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     """One row per target with at least one visible sample.
 
     Columns: ``target`` (index into ``targets``), ``visible_samples``, ``samples``, ``visible_fraction``,
-    ``visible_area_m2``, ``distance_m`` (nearest visible sample), ``max_px_per_m`` (the camera's px/m
-    at that distance, at the tele end: the frontal density), ``incidence_deg`` (angle between the
-    surface normal and the line of sight at that sample), ``max_px_per_m_foreshortened`` (the largest
+    ``visible_area_m2``, ``distance_m`` (the nearest visible point: sample, border probe or refined
+    point, see ``refine_partial``), ``max_px_per_m`` (the camera's px/m at that distance, at the tele
+    end: the frontal density), ``incidence_deg`` (angle between the surface normal and the line of
+    sight at the nearest visible sample), ``max_px_per_m_foreshortened`` (the largest
     px/m x cos(incidence) over the visible samples), ``dori`` (IEC 62676-4:2014 class) and
     ``iec_2025`` (IEC 62676-4:2025 level) of the density on ``density_basis`` (``surface_density``:
     ``max_px_per_m`` or ``max_px_per_m_foreshortened``), ``through_share`` (openings: the largest
@@ -402,7 +408,6 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     cosang = cos_all[first]
     px = px_all[first]
     fore = np.maximum.reduceat(px_all * np.clip(cos_all, 0.0, 1.0), starts)
-    density = px if density_basis == "frontal" else fore
     # the grazing rule, per visible sample of an opening
     b = planes.bounds[vt]
     share = np.ones(len(vt))
@@ -420,6 +425,12 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     if refine > 1:  # every seen target: partly seen ones, and the border of those seen whole
         ref = refine_partial(camera, targets, engine, seen, targets_seen, terrain, refine=refine)
         frac, error = ref.visible_share, ref.error_bound
+        # the frontal density at the nearest point seen: a probe or refined point may lie nearer
+        # than every sample (the near edge of a facade seen from the side)
+        closer = ref.nearest_m < nearest
+        nearest = np.where(closer, ref.nearest_m, nearest)
+        px = np.where(closer, camera.resolution_px[0] / (2.0 * nearest * tan_half), px)
+    density = px if density_basis == "frontal" else fore
     return pd.DataFrame({
         "target": targets_seen, "visible_samples": n_visible, "samples": n_total, "visible_fraction": frac,
         "visible_area_m2": frac * targets.area[targets_seen], "distance_m": nearest, "max_px_per_m": px,

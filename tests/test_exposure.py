@@ -53,8 +53,9 @@ def test_window_half_hidden(tmp_path):
     # s < 0 pass through B2 (hidden), s > 0 pass east of it: 8 of 16 samples visible.
     row, _ = window_row(tmp_path, buildings=[B1, building("B2", -5, 8, 0, 10, 10, "office")], cameras=[CAM])
     assert row.iloc[0].visible_fraction == 0.5
-    # nearest visible sample is now on the east side (x = +0.125): same distance as before
-    assert row.iloc[0].distance_m == pytest.approx(math.sqrt(0.125**2 + 20.0**2 + 0.125**2), abs=1e-6)
+    # the two middle columns (x -0.25 .. 0 and 0 .. 0.25) meet the edge of what is seen and are refined
+    # at 5 x 5 points (0.05 m apart): the nearest visible one is x = 0.025, z = 1.475 or 1.525
+    assert row.iloc[0].distance_m == pytest.approx(math.sqrt(0.025**2 + 20.0**2 + 0.025**2), abs=1e-6)
 
 
 def test_window_facing_away(tmp_path):
@@ -207,7 +208,13 @@ def test_grazing_rule_and_foreshortened_density_by_hand(tmp_path, incidence_deg)
     if incidence_deg == 80.0:
         assert r.through_share == pytest.approx(0.07, abs=0.005)
     px = 1920 / (2 * d * math.tan(math.radians(1.0)))
-    assert r.max_px_per_m == pytest.approx(px.max(), rel=1e-9)
+    # frontal density at the nearest point seen: the samples and the probes 2 % of a cell inside the
+    # border (on the border cells' rows and columns); all are seen, so nothing is refined
+    probes = [(x, z) for x in (-0.6 + 0.02 * 0.24, 0.6 - 0.02 * 0.24) for z in zs] + \
+        [(x, z) for z in (1.0 + 0.02 * 1.4 / 6, 2.4 - 0.02 * 1.4 / 6) for x in xs]
+    d_probe = min(math.dist((x, 20.0, z), (cx, cy, 1.35)) for x, z in probes)
+    near = min(float(d.min()), d_probe)
+    assert r.max_px_per_m == pytest.approx(1920 / (2 * near * math.tan(math.radians(1.0))), rel=1e-9)
     assert r.max_px_per_m_foreshortened == pytest.approx((px * dy / d).max(), rel=1e-9)
     assert r.incidence_deg == pytest.approx(math.degrees(math.acos(dy / d.min())), abs=1e-6)
     plan = res.mask_plans["c"]
@@ -216,7 +223,8 @@ def test_grazing_rule_and_foreshortened_density_by_hand(tmp_path, incidence_deg)
 
 def test_density_basis_and_2025_levels(tmp_path):
     """The same window seen at 80 deg from 30 m: frontal 1920 / (2 x 30 x tan 1 deg) = 1,833 px/m at
-    its centre, 1,863 at its nearest sample (29.5 m; identify; IEC 2025 scrutinise, >= 1500),
+    its centre, 1,870 at the nearest point seen (the west border probe, x = -0.595 at lens height,
+    29.41 m; identify; IEC 2025 scrutinise, >= 1500),
     foreshortened 1,833 x cos 80 deg = 318 px/m at the centre, up to 330 at the nearest column
     (identify still, >= 250; 2025 characterise, 250 .. 500); with ``density_basis: foreshortened``
     the classes follow the foreshortened density."""
@@ -230,7 +238,7 @@ def test_density_basis_and_2025_levels(tmp_path):
         rows[basis] = res.exposures.set_index("target_id").loc["G"]
     f, s = rows["frontal"], rows["foreshortened"]
     assert f.max_px_per_m == pytest.approx(s.max_px_per_m) and f.max_px_per_m > 1500
-    assert f.max_px_per_m == pytest.approx(1863, rel=0.002)
+    assert f.max_px_per_m == pytest.approx(1869.8, rel=0.001)
     assert 310 <= s.max_px_per_m_foreshortened <= 335
     assert f.iec_2025 == "scrutinise" and s.iec_2025 == "characterise"
     assert f.dori == "identify" and s.dori == "identify"
