@@ -80,6 +80,12 @@ def _coverage_table(cov: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _largest_error(result: Any) -> float:
+    """The largest visible-fraction error bound over the exposures."""
+    ex = result.exposures
+    return float(ex["visible_fraction_error"].max()) if len(ex) and "visible_fraction_error" in ex else 0.0
+
+
 def _not_seen_into(result: Any) -> int:
     """Camera x target pairs of openings seen, but not into (the grazing rule)."""
     ex = result.exposures
@@ -180,8 +186,11 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
             f"(seen_into false in exposures.csv), and no mask is made for it{cap}. Openings seen but not into: "
             f"{_not_seen_into(result):,} camera × target pairs.</li>",
             "<li>Samples: the centres of equal cells of each target (at most the spacing on a side, at least 3 "
-            "along each axis), on the surface; a line of sight stops 2 cm short of it along the ray. Windows "
-            f"and doors of 3D models are {model_openings}.</li>",
+            "along each axis), on the surface; a line of sight stops 2 cm short of it along the ray. Cells at "
+            f"the edge of what a camera sees are resampled at {sc.analysis.refine} × {sc.analysis.refine} points; "
+            "visible_fraction is the visible share of a target's area and visible_fraction_error bounds its "
+            f"error (largest here: {_largest_error(result):.3f}; it holds where no visible or hidden patch is "
+            f"smaller than a cell). Windows and doors of 3D models are {model_openings}.</li>",
             f"<li>Range {sc.analysis.max_range_m:g} m; samples every {sc.analysis.sample_spacing_m:g} m on openings "
             f"and {sc.analysis.surface_sample_spacing_m:g} m on facades and ground.</li>",
             f"<li>Mask margin {sc.masks.margin_deg:g}°; verification at half the sample spacing.</li>",
