@@ -23,6 +23,7 @@ from simulator.exposure import in_reach
 
 GRID = 24  # points per side of a target's own grid
 EPS_START_M, EPS_END_M = 0.05, 0.02  # the engine's segment shortening (the rule, not its code)
+EDGE_ON_DEG = 89.5  # the engine's edge-on rule: a surface seen more obliquely is not seen
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ def check_pair(scene, camera, ti: int, grid: int = GRID) -> Check:
     vec = pts - cam
     dist = np.linalg.norm(vec, axis=1)
     pl = scene.targets.planes
-    facing = bool(pl.draped[ti]) or float(pl.N[ti] @ (cam - pl.origin[ti])) > 0
+    # facing, and for a surface not within EDGE_ON_DEG of edge-on (the rule; per point)
+    cos = (cam - pts) @ pl.N[ti] / np.maximum(dist, 1e-12)
+    facing = np.full(len(pts), True) if pl.draped[ti] else cos > math.cos(math.radians(EDGE_ON_DEG))
     ok = (dist <= camera.range_m) & (dist > 0) & facing
     ok[ok] = in_reach(camera, vec[ok])
     sel = np.flatnonzero(ok)
