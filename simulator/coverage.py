@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .camera.model import Camera
-from .exposure import DORI_CLASSES, dori_class, in_reach, surface_density
+from .exposure import DORI_CLASSES, dori_class, in_reach
 from .masks.spherical import SphericalMask, inside_any
 
 F64 = NDArray[np.float64]
@@ -121,9 +121,9 @@ def camera_coverage(scene: Any, camera: Camera, *, masks: list[SphericalMask] | 
     sel = np.flatnonzero(ok)
     clear = scene.engine.segment_clear(np.array(camera.position), pts[sel]) if len(sel) else np.zeros(0, bool)
     sel = sel[clear]
-    frontal = camera.resolution_px[0] / (2.0 * dist[sel] * np.tan(np.radians(camera.hfov_deg[1]) / 2.0))
-    # the ground faces up: the cosine of the incidence is the line of sight's drop over its length
-    px = surface_density(frontal, -vec[sel, 2] / dist[sel], scene.scenario.analysis.density_basis)
+    # the point is a face at coverage.height_m, which faces the camera: frontal density, whatever
+    # analysis.density_basis (that reads private surfaces)
+    px = camera.resolution_px[0] / (2.0 * dist[sel] * np.tan(np.radians(camera.hfov_deg[1]) / 2.0))
     thresholds = scene.scenario.analysis.dori_px_per_m.model_dump()
     masked = inside_any(masks or [], vec[sel])
     return CameraCoverage(camera.id, cell, ix[sel].astype(np.int64), iy[sel].astype(np.int64), dist[sel], px,

@@ -59,15 +59,6 @@ def iec_2025_level(px_per_m: F64) -> NDArray[np.object_]:
     return out
 
 
-def surface_density(px_per_m: F64, cos_incidence: F64, basis: str) -> F64:
-    """The density [px/m] a class is read from: ``"frontal"`` (the camera's px/m at that distance, as
-    IEC 62676-4 defines it for a target facing the camera) or ``"foreshortened"`` (times the cosine
-    of the angle between the surface normal and the line of sight: px/m across the surface along
-    the direction it recedes in)."""
-    px = np.asarray(px_per_m, float)
-    return px if basis == "frontal" else px * np.clip(np.asarray(cos_incidence, float), 0.0, 1.0)
-
-
 def through_share(size_uv_m: F64, U: F64, V: F64, N: F64, to_camera: F64, reveal_m: float) -> F64:
     """The share of an opening's area through which the inside is seen from a direction (the grazing
     rule). The opening (``size_uv_m`` (n, 2) [m] along its in-plane axes ``U``, ``V``; normal ``N``,
@@ -222,8 +213,9 @@ def _cast_on(camera: Camera, engine: RayEngine, targets: Targets, tc: NDArray[np
     vec = flat - cam
     dist = np.linalg.norm(vec, axis=1)
     normal = np.repeat(pl.N[tc], m, axis=0)
-    faces = -np.einsum("ij,ij->i", normal, vec) > EDGE_ON_COS * dist
-    ok = (dist <= camera.range_m) & (dist > 0) & (np.repeat(dr, m) | faces)
+    # the samples' facing rule: surfaces beyond EDGE_ON_DEG of edge-on, ground below the camera
+    least = np.where(np.repeat(dr, m), 0.0, EDGE_ON_COS) * dist
+    ok = (dist <= camera.range_m) & (dist > 0) & (-np.einsum("ij,ij->i", normal, vec) > least)
     ok[ok] = in_reach(camera, vec[ok])
     sel = np.flatnonzero(ok)
     clear = np.zeros(len(flat), bool)
@@ -248,9 +240,11 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     refined point and an unrefined neighbour's sample) that disagree: the edge of what is seen runs
     between the two, so the pair's share is wrong by at most half the area between them: 1 /
     (2 refine^2) of a cell for two refined points, 1 / (2 refine) for a refined point and an unrefined
-    neighbour's sample (which stands for its whole cell). It holds where no visible or hidden patch is
-    smaller than a cell away from the target's border (a thin post between two samples, wholly
-    missed, is not bounded)."""
+    neighbour's sample (which stands for its whole cell); where a border probe disagrees with its
+    cell's sample, the strip between the cell's outermost points and the edge counts whole. It holds
+    where no visible or hidden patch is smaller than a cell (a thin post between two samples, wholly
+    missed, is not bounded); on polygons other than rectangles, unrefined cells along the border
+    count whole though part of them lies outside, which the bound leaves out."""
     which = np.asarray(which, np.intp)
     empty = Refined(which, np.zeros(len(which)), np.zeros(len(which)), 0, np.full(len(which), np.inf))
     if len(which) == 0 or len(targets.grid) == 0:
@@ -263,7 +257,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     pl = targets.planes
     b = pl.bounds[ti]
     nu, nv = targets.grid[ti, 0], targets.grid[ti, 1]
-    su, sv = (b[:, 2] - b[:, 0]) / nu, (b[:, 3] - b[:, 1]) / nv
+    su, sv = np.maximum(b[:, 2] - b[:, 0], 1e-9) / nu, np.maximum(b[:, 3] - b[:, 1], 1e-9) / nv
     rel = targets.samples[rows] - pl.origin[ti]
     draped = pl.draped[ti]
     u = np.where(draped, targets.samples[rows, 0], np.einsum("ij,ij->i", rel, pl.U[ti]))
@@ -286,12 +280,13 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         edge |= found & (vis[order[pos]] != vis)
     rays = 0
     nearest = np.full(len(which), np.inf)  # [m] the nearest visible probe or refined point of each target
+    probe_differs = np.zeros(len(key), np.int64)  # border probes of each cell that disagree with its sample
     # probes just inside the border, on the cells of the bounds' edges (their sample's row or column)
     probes = []
     inset_u, inset_v = PROBE_INSET * su, PROBE_INSET * sv
     for on, pu, pv in ((iu == 0, b[:, 0] + inset_u, v), (iu == nu - 1, b[:, 2] - inset_u, v),
                        (iv == 0, u, b[:, 1] + inset_v), (iv == nv - 1, u, b[:, 3] - inset_v)):
-        k = np.flatnonzero(on & ~edge)
+        k = np.flatnonzero(on)
         if len(k):
             probes.append((k, pu[k], pv[k]))
     if probes:
@@ -305,7 +300,9 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         if len(k):
             got, dist, n_rays = _cast_on(camera, engine, targets, ti[k], pu[:, None], pv[:, None], terrain)
             rays += n_rays
-            edge[k[got[:, 0] != vis[k]]] = True
+            differs = k[got[:, 0] != vis[k]]
+            edge[differs] = True
+            np.add.at(probe_differs, differs, 1)
             np.minimum.at(nearest, who[k[got[:, 0]]], dist[got[:, 0], 0])
     cells = np.flatnonzero(edge)
     share_cell = vis.astype(float)
@@ -367,6 +364,10 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         # the edge between two disagreeing points lies between them: the error is at most half the
         # area between them (cell units)
         uncertain[cells] = 0.5 * pairs / (r * r) + 0.5 * coarse / r
+    # a probe that disagrees with its cell's sample found an edge in the strip between the cell's
+    # outermost points and the target's edge (0.5 / refine of the cell wide), which no point resolves:
+    # that whole strip counts as uncertain
+    uncertain += probe_differs * (0.5 / refine)
     w = np.bincount(who, weights=weight, minlength=len(which))
     share = np.bincount(who, weights=share_cell * weight, minlength=len(which)) / np.maximum(w, 1e-12)
     bound = np.bincount(who, weights=uncertain, minlength=len(which)) / np.maximum(w, 1e-12)
@@ -387,11 +388,13 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     end: the frontal density), ``incidence_deg`` (angle between the surface normal and the line of
     sight at the nearest visible sample), ``max_px_per_m_foreshortened`` (the largest
     px/m x cos(incidence) over the visible samples), ``dori`` (IEC 62676-4:2014 class) and
-    ``iec_2025`` (IEC 62676-4:2025 level) of the density on ``density_basis`` (``surface_density``:
-    ``max_px_per_m`` or ``max_px_per_m_foreshortened``), ``through_share`` (openings: the largest
+    ``iec_2025`` (IEC 62676-4:2025 level) of the density on ``density_basis`` (``"frontal"``:
+    ``max_px_per_m``, as IEC 62676-4 defines it for a target facing the camera; ``"foreshortened"``:
+    ``max_px_per_m_foreshortened``), ``through_share`` (openings: the largest
     share of the opening through which a visible sample's line of sight sees inside, behind a reveal
-    ``reveal_m`` deep, see ``through_share``; other targets: 1) and ``seen_into`` (``through_share`` > 0
-    and, where ``grazing_max_incidence_deg`` is given, some visible sample seen at a smaller incidence).
+    ``reveal_m`` deep, see ``through_share``, counted 0 for a sample seen beyond
+    ``grazing_max_incidence_deg`` where that is given; other targets: 1) and ``seen_into``
+    (``through_share`` > 0).
     ``visible_fraction`` is the visible share of the target's area: the share of its cells seen, each
     cell at the edge of what is seen counted by ``refine`` x ``refine`` points of its own
     (``refine_partial``; ``refine`` 1: the samples alone), and ``visible_fraction_error`` bounds its error.
@@ -431,7 +434,7 @@ def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,
     best_share = np.maximum.reduceat(share, starts)
     frac = n_visible / n_total
     error = np.zeros(len(frac))
-    if refine > 1:  # every seen target: partly seen ones, and the border of those seen whole
+    if refine > 1 and len(targets.grid):  # every seen target: partly seen ones, the border of those seen whole
         ref = refine_partial(camera, targets, engine, seen, targets_seen, terrain, refine=refine)
         frac, error = ref.visible_share, ref.error_bound
         # the frontal density at the nearest point seen: a probe or refined point may lie nearer

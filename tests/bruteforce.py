@@ -97,7 +97,7 @@ def check_pair(scene, camera, ti: int, grid: int = GRID) -> Check:
     pl = scene.targets.planes
     # facing, and for a surface not within EDGE_ON_DEG of edge-on (the rule; per point)
     cos = (cam - pts) @ pl.N[ti] / np.maximum(dist, 1e-12)
-    facing = np.full(len(pts), True) if pl.draped[ti] else cos > math.cos(math.radians(EDGE_ON_DEG))
+    facing = cos > (0.0 if pl.draped[ti] else math.cos(math.radians(EDGE_ON_DEG)))  # ground: below the camera
     ok = (dist <= camera.range_m) & (dist > 0) & facing
     ok[ok] = in_reach(camera, vec[ok])
     sel = np.flatnonzero(ok)

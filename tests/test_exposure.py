@@ -264,7 +264,7 @@ def test_visible_share_of_a_facade_behind_a_post_by_hand(tmp_path):
     r = ex[ex["target"] == ti].iloc[0]
     assert r.visible_samples == 6 and r.samples == 9  # the coarse samples: east column hidden
     assert abs(r.visible_fraction - 2 / 3) <= r.visible_fraction_error + 1e-9
-    assert 0 < r.visible_fraction_error <= 0.1
+    assert 0 < r.visible_fraction_error <= 0.12
 
 
 def test_a_facade_seen_through_a_04_m_gap_by_hand(tmp_path):
@@ -292,3 +292,23 @@ def test_a_facade_seen_through_a_04_m_gap_by_hand(tmp_path):
     assert r.visible_samples == 3 and r.samples == 12  # coarse: the column at x = 1.5, 3 of 12 samples
     assert abs(r.visible_fraction - true) <= r.visible_fraction_error + 1e-9
     assert r.visible_fraction == pytest.approx(0.1, abs=0.03) and r.visible_fraction_error <= 0.05 + 1e-9
+
+
+def test_a_strip_hidden_at_a_targets_edge_is_within_the_bound(tmp_path):
+    """A wall 4 m wide (x 0 .. 4 at y = 20, 3 m high, 1 m cells) seen from x = 0, y = 0; a fence at
+    y = 10 .. 10.1 reaching to x = 0.015 hides the wall's strip x < 0.015 x 20 / 10 = 0.03 (its near
+    face bounds it: 0.015 x 20 / 10 = 0.03 m). Every sample and every refined point is seen; only the
+    probes 2 cm inside the west edge are not. By hand the true share is 1 - 0.03 / 4 = 0.9925, and
+    the stated bound holds it."""
+    wall = building("H", 0.0, 20, 4.0, 26, 3.0)
+    fence = building("F", -6.0, 10.0, 0.015, 10.1, 10.0, "office")
+    cam = {**CAM, "x": 0.0, "y": 0.0, "mount_height_m": 1.5}
+    res = simulator.analyse(write_scenario(tmp_path, buildings=[wall, fence], cameras=[cam],
+                                           analysis={"surface_sample_spacing_m": 1.0}))
+    t = res.scene.targets
+    (ti,) = [i for i in range(len(t)) if t.kind[i] == "facade" and t.planes.N[i] @ [0, -1, 0] > 0.99
+             and t.planes.building_id[i] == "H"]
+    r = res.exposures.set_index("target").loc[ti]
+    assert r.visible_samples == r.samples == 12
+    assert abs(r.visible_fraction - (1 - 0.03 / 4)) <= r.visible_fraction_error + 1e-9
+    assert 0 < r.visible_fraction_error <= 0.05

@@ -237,6 +237,10 @@ def grid_cells(w: F64, h: F64, spacing: F64, max_samples: int,
     least = max(1, min(min_per_axis, math.isqrt(max(max_samples, 1))))
     nu = np.maximum(np.ceil(w / s - 1e-9).astype(np.int64), least)
     nv = np.maximum(np.ceil(h / s - 1e-9).astype(np.int64), least)
+    # a thin target forced to `least` along one axis keeps at most max_samples along the other
+    cap = max(max_samples, 1)
+    nu = np.where(nu * nv > cap, np.maximum(np.minimum(nu, cap // nv), least), nu)
+    nv = np.where(nu * nv > cap, np.maximum(np.minimum(nv, cap // nu), least), nv)
     return nu, nv
 
 
