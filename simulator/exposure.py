@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from .camera.model import Camera
 from .frames import azimuth_elevation, direction_vectors, in_angular_range
 from .geom import ball
-from .scene.targets import Targets
+from .scene.targets import DRAPED_OFFSET_M, Targets
 from .visibility import RayEngine
 
 F64 = NDArray[np.float64]
@@ -190,16 +190,13 @@ class Refined:
     target: NDArray[np.intp]
     visible_share: F64
     error_bound: F64
-    rays: int
     nearest_m: F64  # the nearest visible probe or refined point (inf: none)
 
 
 def _cast_on(camera: Camera, engine: RayEngine, targets: Targets, tc: NDArray[np.intp], cu: F64, cv: F64,
-             terrain: Any) -> tuple[NDArray[np.bool_], F64, int]:
+             terrain: Any) -> tuple[NDArray[np.bool_], F64]:
     """Whether the camera sees points (u, v) [m] (``cu``, ``cv`` (k, m)) of targets ``tc`` (k,), by the
-    samples' rules (range, facing, reach, a clear segment); their distances [m]; and the rays cast."""
-    from .scene.targets import DRAPED_OFFSET_M
-
+    samples' rules (range, facing, reach, a clear segment), and their distances [m]."""
     pl = targets.planes
     pts = pl.origin[tc, None, :] + cu[..., None] * pl.U[tc, None, :] + cv[..., None] * pl.V[tc, None, :]
     dr = pl.draped[tc]
@@ -221,7 +218,7 @@ def _cast_on(camera: Camera, engine: RayEngine, targets: Targets, tc: NDArray[np
     clear = np.zeros(len(flat), bool)
     if len(sel):
         clear[sel] = engine.segment_clear(cam, flat[sel])
-    return clear.reshape(cu.shape), dist.reshape(cu.shape), len(sel)
+    return clear.reshape(cu.shape), dist.reshape(cu.shape)
 
 
 PROBE_INSET = 0.02  # border probes sit this share of a cell inside the target's edge
@@ -246,7 +243,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     missed, is not bounded); on polygons other than rectangles, unrefined cells along the border
     count whole though part of them lies outside, which the bound leaves out."""
     which = np.asarray(which, np.intp)
-    empty = Refined(which, np.zeros(len(which)), np.zeros(len(which)), 0, np.full(len(which), np.inf))
+    empty = Refined(which, np.zeros(len(which)), np.zeros(len(which)), np.full(len(which), np.inf))
     if len(which) == 0 or len(targets.grid) == 0:
         return empty
     off = targets.offsets
@@ -271,14 +268,18 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     key = (who * stride + iv) * stride + iu
     order = np.argsort(key)
     sk = key[order]
+
+    def neighbour(c: NDArray[np.intp] | slice, di: int, dj: int) -> tuple[NDArray[np.bool_], NDArray[np.intp]]:
+        """For samples ``c``: whether the cell (di, dj) away in the same target has a sample, and its row."""
+        ok = (iu[c] + di >= 0) & (iu[c] + di < nu[c]) & (iv[c] + dj >= 0) & (iv[c] + dj < nv[c])
+        nk = (who[c] * stride + iv[c] + dj) * stride + iu[c] + di
+        pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
+        return ok & (sk[pos] == nk), order[pos]
+
     edge = np.zeros(len(key), bool)
     for di, dj in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-        ok = (iu + di >= 0) & (iu + di < nu) & (iv + dj >= 0) & (iv + dj < nv)
-        nk = (who * stride + iv + dj) * stride + iu + di
-        pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
-        found = ok & (sk[pos] == nk)
-        edge |= found & (vis[order[pos]] != vis)
-    rays = 0
+        found, other = neighbour(slice(None), di, dj)
+        edge |= found & (vis[other] != vis)
     nearest = np.full(len(which), np.inf)  # [m] the nearest visible probe or refined point of each target
     probe_differs = np.zeros(len(key), np.int64)  # border probes of each cell that disagree with its sample
     # probes just inside the border, on the cells of the bounds' edges (their sample's row or column)
@@ -298,8 +299,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
             inside[g] = shapely.contains_xy(pl.poly2d[ti[k[g]]], pu[g], pv[g])
         k, pu, pv = k[inside], pu[inside], pv[inside]
         if len(k):
-            got, dist, n_rays = _cast_on(camera, engine, targets, ti[k], pu[:, None], pv[:, None], terrain)
-            rays += n_rays
+            got, dist = _cast_on(camera, engine, targets, ti[k], pu[:, None], pv[:, None], terrain)
             differs = k[got[:, 0] != vis[k]]
             edge[differs] = True
             np.add.at(probe_differs, differs, 1)
@@ -314,8 +314,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         fu, fv = np.meshgrid(a, a, indexing="xy")  # (r, r): row = v, column = u
         cu = b[cells, 0, None] + (iu[cells, None] + fu.ravel()[None, :]) * su[cells, None]  # (cells, r*r)
         cv = b[cells, 1, None] + (iv[cells, None] + fv.ravel()[None, :]) * sv[cells, None]
-        got, dist, n_rays = _cast_on(camera, engine, targets, ti[cells], cu, cv, terrain)
-        rays += n_rays
+        got, dist = _cast_on(camera, engine, targets, ti[cells], cu, cv, terrain)
         inside = np.ones(cu.shape, bool)
         g = np.flatnonzero(general[cells])
         if len(g):
@@ -340,12 +339,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         for di, dj, mine, mine_in, theirs, theirs_in in (
                 (1, 0, sub[:, :, -1], ins[:, :, -1], lambda q: sub[q, :, 0], lambda q: ins[q, :, 0]),
                 (0, 1, sub[:, -1, :], ins[:, -1, :], lambda q: sub[q, 0, :], lambda q: ins[q, 0, :])):
-            c = cells
-            ok = (iu[c] + di < nu[c]) & (iv[c] + dj < nv[c])
-            nk = (who[c] * stride + iv[c] + dj) * stride + iu[c] + di
-            pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
-            found = ok & (sk[pos] == nk)
-            other = order[pos]
+            found, other = neighbour(cells, di, dj)
             both = found & (slot[other] >= 0)  # the neighbour is refined too
             k = np.flatnonzero(both)
             q = slot[other[k]]
@@ -353,12 +347,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
             k = np.flatnonzero(found & ~both)  # an unrefined neighbour: its sample's state
             coarse[k] += ((mine[k] != vis[other[k], None]) & mine_in[k]).sum(axis=1)
         for di, dj, edge_pts, edge_in in ((-1, 0, sub[:, :, 0], ins[:, :, 0]), (0, -1, sub[:, 0, :], ins[:, 0, :])):
-            c = cells
-            ok = (iu[c] + di >= 0) & (iv[c] + dj >= 0)
-            nk = (who[c] * stride + iv[c] + dj) * stride + iu[c] + di
-            pos = np.clip(np.searchsorted(sk, nk), 0, len(sk) - 1)
-            found = ok & (sk[pos] == nk)
-            other = order[pos]
+            found, other = neighbour(cells, di, dj)
             k = np.flatnonzero(found & (slot[other] < 0))
             coarse[k] += ((edge_pts[k] != vis[other[k], None]) & edge_in[k]).sum(axis=1)
         # the edge between two disagreeing points lies between them: the error is at most half the
@@ -371,7 +360,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     w = np.bincount(who, weights=weight, minlength=len(which))
     share = np.bincount(who, weights=share_cell * weight, minlength=len(which)) / np.maximum(w, 1e-12)
     bound = np.bincount(who, weights=uncertain, minlength=len(which)) / np.maximum(w, 1e-12)
-    return Refined(which, share, np.minimum(bound, 1.0), rays, nearest)
+    return Refined(which, share, np.minimum(bound, 1.0), nearest)
 
 
 def camera_exposures(camera: Camera, targets: Targets, engine: RayEngine, *,

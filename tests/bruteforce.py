@@ -51,41 +51,49 @@ def grid_points(scene, ti: int, grid: int = GRID) -> np.ndarray:
     return pl.origin[ti] + uu[:, None] * pl.U[ti] + vv[:, None] * pl.V[ti]
 
 
-def segments_clear(tris: np.ndarray, start: np.ndarray, ends: np.ndarray, *, block: int = 1 << 21) -> np.ndarray:
-    """Whether each segment start -> ends[i], shortened by EPS_START_M / EPS_END_M, misses every
-    triangle of ``tris`` (m, 3, 3), in float64 (Moller-Trumbore; a hit on an edge counts). Only the
-    triangles whose bounding box meets that of all the segments are tested, every segment against
-    every one of them, ``block`` pairs at a time."""
-    d = ends - start
+def brute_force_clear(start: np.ndarray, end: np.ndarray, tris: np.ndarray, *, margin: float = 1e-7,
+                      block: int = 1 << 21) -> tuple[np.ndarray, np.ndarray]:
+    """(clear, ambiguous) per segment start -> end (start (3,) or (n, 3), end (n, 3)), shortened by
+    EPS_START_M / EPS_END_M: clear when no triangle of ``tris`` (m, 3, 3) crosses it (Moller-Trumbore
+    in float64; a hit on an edge counts); ambiguous when a crossing lies within ``margin`` of a
+    triangle edge or the segment's ends (float32 may differ there). Only the triangles whose bounding
+    box meets that of all the segments are tested, every segment against every one of them, ``block``
+    pairs at a time."""
+    start = np.broadcast_to(np.asarray(start, float), np.shape(end))
+    d = end - start
     length = np.linalg.norm(d, axis=1)
-    d = d / length[:, None]
-    o = start + EPS_START_M * d
-    t_max = length - EPS_START_M - EPS_END_M
-    clear = np.ones(len(ends), bool)
-    if len(tris) == 0 or len(ends) == 0:
-        return clear
-    far = o + d * t_max[:, None]
-    lo, hi = np.minimum(o, far).min(axis=0), np.maximum(o, far).max(axis=0)
-    near = (tris.max(axis=1) >= lo - 1e-9).all(axis=1) & (tris.min(axis=1) <= hi + 1e-9).all(axis=1)
-    tris = tris[near]
+    u = d / length[:, None]
+    o = start + u * EPS_START_M
+    tmax = length - EPS_START_M - EPS_END_M
+    clear = np.ones(len(o), bool)
+    ambiguous = np.zeros(len(o), bool)
+    if len(tris) == 0 or len(o) == 0:
+        return clear, ambiguous
+    far = o + u * tmax[:, None]
+    lo, hi = np.minimum(o, far).min(axis=0) - 1e-3, np.maximum(o, far).max(axis=0) + 1e-3
+    tris = tris[(tris.max(axis=1) >= lo).all(axis=1) & (tris.min(axis=1) <= hi).all(axis=1)]
     if len(tris) == 0:
-        return clear
+        return clear, ambiguous
     v0, e1, e2 = tris[:, 0], tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0]
     step = max(1, block // len(tris))
-    for a in range(0, len(ends), step):
-        dd, oo, tm = d[a:a + step, None, :], o[a:a + step, None, :], t_max[a:a + step, None]
-        p = np.cross(dd, e2[None])
-        det = np.einsum("rtj,tj->rt", p, e1)
-        ok = np.abs(det) > 1e-14
+    for k in range(0, len(o), step):
+        ob, ub, tb = o[k:k + step, None, :], u[k:k + step, None, :], tmax[k:k + step, None]
+        p = np.cross(ub, e2[None])
+        det = np.einsum("rtk,tk->rt", p, e1)
+        ok = np.abs(det) > 1e-12
         inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-        sv = oo - v0[None]
-        u = np.einsum("rtj,rtj->rt", sv, p) * inv
+        sv = ob - v0[None]
+        a = np.einsum("rtk,rtk->rt", sv, p) * inv
         q = np.cross(sv, e1[None])
-        v = np.einsum("rtj,rtj->rt", q, np.broadcast_to(dd, q.shape)) * inv
-        t = np.einsum("rtj,tj->rt", q, e2) * inv
-        hit = ok & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 0) & (t < tm)
-        clear[a:a + step] = ~hit.any(axis=1)
-    return clear
+        b = np.einsum("rtk,rtk->rt", ub, q) * inv
+        t = np.einsum("tk,rtk->rt", e2, q) * inv
+        hit = ok & (a >= 0) & (b >= 0) & (a + b <= 1) & (t > 0) & (t < tb)
+        near = ok & (a >= -margin) & (b >= -margin) & (a + b <= 1 + margin) & (t > -1e-4) & (t < tb + 1e-4)
+        edge = near & ((np.abs(a) < margin) | (np.abs(b) < margin) | (np.abs(a + b - 1) < margin) |
+                       (np.abs(t) < 1e-4) | (np.abs(t - tb) < 1e-4))
+        clear[k:k + step] = ~hit.any(axis=1)
+        ambiguous[k:k + step] = edge.any(axis=1)
+    return clear, ambiguous
 
 
 def check_pair(scene, camera, ti: int, grid: int = GRID) -> Check:
@@ -103,7 +111,7 @@ def check_pair(scene, camera, ti: int, grid: int = GRID) -> Check:
     sel = np.flatnonzero(ok)
     if len(sel) == 0 or len(pts) == 0:
         return Check(False, 0.0, math.nan, 0)
-    clear = segments_clear(scene.triangles.reshape(-1, 3, 3), cam, pts[sel])
+    clear, _ = brute_force_clear(cam, pts[sel], scene.triangles.reshape(-1, 3, 3))
     seen = sel[clear]
     share = len(seen) / len(pts)
     px = math.nan

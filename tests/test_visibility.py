@@ -9,44 +9,12 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.visibility import EPS_END_M, EPS_START_M, RayEngine
+from simulator.visibility import RayEngine
 
+from .bruteforce import brute_force_clear
 from .scenes import PTZ, building, write_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def brute_force_clear(start: np.ndarray, end: np.ndarray, tris: np.ndarray, *, margin: float = 1e-7
-                      ) -> tuple[np.ndarray, np.ndarray]:
-    """(clear, ambiguous) per segment: clear when no triangle crosses the shortened segment; ambiguous
-    when a crossing lies within ``margin`` of a triangle edge or the segment's ends (float32 may differ)."""
-    d = end - start
-    length = np.linalg.norm(d, axis=1)
-    u = d / length[:, None]
-    o = start + u * EPS_START_M
-    tmax = length - EPS_START_M - EPS_END_M
-    v0, v1, v2 = tris[:, 0], tris[:, 1], tris[:, 2]
-    e1, e2 = v1 - v0, v2 - v0
-    clear = np.ones(len(o), bool)
-    ambiguous = np.zeros(len(o), bool)
-    for k in range(0, len(o), 512):
-        ob, ub, tb = o[k:k + 512, None, :], u[k:k + 512, None, :], tmax[k:k + 512, None]
-        p = np.cross(ub, e2[None])
-        det = np.einsum("rtk,tk->rt", p, e1)
-        ok = np.abs(det) > 1e-12
-        inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
-        s = ob - v0[None]
-        a = np.einsum("rtk,rtk->rt", s, p) * inv
-        q = np.cross(s, e1[None])
-        b = np.einsum("rtk,rtk->rt", ub, q) * inv
-        t = np.einsum("tk,rtk->rt", e2, q) * inv
-        hit = ok & (a >= 0) & (b >= 0) & (a + b <= 1) & (t > 0) & (t < tb)
-        near = ok & (a >= -margin) & (b >= -margin) & (a + b <= 1 + margin) & (t > -1e-4) & (t < tb + 1e-4)
-        edge = near & ((np.abs(a) < margin) | (np.abs(b) < margin) | (np.abs(a + b - 1) < margin) |
-                       (np.abs(t) < 1e-4) | (np.abs(t - tb) < 1e-4))
-        clear[k:k + 512] = ~hit.any(axis=1)
-        ambiguous[k:k + 512] = edge.any(axis=1)
-    return clear, ambiguous
 
 
 def _compare(scene: simulator.Scene, cam_pos: np.ndarray) -> tuple[int, int]:
