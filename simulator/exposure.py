@@ -21,7 +21,7 @@ from scipy.spatial import cKDTree
 from .camera.model import Camera
 from .frames import azimuth_elevation, direction_vectors, in_angular_range
 from .geom import ball
-from .scene.targets import DRAPED_OFFSET_M, Targets
+from .scene.targets import DRAPED_OFFSET_M, Targets, cell_shares
 from .visibility import RayEngine
 
 F64 = NDArray[np.float64]
@@ -232,16 +232,16 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
     where the edge of what the camera sees may cross it: its sample disagrees with one of its four
     neighbours' (visible next to hidden), or, on the target's border, with a probe cast just inside
     the target's edge (``PROBE_INSET`` of a cell: a reveal or frame hiding an opening's edge strip).
-    Points outside a target's polygon count for nothing (a refined cell weighs the share of its
-    points inside). The error bound counts the pairs of neighbouring points (refined points, or a
-    refined point and an unrefined neighbour's sample) that disagree: the edge of what is seen runs
+    Points outside a target's polygon count for nothing. The error bound counts the pairs of
+    neighbouring points (refined points, or a refined point and an unrefined neighbour's sample) that
+    disagree: the edge of what is seen runs
     between the two, so the pair's share is wrong by at most half the area between them: 1 /
     (2 refine^2) of a cell for two refined points, 1 / (2 refine) for a refined point and an unrefined
     neighbour's sample (which stands for its whole cell); where a border probe disagrees with its
     cell's sample, the strip between the cell's outermost points and the edge counts whole. It holds
     where no visible or hidden patch is smaller than a cell (a thin post between two samples, wholly
-    missed, is not bounded); on polygons other than rectangles, unrefined cells along the border
-    count whole though part of them lies outside, which the bound leaves out."""
+    missed, is not bounded). Each cell weighs its area on the target (``cell_shares``: a border cell
+    of a polygon other than a rectangle, the share of it inside)."""
     which = np.asarray(which, np.intp)
     empty = Refined(which, np.zeros(len(which)), np.zeros(len(which)), np.full(len(which), np.inf))
     if len(which) == 0 or len(targets.grid) == 0:
@@ -306,7 +306,7 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
             np.minimum.at(nearest, who[k[got[:, 0]]], dist[got[:, 0], 0])
     cells = np.flatnonzero(edge)
     share_cell = vis.astype(float)
-    weight = np.ones(len(key))
+    weight = cell_shares(pl, ti, iu, iv, nu, nv)  # each cell weighs its area on the target
     uncertain = np.zeros(len(key))
     if len(cells):
         r = refine
@@ -326,7 +326,6 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         ins = inside.reshape(len(cells), r, r)
         n_in = ins.sum(axis=(1, 2))
         share_cell[cells] = np.where(n_in > 0, (sub & ins).sum(axis=(1, 2)) / np.maximum(n_in, 1), share_cell[cells])
-        weight[cells] = np.where(n_in > 0, n_in / (r * r), 1.0)
         # pairs of neighbouring points (both on the target) that disagree: inside each refined cell,
         # and across its sides (with the next refined cell's facing points, or an unrefined neighbour's
         # sample)

@@ -175,14 +175,47 @@ def test_sampling_in_runs_equals_sampling_at_once():
     terrain = Terrain()  # flat ground at z = 0
     whole, off = sample_planes(planes, spacing=spacing, max_samples=200, terrain=terrain, block=1 << 30)
     assert off[-1] == len(whole) and (np.diff(off) >= 1).all()
-    assert np.diff(off)[2] == 1  # the frame: one point, on its surface
-    assert shapely.contains_xy(polys[2], *(whole[off[2]] - planes.origin[2])[[0, 2]])
+    # the frame (3 x 3 cells of 1/3 m, none holding its centre in the 5 cm frame): a point of each of
+    # the 8 cells around the hole, on its surface and in its own cell
+    assert np.diff(off)[2] == 8
+    uv = (whole[off[2]:off[3]] - planes.origin[2])[:, [0, 2]]
+    assert shapely.contains_xy(polys[2], *uv.T).all()
+    assert len(np.unique(np.floor(uv * 3).astype(int), axis=0)) == 8
     assert np.diff(off)[0] == 12 * 6  # 6 x 3 m at 0.5 m
     for block in (1, 5, 37, 100, 10**6):
         for threads in (1, 2, 3):  # runs finish out of order; their samples move up into place after
             part, off2 = sample_planes(planes, spacing=spacing, max_samples=200, terrain=terrain, block=block,
                                        threads=threads)
             assert np.array_equal(off2, off) and np.array_equal(part, whole)
+
+
+def test_border_cells_of_a_triangle_by_hand():
+    """A right triangle (0, 0), (3, 0), (0, 3) on 3 x 3 cells of 1 m: the three cells below the
+    diagonal lie inside (share 1, their centres the samples), the three it crosses are half inside
+    (their centres lie on it, outside the open polygon: each gets a point of its half instead), the
+    three above it hold nothing. A 10 m sliver triangle 0.4 m high gets a sample near its sharp tip."""
+    from simulator.scene.targets import PlanarSet, cell_shares, sample_planes
+    from simulator.scene.terrain import Terrain
+
+    polys = [shapely.Polygon([(0, 0), (3, 0), (0, 3)]), shapely.Polygon([(0, 0), (10, 0.4), (1, 0.4)])]
+    n = len(polys)
+    planes = PlanarSet(np.zeros((n, 3)), np.tile([1.0, 0, 0], (n, 1)), np.tile([0, 0, 1.0], (n, 1)),
+                       np.tile([0.0, -1.0, 0.0], (n, 1)), np.array(polys, object), np.array(["b"] * n, object),
+                       np.zeros(n, bool), np.zeros(n, bool))
+    pts, off = sample_planes(planes, spacing=np.array([1.0, 1.0]), max_samples=200, terrain=Terrain())
+    uv = pts[off[0]:off[1]][:, [0, 2]]
+    cells = {tuple(c) for c in np.floor(uv).astype(int).tolist()}
+    assert cells == {(0, 0), (1, 0), (0, 1), (2, 0), (1, 1), (0, 2)}
+    centred = {tuple(np.round(p, 9)) for p in uv.tolist()} & {(0.5, 0.5), (1.5, 0.5), (0.5, 1.5)}
+    assert len(centred) == 3 and shapely.contains_xy(polys[0], *uv.T).all()
+    iu, iv = np.array([0, 1, 2, 0, 1, 0]), np.array([0, 0, 0, 1, 1, 2])
+    share = cell_shares(planes, np.zeros(6, np.intp), iu, iv, np.full(6, 3), np.full(6, 3))
+    assert np.allclose(share, [1, 1, 0.5, 1, 0.5, 0.5])
+    # the sliver: 10 x 3 cells of 1 x 0.133 m; one sample in each cell it touches, on it, one near the tip
+    sl = pts[off[1]:off[2]][:, [0, 2]]
+    assert shapely.contains_xy(polys[1], *sl.T).all()
+    assert len(np.unique(np.floor(sl / [1.0, 0.4 / 3]).astype(int), axis=0)) == len(sl)
+    assert sl[:, 0].max() > 9.0  # the cell of the tip (u 9 to 10, v 0.267 to 0.4: 1/8 of it inside)
 
 
 def test_synthesized_openings_by_hand():

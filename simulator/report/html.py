@@ -190,7 +190,8 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
             f"the edge of what a camera sees are resampled at {sc.analysis.refine} × {sc.analysis.refine} points; "
             "visible_fraction is the visible share of a target's area and visible_fraction_error bounds its "
             f"error (largest here: {_largest_error(result):.3f}; it holds where no visible or hidden patch is "
-            "smaller than a cell and, on polygons other than rectangles, away from their border). Windows "
+            "smaller than a cell; a cell on the border of a polygon other than a rectangle weighs its share "
+            "inside, its sample at a point of that part). Windows "
             f"and doors of 3D models are {model_openings}.</li>",
             f"<li>Range {sc.analysis.max_range_m:g} m; samples every {sc.analysis.sample_spacing_m:g} m on openings "
             f"and {sc.analysis.surface_sample_spacing_m:g} m on facades and ground.</li>",

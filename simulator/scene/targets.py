@@ -26,6 +26,9 @@ F64 = NDArray[np.float64]
 # at 89 deg.) Ground samples sit this far above the terrain, whose mesh and interpolation differ:
 DRAPED_OFFSET_M = 0.10
 MIN_SAMPLES_PER_AXIS = 3  # at least this many cells along each axis of a target's bounds
+# a cell on the border of a polygon other than a rectangle, whose centre lies outside it, gets a sample
+# at a point of its part inside (``_grid``) when that part is at least this share of the cell
+BORDER_CELL_SHARE = 0.01
 
 
 @dataclass
@@ -182,7 +185,10 @@ def sample_planes(planes: PlanarSet, *, spacing: F64, max_samples: int,
     spacing [m] on a side (coarsened to at most ``max_samples`` per target) and at least
     ``min_per_axis`` along each axis (so a small target is never one or two points), one sample at
     the centre of each cell inside the polygon; a polygon holding no cell centre gets one interior
-    point. Every sample of a rectangle stands for the same area; see ``grid_cells``.
+    point. A cell on the border of a polygon other than a rectangle whose centre lies outside the
+    polygon gets its sample at a point of its part inside (when that part is at least
+    ``BORDER_CELL_SHARE`` of the cell), so a sharp corner of a gable or a courtyard is sampled too.
+    Every sample of a rectangle stands for the same area; see ``grid_cells`` and ``cell_shares``.
 
     Returns (S, 3) sample points [m] offset in front of their surface, and CSR offsets (T + 1,).
     The targets are sampled in runs of about ``block`` grid points, on ``threads`` threads (numpy
@@ -244,10 +250,27 @@ def grid_cells(w: F64, h: F64, spacing: F64, max_samples: int,
     return nu, nv
 
 
+def cell_shares(planes: PlanarSet, ti: NDArray[np.intp], iu: NDArray[np.int64], iv: NDArray[np.int64],
+                nu: NDArray[np.int64], nv: NDArray[np.int64]) -> F64:
+    """The share of each cell (column ``iu``, row ``iv`` of the ``nu`` x ``nv`` equal cells of target
+    ``ti``'s bounds) that lies inside the target's polygon: 1 on a rectangle, the area of the cell's
+    part inside over the cell's on any other polygon."""
+    share = np.ones(len(ti))
+    g = np.flatnonzero(~planes.rect[ti])
+    if len(g):
+        b = planes.bounds[ti[g]]
+        su, sv = (b[:, 2] - b[:, 0]) / nu[g], (b[:, 3] - b[:, 1]) / nv[g]
+        u0, v0 = b[:, 0] + iu[g] * su, b[:, 1] + iv[g] * sv
+        boxes = shapely.box(u0, v0, u0 + su, v0 + sv)
+        share[g] = shapely.area(shapely.intersection(boxes, planes.poly2d[ti[g]])) / np.maximum(su * sv, 1e-18)
+    return np.clip(share, 0.0, 1.0)
+
+
 def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, nu: NDArray[np.int64],
           nv: NDArray[np.int64], count: NDArray[np.int64]) -> tuple[NDArray[np.int64], F64, F64]:
     """The (target, u, v) samples of targets ``first`` to ``last`` (exclusive), ordered by target: the
-    centres of the ``nu`` x ``nv`` equal cells of each target's bounds."""
+    centres of the ``nu`` x ``nv`` equal cells of each target's bounds (of a border cell whose centre
+    lies outside the polygon, a point of its part inside: see ``sample_planes``)."""
     c = count[first:last]
 
     def each(a: NDArray[Any]) -> NDArray[Any]:  # a[t] (a gather by repetition: t is sorted)
@@ -263,6 +286,15 @@ def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, nu: 
     if general.any():
         inside = np.ones(len(t), bool)
         inside[general] = shapely.contains_xy(planes.poly2d[t[general]], u[general], v[general])
+        out = np.flatnonzero(~inside)
+        if len(out):  # border cells: a point of their part inside, where that part is not negligible
+            hu, hv = each(w)[out] / nu_t[out] / 2, each(h)[out] / nv_t[out] / 2
+            boxes = shapely.box(u[out] - hu, v[out] - hv, u[out] + hu, v[out] + hv)
+            part = shapely.intersection(boxes, planes.poly2d[t[out]])
+            big = shapely.area(part) >= BORDER_CELL_SHARE * 4 * hu * hv
+            rp = shapely.get_coordinates(shapely.point_on_surface(part[big]))
+            u[out[big]], v[out[big]] = rp[:, 0], rp[:, 1]
+            inside[out[big]] = True
         t, u, v = t[inside], u[inside], v[inside]
     empty = np.flatnonzero(np.bincount(t - first, minlength=last - first) == 0) + first
     if len(empty):
