@@ -18,11 +18,11 @@ import shapely
 import streamlit as st
 
 import simulator
-from simulator.camera.catalogue import catalogue
+from simulator.build.catalogue import catalogue
+from simulator.engine.render import render_view
 from simulator.errors import SimulatorError
-from simulator.io.bundle import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, scenario_from_uploads
-from simulator.render import render_view
-from simulator.report import DORI_CLASSES, kind_dori_table, report_html
+from simulator.inputs.bundle import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, scenario_from_uploads
+from simulator.outputs.report import DORI_CLASSES, kind_dori_table, report_html
 from simulator.where import point_from_lonlat, where_point, where_target
 from simulator.workbench import Workbench
 

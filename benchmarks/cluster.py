@@ -89,7 +89,7 @@ def bench_viewshed(args: argparse.Namespace) -> None:
     from rasterio.features import rasterize
     from rasterio.transform import from_origin
 
-    from simulator.pipeline import camera_result
+    from simulator.run.camera import camera_result
 
     exe = shutil.which("gdal_viewshed")
     if exe is None:
@@ -205,7 +205,7 @@ def bench_scaling(args: argparse.Namespace) -> None:
     LocalCluster on every camera; the same tiles, per-worker throughput compared."""
     from dask.distributed import Client, LocalCluster
 
-    from simulator.parallel import analyse_distributed
+    from simulator.run.dask import analyse_distributed
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -271,7 +271,7 @@ def bench_growth(args: argparse.Namespace) -> None:
     for n in args.sizes:
         with tempfile.TemporaryDirectory() as tmp:
             path = generated_city(Path(tmp), n, args.cameras or max(1, n // 10))
-            code = ("import sys, time, resource, simulator; from simulator.tiles import plan_tiles, scene_part; "
+            code = ("import sys, time, resource, simulator; from simulator.run.tiles import plan_tiles, scene_part; "
                     "t=time.perf_counter(); sc=simulator.load_scenario(sys.argv[1]); tm=float(sys.argv[2]); "
                     "sc=sc.model_copy(update={'analysis': sc.analysis.model_copy(update={'tile_m': tm})}); "
                     "s=simulator.build_scene(sc); b=time.perf_counter()-t; "

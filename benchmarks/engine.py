@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import simulator  # noqa: E402
-from simulator.exposure import camera_exposures, in_reach  # noqa: E402
+from simulator.engine.exposure import camera_exposures, in_reach  # noqa: E402
 from simulator.visibility import EPS_END_M, EPS_START_M, RayEngine  # noqa: E402
 
 

@@ -18,30 +18,31 @@ def _run(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from .io.publish import check_out
-    from .io.writers import Outputs
-    from .pipeline import analyse, select_cameras
+    from .build import build_scene
+    from .outputs.publish import check_out
+    from .outputs.writers import Outputs, camera_outputs
+    from .run.camera import select_cameras
+    from .run.pipeline import analyse
     from .scenario import load_scenario
-    from .scene import build_scene
 
     err = Console(stderr=True)
     check_out(args.out)  # before the work: a file, '' or a folder of other things is refused
     _same_log_key(Path(args.out), args.key)
     scenario = load_scenario(args.scenario)
     if args.workers is not None or args.scheduler is not None:
-        from .parallel import check_cluster_arguments
+        from .run.dask import check_cluster_arguments
 
         check_cluster_arguments(args.workers, args.scheduler)
     if args.processes < 1:
         raise InputError(f"--processes must be at least 1, got {args.processes}", field="--processes")
     if args.pdf:
-        from .report.pdf import browser
+        from .outputs.report.pdf import browser
 
         browser()  # fail before the work, not after it
     if args.no_masks:
         scenario = scenario.model_copy(update={"masks": scenario.masks.model_copy(update={"enabled": False})})
     if scenario.masks.enabled:  # the ONVIF validator loads its schemas while the scene is built
-        from .export.onvif import prestart
+        from .outputs.export.onvif import prestart
 
         prestart()
     t0 = time.perf_counter()
@@ -62,13 +63,14 @@ def _run(args: argparse.Namespace) -> int:
                 bar.update(task, completed=i, total=n, description=cam)
 
             if args.workers is not None or args.scheduler is not None:
-                from .parallel import analyse_distributed
+                from .run.dask import analyse_distributed
 
                 result = analyse_distributed(scenario, cameras=args.camera, workers=args.workers,
-                                             scheduler=args.scheduler, scene=scene, progress=tick)
+                                             scheduler=args.scheduler, scene=scene, progress=tick,
+                                             finish=camera_outputs)
             else:  # the scene's own layers are written while the workers analyse the cameras
                 result = analyse(scene, cameras=args.camera, progress=tick, processes=args.processes,
-                                 meanwhile=outputs.scene_layers())
+                                 meanwhile=outputs.scene_layers(), finish=camera_outputs)
                 outputs.scene_layers_done(scene)
         t1 = time.perf_counter()
         outputs.write(result, key_path=args.key, pdf=args.pdf)
@@ -99,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .processes import cores
+    from .run.processes import cores
 
     p = argparse.ArgumentParser(prog="simulator", description="Camera field-of-view and privacy-zone simulator.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -168,8 +170,8 @@ def _where(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from .build import build_scene
     from .scenario import load_scenario
-    from .scene import build_scene
     from .where import point_from_lonlat, where_point, where_target
 
     if not (math.isfinite(args.z) and -100.0 <= args.z <= 1000.0):
@@ -205,7 +207,7 @@ def _where(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from .integrity import write_keypair
+    from .outputs.integrity import write_keypair
 
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise InputError("exists and is not a folder", file=args.out, field="--out")
@@ -222,7 +224,7 @@ def _trusted_key(path: Path, given: str | None, private: str | None = None) -> t
     a pinned key (``integrity.pinned_keys``, with the public half of ``private`` if given) whose id the
     file names. A ``signing-key.pub`` beside the files is never trusted on its own: whoever can change
     the files can change it too."""
-    from .integrity import file_key_id, key_id, load_public_key, pinned_keys, trusted_keys_folder
+    from .outputs.integrity import file_key_id, key_id, load_public_key, pinned_keys, trusted_keys_folder
 
     if given:
         pub = load_public_key(Path(given))
@@ -240,7 +242,7 @@ def _trusted_key(path: Path, given: str | None, private: str | None = None) -> t
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .integrity import IntegrityError, key_id, verify_log, verify_run
+    from .outputs.integrity import IntegrityError, key_id, verify_log, verify_run
 
     path = Path(args.file)
     if not path.exists():
@@ -273,7 +275,7 @@ def _plan_file(path: Path, pub: Any, exports: dict[str, dict[str, Any]] | None =
     ``exports``: that log's ``last_exports``, already verified)."""
     import json
 
-    from .integrity import IntegrityError, verify_plan_file
+    from .outputs.integrity import IntegrityError, verify_plan_file
 
     try:
         plan = json.loads(path.read_text(encoding="utf-8"))
@@ -290,7 +292,7 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     import hashlib
 
     from .device import Credentials, DeviceError, check_url
-    from .integrity import AuditLog, IntegrityError, key_id, last_exports, read_entries, signing_key, verify_log
+    from .outputs.integrity import AuditLog, IntegrityError, key_id, last_exports, read_entries, signing_key, verify_log
 
     path = Path(args.plan)
     if not path.is_file():
@@ -342,7 +344,7 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
 def _same_log_key(out: Path, key_path: str | None) -> None:
     """Refuse, before the work, a run whose signing key is not the one the folder's audit log is signed
     with (one log, one key: its entries would not verify together)."""
-    from .integrity import HEAD, file_key_id, key_id, signing_key
+    from .outputs.integrity import HEAD, file_key_id, key_id, signing_key
 
     head = out / "audit" / HEAD
     if not head.is_file():
@@ -359,7 +361,7 @@ def _same_log_key(out: Path, key_path: str | None) -> None:
 def _run_of_plan(path: Path) -> Path:
     """The run folder of a plan file ``RUN/masks/<camera>.json``; ``InputError`` before anything else
     (no lock is taken, nothing is made) when the file is missing or not in a run's ``masks/``."""
-    from .io.publish import is_run_folder
+    from .outputs.publish import is_run_folder
 
     if not path.is_file():
         raise InputError("file not found", file=str(path))
@@ -373,7 +375,7 @@ def _run_of_plan(path: Path) -> Path:
 def _locking_run_of_plan(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """``command`` run holding the lock of its plan's run folder (no run replaces it meanwhile)."""
     def locked(args: argparse.Namespace) -> int:
-        from .io.publish import folder_lock
+        from .outputs.publish import folder_lock
 
         with folder_lock(_run_of_plan(Path(args.plan))):
             return command(args)
@@ -426,8 +428,8 @@ def _check_device(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     import json
 
-    from .integrity import AuditLog, signing_key
-    from .io.publish import MARKER, folder_lock
+    from .outputs.integrity import AuditLog, signing_key
+    from .outputs.publish import MARKER, folder_lock
 
     out = Path(args.out)
     if not (out / "summary.json").is_file() or not ((out / "audit").is_dir() or (out / MARKER).exists()):

@@ -29,8 +29,8 @@ from typing import Any
 from lxml import etree
 
 from .errors import SimulatorError
-from .export.onvif import PLAN
-from .export.onvif_schema import TPTZ, TR2, TT
+from .outputs.export.onvif import PLAN
+from .outputs.export.onvif_schema import TPTZ, TR2, TT
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"

@@ -138,7 +138,7 @@ class Analysis(_Strict):
         return v
     threads: int | None = Field(None, ge=1)
     # side [m] of the square tiles a run is cut into: the cameras of a tile work on the part of the
-    # scene within their reach (``simulator.tiles``); None: the whole scene at once (a cluster run
+    # scene within their reach (``simulator.run.tiles``); None: the whole scene at once (a cluster run
     # then uses DEFAULT_TILE_M)
     tile_m: float | None = Field(None, ge=50)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .engine.exposure import dori_class, in_reach
 from .errors import InputError
-from .exposure import dori_class, in_reach
-from .pipeline import analyse_camera
+from .run.camera import analyse_camera
 from .scene import Scene
 
 COLUMNS = ["camera_id", "visible", "distance_m", "px_per_m", "dori", "masked", "reason"]

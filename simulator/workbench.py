@@ -17,15 +17,16 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .camera.model import Camera
-from .camera.placement import place_camera
-from .coverage import CameraCoverage, camera_coverage
-from .export.plans import camera_footprints
-from .io.bundle import pack_scenario
-from .masks.plan import CameraMasks
-from .pipeline import Result, analyse_camera
-from .report.tables import camera_table
+from .build.cameras import place_camera
+from .engine.coverage import CameraCoverage, camera_coverage
+from .engine.masks.plan import CameraMasks
+from .inputs.bundle import pack_scenario
+from .outputs.export.plans import camera_footprints
+from .outputs.report.tables import camera_table
+from .results import Result
+from .run.camera import analyse_camera
 from .scene import Scene
+from .scene.camera import Camera
 
 VENDOR_FILES = {"onvif": "onvif/*.xml", "axis": "axis/*.txt", "hikvision": "hikvision/*.xml", "json": "*.json"}
 
@@ -144,8 +145,8 @@ class Workbench:
 
     def export_zip(self, vendor: str, *, key_path: str | Path | None = None) -> bytes:
         """A zip of the signed mask plans and the chosen vendor's files, with the public key."""
-        from .export.plans import file_sha256, write_mask_exports
-        from .integrity import signing_key, write_public_key
+        from .outputs.export.plans import file_sha256, write_mask_exports
+        from .outputs.integrity import signing_key, write_public_key
 
         key, _ = signing_key(key_path)
         result = self.result()

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from simulator.exposure import in_reach
+from simulator.engine.exposure import in_reach
 
 GRID = 24  # points per side of a target's own grid
 EPS_START_M, EPS_END_M = 0.05, 0.02  # the engine's segment shortening (the rule, not its code)

@@ -17,7 +17,7 @@ from typing import Any
 
 from lxml import etree
 
-from simulator.export import onvif_schema
+from simulator.outputs.export import onvif_schema
 
 SOAP = "http://www.w3.org/2003/05/soap-envelope"
 WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"

@@ -14,12 +14,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import simulator
-from simulator.export.plans import flat_ground_z, mask_footprint
+from simulator.engine.render import render_view
 from simulator.frames import azimuth_elevation
-from simulator.integrity import load_public_key, verify_plan
-from simulator.io.bundle import unpack_bundle
-from simulator.render import render_view
-from simulator.report import kind_dori_table
+from simulator.inputs.bundle import unpack_bundle
+from simulator.outputs.export.plans import flat_ground_z, mask_footprint
+from simulator.outputs.integrity import load_public_key, verify_plan
+from simulator.outputs.report import kind_dori_table
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "geodata" / "tutorial"
@@ -85,7 +85,7 @@ def test_map_page_layers(expected):
     assert len(layers["mask_footprints"]["data"]) == footprints > 0
     # the face-identification layer: where some camera reaches identify through no mask
     at.multiselect(key="layers").set_value(["face identification"]).run()
-    from simulator.coverage import identify_cells
+    from simulator.engine.coverage import identify_cells
 
     cell, cells = identify_cells(expected, after_masks=True)
     faces = deck_layers(at)["face_identification"]["data"]

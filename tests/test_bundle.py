@@ -14,7 +14,7 @@ import yaml
 
 import simulator
 from simulator.errors import InputError
-from simulator.io.bundle import scenario_from_uploads, unpack_bundle
+from simulator.inputs.bundle import scenario_from_uploads, unpack_bundle
 from simulator.workbench import Workbench
 
 ROOT = Path(__file__).resolve().parents[1]

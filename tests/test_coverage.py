@@ -14,7 +14,7 @@ import shapely
 
 import simulator
 from simulator.cli import main
-from simulator.coverage import camera_coverage
+from simulator.engine.coverage import camera_coverage
 
 from .scenes import X0, Y0, building, write_scenario
 
@@ -133,7 +133,7 @@ def test_sensitive_places_are_private_targets(tmp_path):
 def test_identify_cells_are_the_union_of_every_cameras_identify_cells(tmp_path):
     """Two overlapping cameras: the union (each cell once, sorted) equals what np.unique on the rows
     gives, and its area is less than the sum of the two cameras' identify areas (they overlap)."""
-    from simulator.coverage import identify_cells
+    from simulator.engine.coverage import identify_cells
 
     cams = [CAM, {**CAM, "id": "d", "x": 30.0}]
     path = write_scenario(tmp_path, buildings=[building("far", 400, 400, 405, 405, 3.0, use="office")],

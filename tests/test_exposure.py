@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.exposure import dori_class
+from simulator.engine.exposure import dori_class
 
 from .scenes import PTZ, building, window_south, write_scenario
 

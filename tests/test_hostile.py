@@ -82,7 +82,7 @@ def test_nan_or_infinity_in_a_geojson_polygon_is_refused(tmp_path, capsys, bad):
 
 
 def test_a_nan_vertex_in_cityjson_is_refused(tmp_path, capsys):
-    from simulator.io.cityjson import read_cityjson
+    from simulator.inputs.cityjson import read_cityjson
 
     doc = {"type": "CityJSON", "version": "2.0", "vertices": [[0, 0, 0], [1, 0, 0], [float("nan"), 1, 0]],
            "CityObjects": {}, "metadata": {"referenceSystem": "https://www.opengis.net/def/crs/EPSG/0/32629"}}
@@ -147,7 +147,7 @@ def test_where_refuses_an_implausible_height(capsys, z):
 @pytest.mark.parametrize("path", ["/etc/hostname", "../outside.geojson", "data/../../outside.geojson"])
 def test_a_bundle_naming_files_outside_itself_is_refused(tmp_path, path):
     from simulator.errors import InputError
-    from simulator.io.bundle import unpack_bundle
+    from simulator.inputs.bundle import unpack_bundle
 
     (tmp_path / "outside.geojson").write_text(json.dumps(fc([building("A", 0, 0, 5, 5, 9.0)])))
     buf = io.BytesIO()

@@ -10,13 +10,13 @@ import pytest
 import shapely
 from pyproj import CRS
 
-from simulator.camera.osm import camera_specs_from_osm, parse_direction, parse_number
+from simulator.build.buildings import resolve_heights, use_class
+from simulator.build.osm_tags import camera_specs_from_osm, parse_direction, parse_number
 from simulator.errors import InputError
-from simulator.io.citygml import read_citygml
-from simulator.io.cityjson import read_cityjson
-from simulator.io.dem import read_dem
-from simulator.io.osm import read_osm
-from simulator.scene.buildings import resolve_heights, use_class
+from simulator.inputs.citygml import read_citygml
+from simulator.inputs.cityjson import read_cityjson
+from simulator.inputs.dem import read_dem
+from simulator.inputs.osm import read_osm
 
 # SOURCE.txt: "Files (windows/doors): 4018106 (32/1), 4018133 (16/3), ..."
 INGOLSTADT = {"4018106": (32, 1), "4018133": (16, 3), "4018148": (7, 2), "4018149a": (24, 3), "4018155": (16, 1),
@@ -190,7 +190,7 @@ def test_dem_amadora_reprojected(geodata):
 
 
 def test_polygon_footprint_helpers():
-    from simulator.io.citymodel import Polygon3D, footprint_of
+    from simulator.inputs.citymodel import Polygon3D, footprint_of
     sq = Polygon3D([np.array([[0, 0, 5], [0, 10, 5], [10, 10, 5], [10, 0, 5]], float)])
     assert footprint_of([("ground", sq)]).area == pytest.approx(100, rel=1e-3)
     assert sq.newell_normal() == pytest.approx([0, 0, -1])  # clockwise seen from above: faces down
@@ -210,7 +210,7 @@ def test_polygons_wkb_equals_shapely_iso_wkb():
     a polygon without points is an empty polygon."""
     import shapely
 
-    from simulator.io.writers import polygons_wkb
+    from simulator.outputs.writers import polygons_wkb
 
     rng = np.random.default_rng(3)
     sizes = [5, 4, 7, 5, 0, 9, 5, 4]
@@ -231,7 +231,7 @@ def test_geopackage_writes_skip_fsync_only_while_writing():
     is GDAL's process-wide one, so it must be back as it was afterwards, after a failure too."""
     import pyogrio
 
-    from simulator.io.writers import _without_fsync
+    from simulator.outputs.writers import _without_fsync
 
     before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
     with _without_fsync():

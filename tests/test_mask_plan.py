@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulator
+from simulator.engine.masks.cover import _covering_cuts, choose_masks, view_diagonal_deg
+from simulator.engine.masks.spherical import SphericalMask, reduce_ring, unit
 from simulator.frames import azimuth_elevation
-from simulator.masks.cover import _covering_cuts, choose_masks, view_diagonal_deg
-from simulator.masks.spherical import SphericalMask, reduce_ring, unit
 
 from .scenes import PTZ, X0, Y0, building, window_south, write_scenario
 
@@ -67,7 +67,7 @@ def test_reduction_holds_the_hull_and_stays_within_the_minimum_rectangle(pts, k,
     """The reduced mask holds the grown hull, has at most k vertices, and its solid angle is at most
     that of the minimum rotated rectangle around the grown hull (k >= 4) or of twice its area (k = 3):
     the stated factor (1 and 2). The rectangle comes from GEOS, the solid angle by integration."""
-    from simulator.masks.spherical import offset_convex
+    from simulator.engine.masks.spherical import offset_convex
 
     ring = offset_convex(pts, margin)
     red = reduce_ring(ring, k)
@@ -243,7 +243,7 @@ def test_limits_proposed_when_masks_do_not_fit_and_verified(tmp_path):
 
 
 def test_catalogue_mask_rules_carry_their_source():
-    from simulator.camera.catalogue import catalogue
+    from simulator.build.catalogue import catalogue
 
     for model, entry in catalogue().items():
         rules = set(entry["mask_limits"]) - {"max_masks", "max_vertices", "rectangle_only"}
@@ -256,9 +256,9 @@ def test_catalogue_mask_rules_carry_their_source():
 def test_a_mask_beyond_the_tilt_limit_is_aimed_from_within_it():
     """A camera that may not tilt above 0 deg (view 60 x 36 deg): a mask centred at +10 deg elevation,
     6 deg tall, is framed from elevation 0 (its aim), where it lies within the view's upper half."""
-    from simulator.camera.model import Camera
+    from simulator.engine.masks.plan import _frameable, _rule
     from simulator.frames import direction_vectors
-    from simulator.masks.plan import _frameable, _rule
+    from simulator.scene.camera import Camera
 
     cam = Camera("c", 0, 0, 3, 3, "ptz", (1920, 1080), (60.0, 2.0), tilt_limits_deg=(-90.0, 0.0))
     v = direction_vectors([-2, 2, 2, -2], [7, 7, 13, 13])
@@ -285,7 +285,7 @@ def test_set_cover_reductions_keep_the_optimum(seed):
     """Instances full of what the reductions remove (copies, candidates covering less and hiding more,
     pieces implied by others): the optimum over the kept candidates and pieces equals the optimum of
     the whole instance (brute force), for both objectives."""
-    from simulator.masks.cover import reduced
+    from simulator.engine.masks.cover import reduced
 
     rng = np.random.default_rng(1000 + seed)
     n_c, n_p, n_q = int(rng.integers(3, 7)), int(rng.integers(2, 7)), int(rng.integers(1, 5))
@@ -316,10 +316,10 @@ def test_view_boxes_fit_their_view_and_hold_every_piece_that_view_holds(seed, fi
     allowance, ``ROUNDING_ALLOWANCE_DEG`` at each edge) from that aim, it holds
     its pieces' masks (``SphericalMask.contains``, a second method), and every piece whose mask that
     view holds whole is one of its pieces (PTZ: the whole view; fixed: checked for the whole image)."""
-    from simulator.camera.model import Camera
+    from simulator.engine.masks.plan import _aims_allowed, _Piece, _rule, _view_boxes
+    from simulator.engine.masks.spherical import project, tangent_frame
     from simulator.frames import direction_vectors
-    from simulator.masks.plan import _aims_allowed, _Piece, _rule, _view_boxes
-    from simulator.masks.spherical import project, tangent_frame
+    from simulator.scene.camera import Camera
 
     rng = np.random.default_rng(seed)
     kind = "fixed" if fixed else "ptz"

@@ -20,10 +20,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simulator
-from simulator.export.onvif import OnvifValidationError, mask_plan_xml, validate
-from simulator.exposure import visible_samples
-from simulator.integrity import AuditLog, IntegrityError, load_private_key, load_public_key, verify_log, write_keypair
-from simulator.masks.spherical import hull_mask, project, reduce_vertices, unit
+from simulator.engine.exposure import visible_samples
+from simulator.engine.masks.spherical import hull_mask, project, reduce_vertices, unit
+from simulator.outputs.export.onvif import OnvifValidationError, mask_plan_xml, validate
+from simulator.outputs.integrity import (
+    AuditLog,
+    IntegrityError,
+    load_private_key,
+    load_public_key,
+    verify_log,
+    write_keypair,
+)
 from simulator.scene.targets import sample_planes
 
 from .scenes import PTZ, building, window_south, write_scenario
@@ -143,7 +150,7 @@ def test_onvif_validates_and_broken_masks_fail(tutorial):
 
 
 def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial, tmp_path):
-    from simulator.export.onvif import Validation
+    from simulator.outputs.export.onvif import Validation
 
     cam = next(c for c in tutorial.scene.cameras if c.id == "bullet-east")
     xml = mask_plan_xml(cam, tutorial.mask_plans[cam.id].masks, check=False)
@@ -165,7 +172,7 @@ def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial
     with pytest.raises(OnvifValidationError, match="b.xml"):
         Validation({}, masks=0, folder=folder, background_from=0).result()
     # a validator started ahead (schemas loaded while the scene is built) is the one used, once
-    from simulator.export import onvif
+    from simulator.outputs.export import onvif
 
     onvif.prestart()
     ready = onvif._READY
@@ -270,7 +277,7 @@ def test_offset_and_reduction_contain_the_rounded_buffer(seed):
     """The mitre offset (bevelled at sharp corners) contains the round buffer of the hull, also for a
     single point, a segment and a needle; the vertex reduction contains the offset ring and stays
     counter-clockwise with at most k vertices."""
-    from simulator.masks.spherical import offset_convex, reduce_ring
+    from simulator.engine.masks.spherical import offset_convex, reduce_ring
 
     rng = np.random.default_rng(seed)
     for trial in range(300):
@@ -300,7 +307,7 @@ def test_no_mask_reaches_beyond_a_view():
     """A target close to the camera gets a wide margin (one sample cell at 2 m is ~35 deg); grown and
     made a rectangle, its mask could reach past 90 degrees from its own centre (Helsinki's wall-mounted
     bullets did, and their exports failed). Such a mask is refused; any mask returned stays within 75."""
-    from simulator.masks.spherical import MAX_HALF_ANGLE_DEG
+    from simulator.engine.masks.spherical import MAX_HALF_ANGLE_DEG
 
     rng = np.random.default_rng(3)
     refused = 0
@@ -322,7 +329,7 @@ def test_batch_masks_equal_one_at_a_time(seed):
     scalar steps give (offset_ring, then reduce_ring or the bounding rectangle, then unprojected), for
     ordinary hulls, needles (bevelled corners), points and segments; ``fits_views`` and ``inside_any``
     must agree with ``fits_view`` and ``contains`` mask by mask."""
-    from simulator.masks.spherical import (
+    from simulator.engine.masks.spherical import (
         fits_views,
         hull_masks,
         inside_any,
@@ -391,7 +398,7 @@ def test_interior_filter_keeps_every_hull(seed):
     are no hull vertices: the hull of the rest is the same polygon, to within 1e-12 of its span:
     grids (where most points go, and whole rows lie on the hull's edges), clouds, collinear and
     repeated points, a single point."""
-    from simulator.masks.spherical import inside_extremes
+    from simulator.engine.masks.spherical import inside_extremes
 
     rng = np.random.default_rng(seed)
     groups = []
@@ -435,7 +442,7 @@ def test_compiled_onvif_schemas_are_cached_and_a_broken_cache_is_rebuilt(tutoria
     """The compiled schemas are kept in the user's cache, named by what made them; a second load
     reads the file, and validates as the compiled schema does; a truncated file is compiled anew and
     replaced; an unwritable cache only means no cache."""
-    from simulator.export import onvif_schema
+    from simulator.outputs.export import onvif_schema
 
     cam = next(c for c in tutorial.scene.cameras if c.id == "bullet-east")
     xml = mask_plan_xml(cam, tutorial.mask_plans[cam.id].masks, check=False)
@@ -474,9 +481,9 @@ def test_mask_footprints_on_flat_ground_by_hand(tutorial):
     direction f + x r + y u is h (x r + y u) away), here 2 x 10 x 0.2 = 4 m: 16 m2 centred under the
     camera. A mask beyond the range hides nothing (an empty footprint). Many masks at once give
     the footprints of each alone, to the bit; the tutorial's masks too."""
-    from simulator.camera.model import Camera
-    from simulator.export.plans import camera_footprints, flat_ground_z, mask_footprint, mask_footprints
-    from simulator.masks.spherical import SphericalMask, tangent_frame, unproject
+    from simulator.engine.masks.spherical import SphericalMask, tangent_frame, unproject
+    from simulator.outputs.export.plans import camera_footprints, flat_ground_z, mask_footprint, mask_footprints
+    from simulator.scene.camera import Camera
     from simulator.visibility import RayEngine
 
     cam = Camera("c", 100.0, 200.0, 10.0, 10.0, "fixed", (1920, 1080), (90.0, 90.0), range_m=50.0)

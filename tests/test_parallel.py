@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 import simulator
-from simulator.parallel import analyse_distributed, built, chunks
-from simulator.tiles import plan_tiles
+from simulator.run.dask import analyse_distributed, built, chunks
+from simulator.run.tiles import plan_tiles
 
 from .scenes import same_results
 

@@ -1,4 +1,4 @@
-"""Cameras on local worker processes (``simulator.processes``): forked (sharing the scene, also after
+"""Cameras on local worker processes (``simulator.run.processes``): forked (sharing the scene, also after
 this process has used Embree) or spawned (receiving it pickled), against a one-process run. Results
 and every output file must be identical."""
 
@@ -15,8 +15,9 @@ import pytest
 import shapely
 
 import simulator
-from simulator.processes import analyse_on_processes, start_method
-from simulator.report.html import report_html
+from simulator.outputs.report.html import report_html
+from simulator.outputs.writers import camera_outputs
+from simulator.run.processes import analyse_on_processes, start_method
 
 from .scenes import same_results
 
@@ -44,17 +45,17 @@ def test_forked_workers_give_the_one_process_results(ingolstadt, tile_m, tmp_pat
     ticks = []
     side = tmp_path / "side.txt"
     par = simulator.analyse(scene, processes=2, tile_m=tile_m, progress=lambda c, i, n: ticks.append((c, i, n)),
-                            meanwhile=partial(_touch, path=side))
+                            meanwhile=partial(_touch, path=side), finish=camera_outputs)
     same_results(local, par)
     # the side job ran in a worker on the same scene; progress reached every camera once
     assert side.read_text() == f"{len(scene.targets)} targets\n"
     assert sorted(c for c, _, _ in ticks if c) == sorted(c.id for c in scene.cameras)
     assert ticks[-1][1:] == (len(scene.cameras), len(scene.cameras))
-    if tile_m is None:  # each camera's report section was derived in its worker: the same report
-        assert sum(isinstance(k, tuple) and k[0] == "section" for k in par.cache) == len(scene.cameras)
-        assert not any(isinstance(k, tuple) and k[0] == "section" for k in local.cache)
-        strip = [line for line in report_html(par).splitlines() if "Generated" not in line]
-        assert strip == [line for line in report_html(local).splitlines() if "Generated" not in line]
+    # each camera's report section was derived in its worker (by camera or by tile): the same report
+    assert sum(isinstance(k, tuple) and k[0] == "section" for k in par.cache) == len(scene.cameras)
+    assert not any(isinstance(k, tuple) and k[0] == "section" for k in local.cache)
+    strip = [line for line in report_html(par).splitlines() if "Generated" not in line]
+    assert strip == [line for line in report_html(local).splitlines() if "Generated" not in line]
 
 
 def test_a_failing_worker_job_fails_the_run(ingolstadt):
@@ -68,8 +69,8 @@ def test_workers_in_a_fresh_process_give_the_same_exposures(ingolstadt, method):
     """From a process that has built no Embree scene; spawned workers receive the pickled scene."""
     _, local = ingolstadt
     code = ("import hashlib, simulator\n"
-            "from simulator.pipeline import assemble\n"
-            "from simulator.processes import analyse_on_processes\n"
+            "from simulator.results import assemble\n"
+            "from simulator.run.processes import analyse_on_processes\n"
             "scene = simulator.build_scene(simulator.load_scenario('scenarios/ingolstadt-lod3.yaml'))\n"
             f"r = assemble(scene, analyse_on_processes(scene, scene.cameras, 2, method={method!r}), seconds=0)\n"
             "print(hashlib.sha256(r.exposures.to_csv().encode()).hexdigest())\n"

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simulator import cli
-from simulator.io.publish import KILL_ENV, KILL_POINTS
+from simulator.outputs.publish import KILL_ENV, KILL_POINTS
 
 from .scenes import PTZ, building, window_south, write_scenario
 
@@ -100,7 +100,7 @@ def test_the_aside_kill_is_undone_by_the_next_run(previous, key, tmp_path):
     """Without RENAME_EXCHANGE the previous folder is renamed aside first; killed there (the state
     made here by hand), the output folder is missing, and the next publication on it puts the
     previous one back before anything else."""
-    from simulator.io import publish
+    from simulator.outputs import publish
 
     out0, second, before = previous
     out = tmp_path / "out"
@@ -135,7 +135,7 @@ def test_a_run_killed_mid_analysis_leaves_no_staging_after_the_next_run(previous
 
 
 def test_a_second_run_on_the_same_folder_is_refused(previous, key, tmp_path):
-    from simulator.io.publish import folder_lock
+    from simulator.outputs.publish import folder_lock
 
     out = tmp_path / "out"
     shutil.copytree(previous[0], out)
@@ -207,7 +207,7 @@ def test_a_plan_copied_over_another_cameras_is_caught(run_copy, key):
 def test_a_key_swapped_beside_the_files_is_not_trusted(run_copy, key, tmp_path):
     """Re-signed with another key and that key's signing-key.pub put beside the files: without
     --public-key nothing is trusted but a pinned key, and the swapped key is not one."""
-    from simulator.integrity import load_private_key, sign_plan, write_keypair, write_public_key
+    from simulator.outputs.integrity import load_private_key, sign_plan, write_keypair, write_public_key
 
     out = run_copy
     other, other_pub = write_keypair(tmp_path / "k" / "evil.pem")
@@ -258,7 +258,7 @@ def test_random_one_byte_changes_and_truncations_are_caught(previous, key, data)
     length: verify never reports intact. (Whitespace between JSON tokens carries no meaning, so a
     change there that leaves the same JSON is not a change of the record; such draws are skipped.)"""
     from simulator.cli import _trusted_key
-    from simulator.integrity import IntegrityError, verify_run
+    from simulator.outputs.integrity import IntegrityError, verify_run
 
     out0 = previous[0]
     pub, _ = _trusted_key(out0, str(key.with_suffix(".pub")))
@@ -329,7 +329,7 @@ def test_an_append_interrupted_before_its_head_still_verifies_and_a_cut_log_is_n
     """The head is a signed checkpoint: a log that goes past it (an append killed before the head was
     rewritten: every entry is signed) verifies; a log cut below it is refused, and nothing is appended
     to it."""
-    from simulator.integrity import HEAD, AuditLog, IntegrityError, load_private_key
+    from simulator.outputs.integrity import HEAD, AuditLog, IntegrityError, load_private_key
 
     out = run_copy
     head = (out / "audit" / HEAD).read_bytes()
@@ -347,7 +347,7 @@ def test_an_append_interrupted_before_its_head_still_verifies_and_a_cut_log_is_n
 def test_review_findings_on_folders(previous, key, tmp_path, monkeypatch, capsys):
     """A mount point, a symlinked audit log, a run from inside the folder, a folder of dotfiles only, the
     mode of the published folder, and staging folders of other output folders left alone."""
-    from simulator.io.publish import Publication, check_out
+    from simulator.outputs.publish import Publication, check_out
 
     with pytest.raises(Exception, match="is a mount point"):
         check_out("/proc")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 import simulator
-from simulator.render import render_view
+from simulator.engine.render import render_view
 
 from .scenes import PTZ, building, window_south, write_scenario
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import simulator
-from simulator.report import camera_table, kind_dori_table, report_html
+from simulator.outputs.report import camera_table, kind_dori_table, report_html
 
 ROOT = Path(__file__).resolve().parents[1]
 

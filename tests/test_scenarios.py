@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.io.osm import read_osm
+from simulator.inputs.osm import read_osm
 
 ROOT = Path(__file__).resolve().parents[1]
 SCEN = ROOT / "scenarios"

@@ -132,7 +132,7 @@ def test_cameras_from_geojson_tags_within_extent(tmp_path, geodata):
 def test_private_area_split_by_a_building_becomes_two_targets(tmp_path):
     """A garden drawn across a house (x 10..20) is the ground on either side of it: two backyard
     targets, 10 x 10 m each, the second named '<id>/2'; the targets layer writes them."""
-    from simulator.pipeline import targets_frame
+    from simulator.results import targets_frame
 
 
     garden = fc([{"type": "Feature", "properties": {"id": "g1", "kind": "backyard"},

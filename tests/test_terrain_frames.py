@@ -12,7 +12,7 @@ from rasterio.transform import from_origin
 
 import simulator
 from simulator.frames import Frame, in_angular_range
-from simulator.io.dem import DemGrid
+from simulator.inputs.dem import DemGrid
 from simulator.scene.terrain import Terrain
 
 from .scenes import PTZ, X0, Y0, building, window_south, write_scenario

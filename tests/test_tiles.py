@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import simulator
-from simulator.io.dem import DemGrid
+from simulator.inputs.dem import DemGrid
+from simulator.run.tiles import _terrain_part, plan_tiles, scene_part
 from simulator.scene.terrain import Terrain
-from simulator.tiles import _terrain_part, plan_tiles, scene_part
 
 from .scenes import PTZ, X0, Y0, building, write_scenario
 
@@ -141,7 +141,7 @@ def test_a_part_travels_without_its_ray_engine(tmp_path):
     scene = simulator.build_scene(simulator.load_scenario(row_of_houses(tmp_path, 3)))
     (tile,) = plan_tiles(scene, ["c0"], 1000.0)
     part = scene_part(scene, tile.box, tile.camera_ids)
-    from simulator.pipeline import camera_result
+    from simulator.run.camera import camera_result
 
     before = camera_result(part, part.cameras[0])
     assert "engine" in part.__dict__ and "target_index" in part.__dict__

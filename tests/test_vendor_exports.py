@@ -30,10 +30,10 @@ import shapely
 from lxml import etree
 
 import simulator
-from simulator.camera.catalogue import catalogue
-from simulator.export.onvif import mask_plan_xml
-from simulator.export.vendors import axis_requests, hikvision_xml
-from simulator.exposure import visible_samples
+from simulator.build.catalogue import catalogue
+from simulator.engine.exposure import visible_samples
+from simulator.outputs.export.onvif import mask_plan_xml
+from simulator.outputs.export.vendors import axis_requests, hikvision_xml
 from simulator.scene.targets import sample_planes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,7 +239,7 @@ def test_catalogue_zoom_ratio_agrees_with_its_field_of_view():
 
 
 def test_shipped_offline_onvif_schemas_are_what_the_official_files_make():
-    from simulator.export.onvif_offline import OFFLINE, files
+    from simulator.outputs.export.onvif_offline import OFFLINE, files
 
     made = files()
     assert sorted(p.name for p in OFFLINE.iterdir()) == sorted(made)
@@ -252,7 +252,7 @@ def test_xmllint_validates_the_onvif_exports_offline_and_rejects_a_broken_one(re
     """libxml2's own validator, offline (--nonet), with the shipped schemas: every ONVIF export of the
     tutorial and Ingolstadt validates; a mask without its polygon's points, or a colour component
     that is not a number, does not."""
-    from simulator.export.onvif_offline import OFFLINE
+    from simulator.outputs.export.onvif_offline import OFFLINE
 
     xsd = str(OFFLINE / "mask-plan.xsd")
     docs = []
@@ -305,8 +305,8 @@ def test_ptz_limits_exported_in_each_api(results):
 def test_a_pan_arc_through_north_is_one_generic_range():
     """Pan limits 300..60 deg true (clockwise through north, the pan zero of an inline camera): -60..+60
     deg from the pan zero, so x -1/3..+1/3 in ONVIF's generic space and MinPan -60, MaxPan 60 in VAPIX."""
-    from simulator.camera.model import Camera
-    from simulator.export.onvif import generic_limits
+    from simulator.outputs.export.onvif import generic_limits
+    from simulator.scene.camera import Camera
 
     cam = Camera("c", 0, 0, 5, 5, "ptz", (1920, 1080), (60.0, 2.0), pan_limits_deg=(300.0, 420.0),
                  tilt_limits_deg=(-45.0, 10.0))
@@ -325,7 +325,7 @@ def test_a_pan_arc_through_north_is_one_generic_range():
 def test_grid_corners_hold_the_polygon(seed):
     """Whole-unit corners (Axis pixels, Hikvision's 704 x 576 screen) hold the exact polygon: rounding
     never moves an edge inwards (shapely, a second method), and the corner count is kept."""
-    from simulator.export.vendors import grid_polygon
+    from simulator.outputs.export.vendors import grid_polygon
 
     rng = np.random.default_rng(seed)
     hull = shapely.MultiPoint(rng.uniform(-0.95, 0.95, (int(rng.integers(3, 9)), 2))).convex_hull
@@ -339,7 +339,7 @@ def test_grid_corners_hold_the_polygon(seed):
 def test_a_non_zero_pan_zero_is_applied_by_every_exporter(results, monkeypatch):
     """A camera whose pan zero points 30 deg east of north: every exported pan is 30 deg less than the
     true azimuth, and the decoders (adding the 30 deg back) still find every visible sample masked."""
-    from simulator.camera.catalogue import catalogue
+    from simulator.build.catalogue import catalogue
 
     res = results["ingolstadt-lod3"]
     cam = res.camera("ing-01")

@@ -19,7 +19,7 @@ from rasterio.transform import from_origin
 from scipy.ndimage import binary_dilation
 
 import simulator
-from simulator.coverage import camera_coverage
+from simulator.engine.coverage import camera_coverage
 
 ROOT = Path(__file__).resolve().parents[1]
 GDAL_VIEWSHED = shutil.which("gdal_viewshed")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..io.dem import DemGrid
+from ..inputs.dem import DemGrid
 
 F64 = NDArray[np.float64]
 

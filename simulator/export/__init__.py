@@ -1,2 +1,0 @@
-"""Mask exports: canonical JSON, ONVIF (validated against the official schemas), Axis VAPIX, Hikvision
-ISAPI. Vendor angle and zoom conventions come from the camera catalogue's ``vendor`` entries."""

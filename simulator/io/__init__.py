@@ -1,1 +1,0 @@
-"""Readers and writers: the only modules (with ``export``) that touch disk."""

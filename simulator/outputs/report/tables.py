@@ -1,0 +1,112 @@
+"""Exposure tables from a ``Result``: per camera, exposed private targets by kind and DORI class
+before and after masks, masks against the limit, the public view the masks cost, compliance."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...engine.exposure import IEC_2025_LEVELS
+
+TARGET_KINDS = ("window", "door", "balcony", "terrace", "courtyard", "backyard", "sensitive", "facade")
+DORI_CLASSES = ("identify", "recognise", "observe", "detect", "none")
+
+
+def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
+    """The exposure rows still visible outside every mask (all rows of cameras without a plan)."""
+    if not len(ex):
+        return ex
+    plans = result.mask_plans
+    cams = ex["camera_id"].astype(str).to_numpy(object)
+    keep = ~pd.Series(cams).isin(list(plans)).to_numpy()
+    residual = [(cid, t) for cid, plan in plans.items() for t in plan.residual_targets]
+    if residual:
+        keep |= pd.MultiIndex.from_arrays([cams, ex["target_id"].astype(str).to_numpy(object)]).isin(residual)
+    return ex[keep]
+
+
+def camera_rows(result: Any, camera_id: str) -> pd.DataFrame:
+    """The exposure rows of one camera (the exposures split by camera once per result)."""
+    key = "exposures_by_camera"
+    if key not in result.cache:
+        ex = result.exposures
+        result.cache[key] = dict(iter(ex.groupby("camera_id", sort=False))) if len(ex) else {}
+    return result.cache[key].get(camera_id, result.exposures.iloc[:0])
+
+
+def camera_table(result: Any) -> pd.DataFrame:
+    """One row per camera: ``exposed`` and ``after_masks`` (camera x target pairs), exposed targets per
+    kind and per DORI class (before masks), masks used and the limit, the share of the public street
+    samples it sees that its masks hide, compliance and reasons."""
+    ex = result.exposures
+    after = _after_masks(ex, result)
+    after_counts = after.groupby("camera_id").size() if len(after) else pd.Series(dtype=int)
+    rows = []
+    for cam in result.cameras:
+        mine = camera_rows(result, cam.id)
+        plan = result.mask_plans.get(cam.id)
+        row: dict[str, Any] = {"camera": cam.id, "model": cam.model or "inline", "exposed": len(mine)}
+        kinds = Counter(mine["target_kind"].to_numpy(object)) if len(mine) else Counter()
+        doris = Counter(mine["dori"].to_numpy(object)) if len(mine) else Counter()
+        for kind in TARGET_KINDS:
+            row[kind] = kinds[kind]
+        for dori in DORI_CLASSES[:4]:
+            row[dori] = doris[dori]
+        row["after_masks"] = int(after_counts.get(cam.id, 0))
+        row["masks"] = len(plan.masks) if plan else 0
+        row["mask_limit"] = cam.mask_limits.max_masks
+        row["masks_lower_bound"] = plan.masks_lower_bound if plan else 0
+        row["proposed_limits"] = proposal_text(plan.proposal) if plan and plan.proposal else ""
+        row["public_hidden_share"] = (round(plan.public_hidden_share, 4)
+                                      if plan and plan.public_hidden_share is not None else None)
+        row["compliant"] = plan.compliant if plan else len(mine) == 0
+        row["reasons"] = "; ".join(plan.reasons) if plan else ("" if len(mine) == 0 else "masks not generated")
+        rows.append(row)
+    columns = ["camera", "model", "exposed", *TARGET_KINDS, *DORI_CLASSES[:4], "after_masks", "masks", "mask_limit",
+               "masks_lower_bound", "public_hidden_share", "compliant", "reasons", "proposed_limits"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def proposal_text(p: dict[str, Any]) -> str:
+    """One line for a proposed limit (``CameraMasks.proposal``) and the outcome of planning with it."""
+    parts = []
+    if p.get("pan_limits_deg"):
+        parts.append(f"pan {p['pan_limits_deg'][0]:g}..{p['pan_limits_deg'][1]:g} deg")
+    if p.get("tilt_limits_deg"):
+        parts.append(f"tilt {p['tilt_limits_deg'][0]:g}..{p['tilt_limits_deg'][1]:g} deg")
+    outcome = (f"compliant with {p['masks']} masks (planned again and verified)" if p.get("compliant") else
+               f"still not compliant ({p['masks']} masks, {p['exposed_after_masks']} targets left visible)")
+    return f"{' and '.join(parts)}: {outcome}"
+
+
+def density_classes(result: Any) -> tuple[str, tuple[str, ...]]:
+    """The exposures' column the scenario's tables use (``analysis.density_levels``) and its classes,
+    highest first, "none" last."""
+    if result.scene.scenario.analysis.density_levels == "iec_2025":
+        return "iec_2025", (*(name for name, _ in IEC_2025_LEVELS), "none")
+    return "dori", DORI_CLASSES
+
+
+def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: bool = False) -> pd.DataFrame:
+    """Exposed targets (camera x target pairs) of one camera (or all) as a kind x density-class count
+    table (the scenario's ``density_levels``: IEC 62676-4:2014 DORI or the 2025 levels), before masks
+    or, with ``after_masks``, those still visible outside every mask; a ``total`` row and column."""
+    ex = result.exposures
+    if camera_id is not None and len(ex):
+        ex = camera_rows(result, camera_id)
+    if after_masks:
+        ex = _after_masks(ex, result)
+    column, classes = density_classes(result)
+    counts = np.zeros((len(TARGET_KINDS) + 1, len(classes) + 1), np.int64)
+    if len(ex):
+        k = pd.Index(TARGET_KINDS).get_indexer(ex["target_kind"].to_numpy(object))
+        d = pd.Index(classes).get_indexer(ex[column].to_numpy(object))
+        ok = (k >= 0) & (d >= 0)
+        np.add.at(counts, (k[ok], d[ok]), 1)
+    counts[:-1, -1] = counts[:-1, :-1].sum(axis=1)
+    counts[-1] = counts[:-1].sum(axis=0)
+    return pd.DataFrame(counts, index=pd.Index([*TARGET_KINDS, "total"], name="kind"),
+                        columns=[*classes, "total"])

@@ -1,0 +1,168 @@
+"""Cameras on several local processes that share one scene (``simulator run --processes N``).
+
+The scene is built once, in this process, with the figures every camera reads (target radii, search
+trees, street samples, the public-ground raster); the worker processes are then forked and share it
+(copy-on-write: nothing is pickled). Each worker builds its own Embree scene (this process's, if any,
+is not used across the fork). Where the platform cannot fork, the workers are spawned and receive
+the pickled scene instead (the caller's main module must then be importable without side effects,
+as always with spawned processes).
+
+Each worker's numerical libraries run on one thread and its ray engine on its share of the cores:
+the processes are the parallelism. A camera's results are the same as in one process (each camera
+is computed the same way, on the same scene); they are returned in camera order.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing as mp
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..build.scene import collector_paused
+from ..results import CameraResult
+from ..scene import Scene
+from ..visibility import cores
+from .camera import Finish, camera_result, finished, tile_results
+
+_SCENE: Scene | None = None  # the scene of this worker process
+_FINISH: Finish | None = None  # what this worker derives from each camera's result (``run.camera.Finish``)
+
+
+def prepare(scene: Scene) -> None:
+    """Compute once, before the workers start, the scene-wide figures every camera reads (in three
+    groups on threads: the trees, rasters and geometry tests work without the interpreter lock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def targets() -> None:
+        _ = scene.target_radius, scene.target_index, scene.maskable, scene.buildings_with_openings
+        _ = scene.target_labels
+
+    def streets() -> None:
+        if scene.scenario.masks.enabled:
+            _ = scene.street_samples, scene.street_index
+
+    def ground() -> None:
+        if scene.scenario.coverage.enabled:
+            scene.public_cells(scene.scenario.coverage.cell_m)
+
+    with collector_paused(), ThreadPoolExecutor(min(3, cores())) as pool:
+        for done in [pool.submit(f) for f in (targets, streets, ground)]:
+            done.result()
+
+
+def start_method() -> str:
+    """``fork`` where the platform forks, else ``spawn``."""
+    return "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+
+
+def _trim_heap() -> None:
+    """Return the C heap's free memory to the system (glibc's ``malloc_trim``; elsewhere nothing)."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _init(scene: Scene | bytes, threads: int, finish: Finish | None) -> None:
+    global _SCENE, _FINISH
+    import pickle
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    # spawned: the scene as cloudpickle made it (it may hold closures)
+    mine: Scene = pickle.loads(scene) if isinstance(scene, bytes) else scene
+    mine.new_engine(threads)
+    _SCENE, _FINISH = mine, finish
+
+
+def _camera(i: int) -> tuple[int, list[CameraResult]]:
+    assert _SCENE is not None
+    return i, finished(_SCENE, [camera_result(_SCENE, _SCENE.cameras[i])], _FINISH)
+
+
+def _tile(job: tuple[int, tuple[float, float, float, float], tuple[str, ...]]) -> tuple[int, list[CameraResult]]:
+    assert _SCENE is not None
+    i, box, ids = job
+    return i, finished(_SCENE, tile_results(_SCENE, box, ids), _FINISH)
+
+
+def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, *, tile_m: float | None = None,
+                         progress: Callable[[str, int, int], None] | None = None,
+                         meanwhile: Callable[[Scene], None] | None = None,
+                         method: str | None = None, finish: Finish | None = None) -> list[CameraResult]:
+    """The results of the ``selected`` cameras of ``scene`` computed on ``processes`` worker
+    processes, in the order of ``selected``: one task per camera, or per tile with ``tile_m``.
+    ``meanwhile(scene)`` (picklable) is the first task a worker takes, beside the cameras.
+    ``method``: ``fork`` or ``spawn`` (default: ``start_method()``). ``finish``: what each worker
+    derives from each of its results (``run.camera.Finish``, picklable)."""
+    prepare(scene)
+    n = len(selected)
+    processes = max(1, min(processes, n))
+    threads = max(1, (scene.scenario.analysis.threads or cores()) // processes)
+    jobs: list[Any]
+    work: Callable[[Any], tuple[int, list[CameraResult]]]
+    if tile_m is None:
+        position = {c.id: i for i, c in enumerate(scene.cameras)}
+        jobs, work = _heaviest_first(scene, [position[c.id] for c in selected]), _camera
+    else:
+        from .tiles import plan_tiles
+
+        tiles = plan_tiles(scene, [c.id for c in selected], tile_m)
+        jobs, work = [(i, t.box, t.camera_ids) for i, t in enumerate(tiles)], _tile
+    method = method or start_method()
+    shipped: Scene | bytes = scene
+    if method != "fork":
+        import cloudpickle
+
+        shipped = cloudpickle.dumps(scene)
+    by_id: dict[str, CameraResult] = {}
+    if method == "fork":
+        # objects that exist now are never collected in the workers, so their pages are not copied
+        # there when the collector would otherwise write to every object header (copy-on-write);
+        # the heap the scene's building freed goes back to the system first, so that it is not
+        # counted once in this process and again in every worker
+        gc.collect()
+        gc.freeze()
+        _trim_heap()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns on forking a process with threads (here: the numerical libraries'
+        # pools, which re-initialise in the child); the workers touch no lock those threads hold
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        pool = mp.get_context(method).Pool(processes, initializer=_init, initargs=(shipped, threads, finish))
+    if method == "fork":
+        gc.unfreeze()
+    with pool:
+        side = pool.apply_async(_side, (meanwhile,)) if meanwhile is not None else None  # first in the queue
+        for _, results in pool.imap_unordered(work, jobs, chunksize=1):
+            for r in results:
+                by_id[r.camera_id] = r
+                if progress:
+                    progress(r.camera_id, len(by_id), n)
+        if side is not None:
+            side.get()
+    return [by_id[c.id] for c in selected]
+
+
+def _heaviest_first(scene: Scene, cameras: list[int]) -> list[int]:
+    """Camera indices ordered by the private targets within their range, most first: the last tasks
+    dealt are then short ones, and the workers finish together."""
+    if len(cameras) < 3 or len(scene.targets) == 0:
+        return cameras
+    pos = np.array([scene.cameras[i].position for i in cameras])
+    reach = np.array([scene.cameras[i].range_m for i in cameras])
+    load = scene.target_index.query_ball_point(pos, reach, return_length=True)
+    return [cameras[k] for k in np.argsort(-np.asarray(load), kind="stable")]
+
+
+def _side(job: Callable[[Scene], None]) -> None:
+    assert _SCENE is not None
+    job(_SCENE)
