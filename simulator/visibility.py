@@ -15,7 +15,8 @@ from embreex import rtcore_scene
 from embreex.mesh_construction import TriangleMesh
 from numpy.typing import NDArray
 
-F64 = NDArray[np.float64]
+from .vocabulary import F64
+
 EPS_START_M = 0.05  # segments are shortened by these at the camera and the target end
 EPS_END_M = 0.02
 BLOCK = 1 << 15  # rays prepared and cast together (see RayEngine._clear_part)

@@ -10,8 +10,8 @@ import shapely
 
 from ..errors import InputError
 from ..frames import Frame
-from .catalogue import model_spec
 from ..scene.camera import Camera, MaskLimits
+from .catalogue import model_spec
 
 SWAP_TOLERANCE_M = 50_000.0
 

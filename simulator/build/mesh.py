@@ -9,8 +9,7 @@ import shapely
 from numpy.typing import NDArray
 
 from ..geom import newell_vector
-
-F64 = NDArray[np.float64]
+from ..vocabulary import F64
 
 
 def extrusion_triangles(footprints: NDArray[np.object_], base_z: F64, top_z: F64) -> F64:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,6 @@ from numpy.typing import NDArray
 from pyproj import CRS, Transformer
 from scipy.spatial import cKDTree
 
-from ..scene.camera import Camera
-from .osm_tags import camera_specs_from_osm
-from .cameras import place_camera
 from ..errors import InputError
 from ..frames import Frame, parse_crs, utm_crs_for
 from ..inputs.citygml import read_citygml
@@ -33,11 +29,8 @@ from ..inputs.dem import read_dem
 from ..inputs.osm import OsmData, read_osm
 from ..inputs.vector import check_lonlat_order, read_vector
 from ..scenario import MAX_BUILDING_HEIGHT_M, CamerasFromFile, CamerasGenerated, CameraSpec, Scenario
+from ..scene.camera import Camera
 from ..scene.scene import Scene
-from ..visibility import RayEngine, cores
-from . import buildings as bmod
-from .generate import buildings_from_streets, intersection_points
-from .mesh import extrusion_triangles, surfaces_triangles
 from ..scene.targets import (
     PlanarSet,
     Targets,
@@ -50,6 +43,12 @@ from ..scene.targets import (
     synthesize_openings,
 )
 from ..scene.terrain import Terrain
+from ..visibility import cores
+from . import buildings as bmod
+from .cameras import place_camera
+from .generate import buildings_from_streets, intersection_points
+from .mesh import extrusion_triangles, surfaces_triangles
+from .osm_tags import camera_specs_from_osm
 
 Progress = Callable[[str], None]
 

@@ -20,11 +20,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..scene.camera import Camera
-from .exposure import DORI_CLASSES, dori_class, in_reach
+from ..vocabulary import DORI_OR_NONE, F64
+from .exposure import dori_class, in_reach
 from .masks.spherical import SphericalMask, inside_any
 
-F64 = NDArray[np.float64]
-CLASSES = (*DORI_CLASSES, "none")  # identify … detect, then below detect
+CLASSES = DORI_OR_NONE  # identify … detect, then below detect
 
 
 @dataclass

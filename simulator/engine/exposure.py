@@ -23,13 +23,8 @@ from ..geom import ball
 from ..scene.camera import Camera
 from ..scene.targets import DRAPED_OFFSET_M, Targets, cell_shares
 from ..visibility import RayEngine
+from ..vocabulary import DORI_CLASSES, F64, IEC_2025_LEVELS, OPENING_KINDS
 
-F64 = NDArray[np.float64]
-DORI_CLASSES = ("identify", "recognise", "observe", "detect")
-# IEC 62676-4:2025 levels and their least densities [px/m], highest first, as summarised in
-# ../shared/reference/cameras-and-masks.md (a design-tool vendor's summary of the standard)
-IEC_2025_LEVELS = (("scrutinise", 1500.0), ("validate", 500.0), ("characterise", 250.0), ("perceive", 125.0),
-                   ("discern", 80.0), ("outline", 40.0), ("overview", 20.0))
 # A surface seen within half a degree of edge-on is not seen: it shows under 0.9 % of its extent
 # along the line of sight (a 1.2 m window: 1 cm), and there the 2 cm by which a line of sight stops
 # short of it lie within 0.17 mm of its plane, near what Embree's float32 resolves a kilometre from
@@ -37,7 +32,6 @@ IEC_2025_LEVELS = (("scrutinise", 1500.0), ("validate", 500.0), ("characterise",
 # above the terrain, keep the plain facing rule.
 EDGE_ON_DEG = 89.5
 EDGE_ON_COS = math.cos(math.radians(EDGE_ON_DEG))
-OPENING_KINDS = ("window", "door")  # targets one may see *into* (the grazing rule: ``through_share``)
 
 
 def dori_class(px_per_m: F64, thresholds: dict[str, float]) -> NDArray[np.object_]:

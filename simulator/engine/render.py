@@ -17,9 +17,9 @@ from numpy.typing import NDArray
 
 from ..frames import direction_vectors
 from ..scene.camera import Camera
+from ..vocabulary import F64
 from .masks.spherical import SphericalMask, project, tangent_frame
 
-F64 = NDArray[np.float64]
 SKY = np.array([200, 220, 240], np.uint8)
 PRIVATE = np.array([230, 60, 60], np.float64)
 LIGHT = np.array([0.4, -0.5, 0.77]) / np.linalg.norm([0.4, -0.5, 0.77])

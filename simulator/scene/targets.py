@@ -17,9 +17,9 @@ import shapely
 from numpy.typing import NDArray
 
 from ..geom import newell_vector
+from ..vocabulary import F64
 from .terrain import Terrain
 
-F64 = NDArray[np.float64]
 # Samples of planar targets lie on their surface: a line of sight stops ``visibility.EPS_END_M`` short
 # of it, along the ray towards the camera. (An offset along the normal would let a ray seen nearly
 # edge-on clear the wall beside an opening that hides it: 5 cm along the normal is 2.9 m along a ray

@@ -6,11 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 
 from ..inputs.dem import DemGrid
-
-F64 = NDArray[np.float64]
+from ..vocabulary import F64
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from ...frames import azimuth_elevation, direction_vectors, in_angular_range
 from ...geom import ball
 from ...scene.camera import Camera
 from ...scene.targets import sample_planes
+from ...vocabulary import F64
 from ..exposure import VisibleSamples, camera_axes, in_reach, visible_samples
 from .cover import choose_masks, clique_bound, view_diagonal_deg
 from .spherical import (
@@ -63,8 +64,6 @@ from .spherical import (
     unproject,
 )
 from .views import device_mask
-
-F64 = NDArray[np.float64]
 
 
 def _fibonacci_sphere(n: int) -> F64:

@@ -18,7 +18,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-F64 = NDArray[np.float64]
+from ...vocabulary import F64
+
 MAX_HALF_ANGLE_DEG = 75.0  # gnomonic frames are used up to this angle from their centre
 
 

@@ -18,14 +18,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import shapely
-from numpy.typing import NDArray
 
 from ...frames import azimuth_elevation, direction_vectors
 from ...scene.camera import Camera
+from ...vocabulary import F64
 from ..exposure import camera_axes
 from .spherical import SphericalMask, project, reduce_ring, tangent_frame, unproject
-
-F64 = NDArray[np.float64]
 
 
 @dataclass(frozen=True)

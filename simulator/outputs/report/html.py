@@ -8,8 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from ...engine.exposure import IEC_2025_LEVELS
 from ...results import MASKS_HIDE
+from ...vocabulary import IEC_2025_LEVELS
 from .tables import camera_rows, camera_table, kind_dori_table, proposal_text
 
 CSS = """

@@ -9,10 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...engine.exposure import IEC_2025_LEVELS
-
-TARGET_KINDS = ("window", "door", "balcony", "terrace", "courtyard", "backyard", "sensitive", "facade")
-DORI_CLASSES = ("identify", "recognise", "observe", "detect", "none")
+from ...vocabulary import BELOW_DETECT, DORI_CLASSES, DORI_OR_NONE, IEC_2025_LEVELS, TARGET_KINDS
 
 
 def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
@@ -53,7 +50,7 @@ def camera_table(result: Any) -> pd.DataFrame:
         doris = Counter(mine["dori"].to_numpy(object)) if len(mine) else Counter()
         for kind in TARGET_KINDS:
             row[kind] = kinds[kind]
-        for dori in DORI_CLASSES[:4]:
+        for dori in DORI_CLASSES:
             row[dori] = doris[dori]
         row["after_masks"] = int(after_counts.get(cam.id, 0))
         row["masks"] = len(plan.masks) if plan else 0
@@ -65,7 +62,7 @@ def camera_table(result: Any) -> pd.DataFrame:
         row["compliant"] = plan.compliant if plan else len(mine) == 0
         row["reasons"] = "; ".join(plan.reasons) if plan else ("" if len(mine) == 0 else "masks not generated")
         rows.append(row)
-    columns = ["camera", "model", "exposed", *TARGET_KINDS, *DORI_CLASSES[:4], "after_masks", "masks", "mask_limit",
+    columns = ["camera", "model", "exposed", *TARGET_KINDS, *DORI_CLASSES, "after_masks", "masks", "mask_limit",
                "masks_lower_bound", "public_hidden_share", "compliant", "reasons", "proposed_limits"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -86,8 +83,8 @@ def density_classes(result: Any) -> tuple[str, tuple[str, ...]]:
     """The exposures' column the scenario's tables use (``analysis.density_levels``) and its classes,
     highest first, "none" last."""
     if result.scene.scenario.analysis.density_levels == "iec_2025":
-        return "iec_2025", (*(name for name, _ in IEC_2025_LEVELS), "none")
-    return "dori", DORI_CLASSES
+        return "iec_2025", (*(name for name, _ in IEC_2025_LEVELS), BELOW_DETECT)
+    return "dori", DORI_OR_NONE
 
 
 def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: bool = False) -> pd.DataFrame:
