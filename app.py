@@ -22,7 +22,9 @@ from simulator.build.catalogue import catalogue
 from simulator.engine.render import render_view
 from simulator.errors import SimulatorError
 from simulator.inputs.bundle import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, scenario_from_uploads
-from simulator.outputs.report import DORI_CLASSES, kind_dori_table, report_html
+from simulator.outputs.report import kind_dori_table, report_html
+from simulator.scenario import DEFAULT_MOUNT_HEIGHT_M
+from simulator.vocabulary import DORI_CLASSES
 from simulator.where import point_from_lonlat, where_point, where_target
 from simulator.workbench import Workbench
 
@@ -247,7 +249,7 @@ with tab_map:
             model = st.selectbox("Model", models, index=models.index("bosch-mic-ip-starlight-7100i"))
             x = st.number_input(f"x [m] ({scene.frame.crs.to_string()})", value=x0, format="%.2f")
             y = st.number_input("y [m]", value=y0, format="%.2f")
-            mount = st.number_input("Mount height [m]", value=6.0, min_value=0.5, max_value=100.0)
+            mount = st.number_input("Mount height [m]", value=DEFAULT_MOUNT_HEIGHT_M, min_value=0.5, max_value=100.0)
             if st.form_submit_button("Add camera"):
                 try:
                     with st.spinner(f"Analysing {new_id}…"):
@@ -301,7 +303,7 @@ with tab_view:
     if cams:
         cid = st.selectbox("Camera", list(wb.cameras), key="view_camera")
         cam = wb.cameras[cid]
-        _, plan = wb.results[cid]
+        plan = wb.results[cid].plan
         c1, c2, c3 = st.columns(3)
         pan = c1.slider("Pan [deg from north]", 0.0, 360.0, float(cam.direction_deg or 0.0), key="view_pan")
         tilt = c2.slider("Tilt [deg]", -90.0, 90.0, float(cam.tilt_deg if cam.tilt_deg is not None else -10.0),

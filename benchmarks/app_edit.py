@@ -35,7 +35,7 @@ def main() -> int:
             t0 = time.perf_counter()
             wb.upsert(spec)
             times.append(time.perf_counter() - t0)
-        df, plan = wb.results[cid]
+        df, plan = wb.results[cid].exposures, wb.results[cid].plan
         print(f"edit {cid} ({len(df)} exposures, {len(plan.masks) if plan else 0} masks): median "
               f"{statistics.median(times) * 1000:.0f} ms (min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f}); "
               f"goal < 300 ms")

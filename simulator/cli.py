@@ -101,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .run.processes import cores
+    from .visibility import cores
 
     p = argparse.ArgumentParser(prog="simulator", description="Camera field-of-view and privacy-zone simulator.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -219,7 +219,7 @@ def _keys(args: argparse.Namespace) -> int:
     return 0
 
 
-def _trusted_key(path: Path, given: str | None, private: str | None = None) -> tuple[Any, str]:
+def trusted_key(path: Path, given: str | None, private: str | None = None) -> tuple[Any, str]:
     """The public key to verify ``path`` with, and where it comes from. Trusted: ``--public-key``, else
     a pinned key (``integrity.pinned_keys``, with the public half of ``private`` if given) whose id the
     file names. A ``signing-key.pub`` beside the files is never trusted on its own: whoever can change
@@ -247,7 +247,7 @@ def _verify(args: argparse.Namespace) -> int:
     path = Path(args.file)
     if not path.exists():
         raise InputError("file not found", file=str(path))
-    pub, source = _trusted_key(path, args.public_key)
+    pub, source = trusted_key(path, args.public_key)
     trusted = f"trusted key {key_id(pub)}: {source}"
     try:
         if path.is_dir() and (path / "audit").is_dir() or path.is_dir() and (path / "masks").is_dir():
@@ -285,7 +285,7 @@ def _plan_file(path: Path, pub: Any, exports: dict[str, dict[str, Any]] | None =
     return plan
 
 
-def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
+def _device_plan(args: argparse.Namespace) -> tuple[dict[str, Any], bytes, Any, object]:
     """The verified plan, its ONVIF document (the one its run exported: the audit log's export entry
     holds its SHA-256), the run's audit log (opened with a signing key whose public key is the run's)
     and the device credentials; ``InputError`` otherwise, before anything is sent."""
@@ -304,7 +304,7 @@ def _device_plan(args: argparse.Namespace) -> tuple[dict, bytes, Any, object]:
     if (args.user is None) != (args.password_file is None):
         raise InputError("give both --user and --password-file, or neither (no authentication)",
                          field="--user" if args.user is None else "--password-file")
-    pub, _ = _trusted_key(path, args.public_key, args.key)
+    pub, _ = trusted_key(path, args.public_key, args.key)
     key, _ = signing_key(args.key)
     if key_id(key.public_key()) != key_id(pub):
         raise InputError("refused: the signing key is not the run's (its audit entries would not verify); "

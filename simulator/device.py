@@ -64,7 +64,7 @@ def with_device_clock(url: str, creds: Credentials) -> Credentials:
         return creds
     t0 = time.time()
     try:
-        reply = call(url, _e(f"{{{TDS}}}GetSystemDateAndTime"), Credentials(None, None))
+        reply = call(url, element(f"{{{TDS}}}GetSystemDateAndTime"), Credentials(None, None))
     except DeviceError:
         return creds
     utc = reply.find(f".//{{{TT}}}UTCDateTime")
@@ -85,7 +85,7 @@ def digest(nonce: bytes, created: str, password: str) -> str:
     return base64.b64encode(hashlib.sha1(nonce + created.encode() + password.encode()).digest()).decode()
 
 
-def _envelope(body: Any, creds: Credentials) -> bytes:
+def envelope(body: Any, creds: Credentials) -> bytes:
     env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"s": SOAP, "tt": TT, "tr2": TR2, "tptz": TPTZ})
     if creds.user is not None:
         sec = etree.SubElement(etree.SubElement(env, f"{{{SOAP}}}Header"), f"{{{WSSE}}}Security",
@@ -134,7 +134,7 @@ def call(url: str, body: Any, creds: Credentials, *, timeout_s: float = 10.0) ->
     action = f"{q.namespace}/{op}"  # the WSDLs' soapAction: namespace/operation
     try:
         headers = {"Content-Type": f'application/soap+xml; charset=utf-8; action="{action}"'}
-        req = urllib.request.Request(url, data=_envelope(body, creds), method="POST", headers=headers)
+        req = urllib.request.Request(url, data=envelope(body, creds), method="POST", headers=headers)
         with _OPENER.open(req, timeout=timeout_s) as resp:
             data = resp.read(10_000_000)
     except urllib.error.HTTPError as exc:
@@ -172,7 +172,7 @@ def _fault(data: bytes) -> str | None:
     return " ".join(" ".join([*codes[1:], text]).split())[:200]
 
 
-def _e(tag: str, text: str | None = None, **attrib: str) -> Any:
+def element(tag: str, text: str | None = None, **attrib: str) -> Any:
     el = etree.Element(tag, **attrib)
     if text is not None:
         el.text = text
@@ -215,8 +215,8 @@ def deploy(url: str, document: bytes, creds: Credentials, *, move_timeout_s: flo
         old = [m.get("token") for m in call(url, _get_masks(source), creds).findall(f"{{{TR2}}}Masks")
                if (m.findtext(f"{{{TR2}}}ConfigurationToken") or source) == source]
         for token in old:
-            delete = _e(f"{{{TR2}}}DeleteMask")
-            delete.append(_e(f"{{{TR2}}}Token", token))
+            delete = element(f"{{{TR2}}}DeleteMask")
+            delete.append(element(f"{{{TR2}}}Token", token))
             call(url, delete, creds)
             done["deleted"] += 1
         if limits is not None:
@@ -225,7 +225,7 @@ def deploy(url: str, document: bytes, creds: Credentials, *, move_timeout_s: flo
         for m in masks:
             if m.move is not None:
                 call(url, _copy(m.move), creds)
-                _wait_idle(url, m.move.findtext(f"{{{TPTZ}}}ProfileToken") or "", creds, move_timeout_s)
+                wait_idle(url, m.move.findtext(f"{{{TPTZ}}}ProfileToken") or "", creds, move_timeout_s)
             reply = call(url, _copy(m.create), creds)
             done["created"].append(reply.findtext(f"{{{TR2}}}Token") or "")
     except DeviceError as exc:
@@ -249,8 +249,8 @@ def _with_limits(url: str, limits: Any, cfg_token: str, creds: Credentials) -> A
     """The ``SetConfiguration`` of the device's own PTZ configuration with the plan's limits in it (the
     plan's whole configuration where the device returns none)."""
     out = _copy(limits)
-    get = _e(f"{{{TPTZ}}}GetConfiguration")
-    get.append(_e(f"{{{TPTZ}}}PTZConfigurationToken", cfg_token))
+    get = element(f"{{{TPTZ}}}GetConfiguration")
+    get.append(element(f"{{{TPTZ}}}PTZConfigurationToken", cfg_token))
     current = call(url, get, creds).find(f"{{{TPTZ}}}PTZConfiguration")
     if current is None:
         return out
@@ -277,12 +277,12 @@ def _with_limits(url: str, limits: Any, cfg_token: str, creds: Credentials) -> A
     return out
 
 
-def _wait_idle(url: str, profile: str, creds: Credentials, timeout_s: float) -> None:
+def wait_idle(url: str, profile: str, creds: Credentials, timeout_s: float) -> None:
     """Poll ``GetStatus`` until pan/tilt and zoom are idle (``DeviceError`` after ``timeout_s``)."""
     end = time.monotonic() + timeout_s
     while True:
-        get = _e(f"{{{TPTZ}}}GetStatus")
-        get.append(_e(f"{{{TPTZ}}}ProfileToken", profile))
+        get = element(f"{{{TPTZ}}}GetStatus")
+        get.append(element(f"{{{TPTZ}}}ProfileToken", profile))
         status = call(url, get, creds).find(f".//{{{TT}}}MoveStatus")
         moving = [] if status is None else [(m.text or "").strip().upper() for m in status]
         if "MOVING" not in moving:
@@ -331,8 +331,8 @@ def check(url: str, document: bytes, creds: Credentials) -> list[str]:
 
 def _limit_differences(url: str, limits: Any, cfg_token: str, creds: Credentials) -> list[str]:
     want = _ranges(limits)
-    get = _e(f"{{{TPTZ}}}GetConfiguration")
-    get.append(_e(f"{{{TPTZ}}}PTZConfigurationToken", cfg_token))
+    get = element(f"{{{TPTZ}}}GetConfiguration")
+    get.append(element(f"{{{TPTZ}}}PTZConfigurationToken", cfg_token))
     try:
         have = _ranges(call(url, get, creds))
     except ValueError as exc:
@@ -388,8 +388,8 @@ def _ranges(el: Any) -> dict[str, tuple[str, float, float]]:
 
 
 def _get_masks(source_token: str) -> Any:
-    get = _e(f"{{{TR2}}}GetMasks")
-    get.append(_e(f"{{{TR2}}}ConfigurationToken", source_token))
+    get = element(f"{{{TR2}}}GetMasks")
+    get.append(element(f"{{{TR2}}}ConfigurationToken", source_token))
     return get
 
 

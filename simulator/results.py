@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
+from numpy.typing import NDArray
 
-from .engine.coverage import CameraCoverage
+from .engine.coverage import CameraCoverage, cells_to_polygons, identify_cells
 from .engine.masks.plan import CameraMasks
-from .scene import Scene
+from .scene import Camera, Scene
 
 MASKS_HIDE = ("windows, doors, balconies, terraces, courtyards, backyards and sensitive places; a facade "
               "only where its building's openings are unknown (or every facade, with masks.cover_facades)")
@@ -34,7 +37,10 @@ class Result:
     camera_ids: list[str] | None = None  # the cameras analysed (None: all)
     mask_plans: dict[str, CameraMasks] = field(default_factory=dict)
     coverage: dict[str, CameraCoverage] = field(default_factory=dict)
-    cache: dict[Any, Any] = field(default_factory=dict, repr=False)  # derived figures, computed once
+    # what the outputs derive from each camera alone, by camera id (``CameraOutputs``)
+    outputs: dict[str, CameraOutputs] = field(default_factory=dict, repr=False)
+    _identify: dict[bool, tuple[float, NDArray[np.int64], list[shapely.Geometry] | None]] = field(
+        default_factory=dict, repr=False)
 
     def exposures_gdf(self) -> gpd.GeoDataFrame:
         """Exposures with each target's 3D polygon (scene CRS)."""
@@ -101,14 +107,49 @@ class Result:
                                      "above the ground, by DORI class at the tele end; after_masks: not inside a "
                                      "mask", "enabled": self.scene.scenario.coverage.enabled}}
 
-    def camera(self, camera_id: str) -> Any:
-        """The scene's camera ``camera_id`` (the scene's cameras indexed once per result)."""
-        if "cameras_by_id" not in self.cache:
-            self.cache["cameras_by_id"] = {c.id: c for c in self.scene.cameras}
-        return self.cache["cameras_by_id"][camera_id]
+    def camera(self, camera_id: str) -> Camera:
+        """The scene's camera ``camera_id``."""
+        return self._cameras_by_id[camera_id]
+
+    @cached_property
+    def _cameras_by_id(self) -> dict[str, Camera]:
+        return {c.id: c for c in self.scene.cameras}
+
+    def camera_outputs(self, camera_id: str) -> CameraOutputs:
+        """What the outputs derived from camera ``camera_id`` so far (filled as they are computed)."""
+        return self.outputs.setdefault(camera_id, CameraOutputs())
+
+    def camera_rows(self, camera_id: str) -> pd.DataFrame:
+        """The exposure rows of one camera."""
+        return self._rows_by_camera.get(camera_id, self.exposures.iloc[:0])
+
+    @cached_property
+    def _rows_by_camera(self) -> dict[str, pd.DataFrame]:
+        ex = self.exposures
+        return {str(k): v for k, v in ex.groupby("camera_id", sort=False)} if len(ex) else {}
+
+    def identify_cells(self, *, after_masks: bool) -> tuple[float, NDArray[np.int64]]:
+        """(cell size [m], (n, 2) cell indices) of the public ground where at least one camera reaches
+        the identify class (through no mask, with ``after_masks``): ``engine.coverage.identify_cells``."""
+        if after_masks not in self._identify:
+            cell = self.scene.scenario.coverage.cell_m
+            self._identify[after_masks] = (cell, identify_cells(self.coverage.values(), after_masks=after_masks),
+                                           None)
+        cell, cells, _ = self._identify[after_masks]
+        return cell, cells
+
+    def identify_polygons(self, *, after_masks: bool) -> list[shapely.Geometry]:
+        """``identify_cells`` dissolved into polygons (scene CRS)."""
+        cell, cells = self.identify_cells(after_masks=after_masks)
+        polygons = self._identify[after_masks][2]
+        if polygons is None:
+            polygons = [g for _, g in cells_to_polygons(cells[:, 0], cells[:, 1], np.ones(len(cells), np.int32),
+                                                        cell)] if len(cells) else []
+            self._identify[after_masks] = (cell, cells, polygons)
+        return polygons
 
     @property
-    def cameras(self) -> list[Any]:
+    def cameras(self) -> list[Camera]:
         ids = None if self.camera_ids is None else set(self.camera_ids)
         return [c for c in self.scene.cameras if ids is None or c.id in ids]
 
@@ -125,10 +166,19 @@ class CameraResult:
     rays: int
     coverage_rays: int
     ray_seconds: float
-    # parts of the outputs already derived from this camera's results where it ran (``Result.cache``
-    # entries: ("footprints" | "vendor" | "section", camera id) -> value), by the ``Finish`` the run
-    # was given (the command line's: ``outputs.writers.camera_outputs``)
-    outputs: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # parts of the outputs already derived from this camera's results where it ran, by the ``Finish``
+    # the run was given (the command line's: ``outputs.writers.camera_outputs``)
+    outputs: CameraOutputs = field(default_factory=lambda: CameraOutputs())
+
+
+@dataclass
+class CameraOutputs:
+    """The parts of the outputs that depend on one camera alone, each computed once: where the camera
+    ran (by the run's ``Finish``) or when first needed. None: not computed yet."""
+
+    footprints: list[shapely.Geometry] | None = None  # its masks' ground footprints (scene CRS)
+    vendor: dict[str, bytes] | None = None  # its unsigned vendor exports, by format
+    section: str | None = None  # its section of the report (HTML, with its map)
 
 
 def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> Result:
@@ -146,7 +196,7 @@ def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> 
     return Result(scene=scene, exposures=exposures, stats=stats, camera_ids=[p.camera_id for p in parts],
                   mask_plans={p.camera_id: p.plan for p in parts if p.plan is not None},
                   coverage={p.camera_id: p.coverage for p in parts if p.coverage is not None},
-                  cache={k: v for p in parts for k, v in p.outputs.items()})
+                  outputs={p.camera_id: p.outputs for p in parts})
 
 
 LABELS = ("camera_id", "target_id", "target_kind", "building_id", "target_source")

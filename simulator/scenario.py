@@ -30,6 +30,9 @@ class Layer(_Strict):
 MAX_BUILDING_HEIGHT_M = 1000.0  # the tallest building stands 828 m
 MAX_MOUNT_HEIGHT_M = 500.0  # a camera on a mast or a roof
 MAX_RANGE_M = 5000.0
+# where a camera's mount height or a fixed camera's tilt is not given (stated in its ``defaults``)
+DEFAULT_MOUNT_HEIGHT_M = 5.0
+DEFAULT_TILT_DEG = -15.0
 
 
 class GenerateFromStreets(_Strict):
@@ -235,8 +238,8 @@ class CameraDefaults(_Strict):
 
     fixed_model: str = "generic-bullet-2.8mm"
     ptz_model: str = "axis-q6075-e"
-    mount_height_m: float = Field(5.0, gt=0, le=MAX_MOUNT_HEIGHT_M)
-    tilt_deg: float = Field(-15.0, ge=-90, le=90)
+    mount_height_m: float = Field(DEFAULT_MOUNT_HEIGHT_M, gt=0, le=MAX_MOUNT_HEIGHT_M)
+    tilt_deg: float = Field(DEFAULT_TILT_DEG, ge=-90, le=90)
 
 
 class CamerasFromFile(_Strict):
@@ -258,7 +261,7 @@ class CamerasAtIntersections(_Strict):
 
     count: int = Field(ge=1)
     model: str
-    mount_height_m: float = Field(8.0, gt=0, le=MAX_MOUNT_HEIGHT_M)
+    mount_height_m: float = Field(DEFAULT_MOUNT_HEIGHT_M, gt=0, le=MAX_MOUNT_HEIGHT_M)
     highways: tuple[str, ...] = ("trunk", "primary", "secondary", "tertiary")
     min_separation_m: float = Field(120.0, ge=0)
     id_prefix: str = "cam-"
@@ -371,28 +374,46 @@ def scenario_from_dict(data: Any, *, source: str = "<scenario>", base_dir: Path 
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        errs = _best_member(exc.errors())
-        # union-typed entries (cameras) report an error per member: an unknown key is the most telling
-        # when every error is an unknown or a missing key, else the most deeply nested error
-        # (a union member that fails on a value is the one meant: an unknown key of another member is not)
-        extra = [e for e in errs if e["type"] == "extra_forbidden"]
-        shape = ("extra_forbidden", "missing", "model_type", "model_attributes_type", "dict_type", "tuple_type")
-        telling = [e for e in errs if e["type"] not in shape]
-        if telling:
-            err = max(telling, key=lambda e: len(e["loc"]))
-        elif extra:
-            err = extra[0]
-        else:
-            err = max(errs, key=lambda e: len(e["loc"]))
-        loc = _format_loc(err["loc"])
-        if err["type"] == "extra_forbidden":
-            raise InputError("unknown key (not part of the scenario format)", file=source, field=loc) from None
-        if err["type"] == "missing":
-            raise InputError("a required key is missing", file=source, field=loc) from None
-        if err["type"] == "value_error":  # our own checks: the message quotes the value
-            raise InputError(str(err["msg"]).removeprefix("Value error, "), file=source, field=loc) from None
-        raise InputError(f"{err['msg']}, got {shorten(err.get('input'))}", file=source, field=loc) from None
+        raise _input_error(exc, source=source) from None
     return scenario.model_copy(update={"base_dir": base_dir or Path("."), "source": source})
+
+
+def camera_spec(data: Any, *, source: str, field: str) -> CameraSpec:
+    """One camera entry validated as a scenario file's are (the app's edits, OSM nodes, generated
+    cameras): errors name ``source`` and the field under ``field``."""
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping of camera keys, got {type(data).__name__}", file=source, field=field)
+    try:
+        return CameraSpec.model_validate(data)
+    except ValidationError as exc:
+        raise _input_error(exc, source=source, prefix=field) from None
+
+
+def _input_error(exc: ValidationError, *, source: str, prefix: str = "") -> InputError:
+    """The one-line ``InputError`` for a validation failure: the error that tells the most."""
+    errs = _best_member(exc.errors())
+    # union-typed entries (cameras) report an error per member: an unknown key is the most telling
+    # when every error is an unknown or a missing key, else the most deeply nested error
+    # (a union member that fails on a value is the one meant: an unknown key of another member is not)
+    extra = [e for e in errs if e["type"] == "extra_forbidden"]
+    shape = ("extra_forbidden", "missing", "model_type", "model_attributes_type", "dict_type", "tuple_type")
+    telling = [e for e in errs if e["type"] not in shape]
+    if telling:
+        err = max(telling, key=lambda e: len(e["loc"]))
+    elif extra:
+        err = extra[0]
+    else:
+        err = max(errs, key=lambda e: len(e["loc"]))
+    loc = _format_loc(err["loc"])
+    if prefix:
+        loc = prefix if loc == "<root>" else f"{prefix}.{loc}"
+    if err["type"] == "extra_forbidden":
+        return InputError("unknown key (not part of the scenario format)", file=source, field=loc)
+    if err["type"] == "missing":
+        return InputError("a required key is missing", file=source, field=loc)
+    if err["type"] == "value_error":  # our own checks: the message quotes the value
+        return InputError(str(err["msg"]).removeprefix("Value error, "), file=source, field=loc)
+    return InputError(f"{err['msg']}, got {shorten(err.get('input'))}", file=source, field=loc)
 
 
 MAX_SCENARIO_BYTES = 4 << 20  # a scenario names its data files; it does not hold them

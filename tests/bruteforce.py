@@ -7,7 +7,7 @@ the camera and that lie in the camera's reach (the engine's ``in_reach``: a rule
 elsewhere), and casts a float64 segment from the camera to each, shortened as the engine's are
 (5 cm at the camera, 2 cm at the target), against every triangle of the scene's mesh whose bounding
 box meets that of the pair's segments. It reports seen / not seen, the visible share of the grid and the frontal
-px/m at the nearest visible point. Used by ``tests/test_exposure_check.py`` (a small real extract)
+px/m at the nearest visible point. Used by ``tests/engine/test_exposure_check.py`` (a small real extract)
 and ``benchmarks/exposure_check.py`` (Helsinki, Monaco, Ingolstadt).
 """
 

@@ -88,7 +88,7 @@ class Device:
         for parent, names in ((t, ("Hour", "Minute", "Second")), (d, ("Year", "Month", "Day"))):
             for name in names:
                 etree.SubElement(parent, f"{{{TT}}}{name}").text = str(getattr(now, name.lower()))
-        return _envelope(out)
+        return envelope(out)
 
     def answer(self, data: bytes) -> tuple[int, bytes]:
         try:
@@ -112,7 +112,7 @@ class Device:
         if handler is None:
             return 400, _fault("Sender", f"ter:ActionNotSupported: {q.localname}")
         try:
-            return 200, _envelope(handler(body))
+            return 200, envelope(handler(body))
         except DeviceFault as exc:
             return 400, _fault("Receiver", str(exc))
 
@@ -185,7 +185,7 @@ class Device:
         return Handler
 
 
-def _envelope(body: Any) -> bytes:
+def envelope(body: Any) -> bytes:
     env = etree.Element(f"{{{SOAP}}}Envelope", nsmap={"s": SOAP})
     etree.SubElement(env, f"{{{SOAP}}}Body").append(body)
     out: bytes = etree.tostring(env, xml_declaration=True, encoding="UTF-8")

@@ -85,9 +85,7 @@ def test_map_page_layers(expected):
     assert len(layers["mask_footprints"]["data"]) == footprints > 0
     # the face-identification layer: where some camera reaches identify through no mask
     at.multiselect(key="layers").set_value(["face identification"]).run()
-    from simulator.engine.coverage import identify_cells
-
-    cell, cells = identify_cells(expected, after_masks=True)
+    cell, cells = expected.identify_cells(after_masks=True)
     faces = deck_layers(at)["face_identification"]["data"]
     assert len(faces) >= 1 and len(cells) * cell**2 > 0
     # hiding layers removes them from the map
@@ -109,7 +107,7 @@ def test_add_edit_delete_camera_and_reload(expected):
     wb_expected = simulator.workbench.Workbench.open(expected.scene)
     added = wb_expected.upsert({"id": "pole-east", "model": "bosch-mic-ip-starlight-7100i", "x": 488040.0,
                                 "y": 4290000.0, "mount_height_m": 6.0})
-    n_new = len(wb_expected.results[added.id][0])
+    n_new = len(wb_expected.results[added.id].exposures)
     assert int(m[EXPOSED]) == before + n_new and n_new > 0
     # edit the mask limit: the regulator table shows the plan the library makes under that limit
     at.selectbox(key="edit_camera").set_value("pole-west").run()
@@ -121,7 +119,7 @@ def test_add_edit_delete_camera_and_reload(expected):
     spec = dict(wb_expected.specs["pole-west"], mask_limits={"max_masks": 3, "max_vertices": 4,
                                                              "rectangle_only": False})
     wb_expected.upsert(spec)
-    plan = wb_expected.results["pole-west"][1]
+    plan = wb_expected.results["pole-west"].plan
     shown = at.dataframe[0].value.set_index("camera").loc["pole-west"]
     assert shown["mask_limit"] == 3 and shown["masks"] == len(plan.masks) and bool(shown["compliant"]) == plan.compliant
     # a fresh session (browser reload) sees the saved cameras, then delete one
@@ -216,7 +214,7 @@ def test_own_data_upload_then_add_a_camera():
     cam = wb.upsert({"id": "cam-001", "model": "bosch-mic-ip-starlight-7100i", "x": 488040.0, "y": 4290000.0,
                      "mount_height_m": 6.0})
     assert metrics(at)["Cameras"] == "1"
-    assert int(metrics(at)[EXPOSED]) == len(wb.results[cam.id][0]) > 0
+    assert int(metrics(at)[EXPOSED]) == len(wb.results[cam.id].exposures) > 0
 
 
 def test_own_data_bad_file_shows_one_line_error():

@@ -215,7 +215,7 @@ def test_ipycam_moves_to_each_exported_view_and_reports_it(run):
     import ipycam
     from ipycam.http import IPCameraHTTPHandler
 
-    from simulator.device import TPTZ, Credentials, _e, _wait_idle, call
+    from simulator.device import TPTZ, Credentials, call, element, wait_idle
 
     config = ipycam.CameraConfig()
     config.set_credentials("admin", "secret")
@@ -239,9 +239,9 @@ def test_ipycam_moves_to_each_exported_view_and_reports_it(run):
             reply = call(url, move, creds)
             assert etree.QName(reply).localname == "AbsoluteMoveResponse"
             profile = move.findtext(f"{{{TPTZ}}}ProfileToken")
-            _wait_idle(url, profile, creds, timeout_s=2.0)
-            get = _e(f"{{{TPTZ}}}GetStatus")
-            get.append(_e(f"{{{TPTZ}}}ProfileToken", profile))
+            wait_idle(url, profile, creds, timeout_s=2.0)
+            get = element(f"{{{TPTZ}}}GetStatus")
+            get.append(element(f"{{{TPTZ}}}ProfileToken", profile))
             pos = call(url, get, creds).find(f".//{{{TT}}}Position")
             got = (float(pos.find(f"{{{TT}}}PanTilt").get("x")), float(pos.find(f"{{{TT}}}PanTilt").get("y")),
                    float(pos.find(f"{{{TT}}}Zoom").get("x")))
@@ -334,5 +334,5 @@ def test_a_device_whose_clock_is_an_hour_ahead_still_accepts_our_token(run, devi
     assert _entries(run)[-1]["detail"]["clock_offset_s"] == pytest.approx(3600.0, abs=2.0)
     monkeypatch.setattr(client, "with_device_clock", lambda url, creds: creds)
     assert cli.main(["deploy", *_args(plan, device.url, pw)]) == 2
-    env = client._envelope(client._e(f"{{{client.TR2}}}GetMasks"), client.Credentials("admin", "secret", 3600.0))
+    env = client.envelope(client.element(f"{{{client.TR2}}}GetMasks"), client.Credentials("admin", "secret", 3600.0))
     assert device.answer(env)[0] == 200 and device.answer(env)[0] == 400  # the same nonce twice: refused

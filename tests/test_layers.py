@@ -102,3 +102,16 @@ def test_the_layer_test_can_fail():
     assert layer_of("simulator.run.pipeline") > layer_of("simulator.engine.exposure")
     assert layer_of("simulator.outputs.report.html") == layer_of("simulator.outputs")
     assert "simulator.scene.targets" in GRAPH["simulator.engine.exposure"]
+
+
+def test_test_files_mirror_the_package_layout():
+    """A test module in tests/<a>/<b>/ tests the package simulator/<a>/<b>/; tests of top-level modules
+    (and of the whole) sit in tests/ itself."""
+    tests = Path(__file__).resolve().parent
+    found = sorted(tests.rglob("test_*.py"))
+    assert len(found) > 20
+    for f in found:
+        folder = f.parent.relative_to(tests)
+        if folder.parts:
+            assert (PACKAGE / folder / "__init__.py").is_file(), f"{f.relative_to(tests)}: no such package"
+            assert (f.parent / "__init__.py").is_file(), f"{folder}: not a test package"

@@ -1,4 +1,4 @@
-"""The configured linters pass on the package (ruff, mypy)."""
+"""The configured linters pass on the package (ruff; mypy --strict, as pyproject.toml configures it)."""
 
 from __future__ import annotations
 

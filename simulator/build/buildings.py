@@ -14,6 +14,7 @@ import re
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from .osm_tags import parse_number
 
@@ -117,9 +118,9 @@ def normalise(gdf: gpd.GeoDataFrame, *, id_col: str | None, height_col: str | No
     return out
 
 
-def is_private(use: pd.Series, *, unknown_use: str) -> np.ndarray:
+def is_private(use: pd.Series, *, unknown_use: str) -> NDArray[np.bool_]:
     """Whether a building's surfaces are private targets: residential, mixed, and unknown unless told otherwise."""
-    private = use.isin(["residential", "mixed"]).to_numpy().copy()
+    private: NDArray[np.bool_] = use.isin(["residential", "mixed"]).to_numpy(bool).copy()
     if unknown_use == "residential":
         private |= (use == "unknown").to_numpy()
     return private

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 
 from ..errors import InputError
 from ..frames import Frame
+from ..scenario import DEFAULT_MOUNT_HEIGHT_M, DEFAULT_TILT_DEG, CameraSpec
 from ..scene.camera import Camera, MaskLimits
 from .catalogue import model_spec
 
 SWAP_TOLERANCE_M = 50_000.0
 
 
-def place_camera(spec: dict[str, Any], *, frame: Frame, ground_at: Callable[[float, float], float],
-                 footprints: shapely.STRtree | None, footprint_geoms: np.ndarray | None,
+def place_camera(entry: CameraSpec, *, frame: Frame, ground_at: Callable[[float, float], float],
+                 footprints: shapely.STRtree | None, footprint_geoms: NDArray[np.object_] | None,
                  scene_bounds: tuple[float, float, float, float] | None, default_range_m: float,
-                 source: str, field: str) -> tuple[Camera, list[str]]:
+                 source: str, field: str, defaults_used: Sequence[str] = ()) -> tuple[Camera, list[str]]:
     """Merge catalogue values and overrides, project the position, lift it to ground + mount height.
+    ``defaults_used``: the defaults the entry's values already hold (an OSM node's missing tags);
+    those applied here are added (``DEFAULT_MOUNT_HEIGHT_M``, ``DEFAULT_TILT_DEG``).
 
     A camera whose position falls inside a building footprint is moved to just outside the nearest
     wall (cameras are mounted on facades); the move is reported in the returned notes.
     """
     notes: list[str] = []
-    defaults = list(spec.get("defaults", ()))
+    spec = entry.model_dump()
+    defaults = list(defaults_used)
     base: dict[str, Any] = {}
     if spec.get("model"):
         base = dict(model_spec(spec["model"], file=source, field=f"{field}.model"))
@@ -61,8 +66,8 @@ def place_camera(spec: dict[str, Any], *, frame: Frame, ground_at: Callable[[flo
             x, y = nx, ny
     mount = merged.get("mount_height_m")
     if mount is None:
-        mount = 6.0
-        defaults.append("mount_height_m=6")
+        mount = DEFAULT_MOUNT_HEIGHT_M
+        defaults.append(f"mount_height_m={DEFAULT_MOUNT_HEIGHT_M:g}")
     kind = merged["kind"]
     hfov = tuple(float(h) for h in merged["hfov_deg"])
     if kind == "fixed":
@@ -74,8 +79,8 @@ def place_camera(spec: dict[str, Any], *, frame: Frame, ground_at: Callable[[flo
         pan = (pan[0], pan[1] + 360.0)
     tilt_deg = merged.get("tilt_deg")
     if kind == "fixed" and merged.get("direction_deg") is not None and tilt_deg is None:
-        tilt_deg = -15.0
-        defaults.append("tilt_deg=-15")
+        tilt_deg = DEFAULT_TILT_DEG
+        defaults.append(f"tilt_deg={DEFAULT_TILT_DEG:g}")
     offset = float(frame.grid_north_offset_deg(x, y))
     cam = Camera(
         id=str(spec["id"]), x=x, y=y, z=float(ground_at(x, y)) + float(mount), mount_height_m=float(mount),

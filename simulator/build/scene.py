@@ -28,7 +28,7 @@ from ..inputs.citymodel import CityModel, footprint_of
 from ..inputs.dem import read_dem
 from ..inputs.osm import OsmData, read_osm
 from ..inputs.vector import check_lonlat_order, read_vector
-from ..scenario import MAX_BUILDING_HEIGHT_M, CamerasFromFile, CamerasGenerated, CameraSpec, Scenario
+from ..scenario import MAX_BUILDING_HEIGHT_M, CamerasFromFile, CamerasGenerated, CameraSpec, Scenario, camera_spec
 from ..scene.camera import Camera
 from ..scene.scene import Scene
 from ..scene.targets import (
@@ -60,6 +60,17 @@ def _is_osm(path: Path) -> bool:
     return path.name.endswith((".pbf", ".osm"))
 
 
+@dataclass(frozen=True)
+class CameraEntrySource:
+    """A camera entry with where it came from (file and field, for errors) and the defaults its values
+    already hold (an OSM node's missing tags)."""
+
+    spec: CameraSpec
+    source: str
+    field: str
+    defaults_used: tuple[str, ...] = ()
+
+
 @dataclass
 class _Raw:
     footprints: list[tuple[gpd.GeoDataFrame, str, str]] = field(default_factory=list)  # (gdf, source, label)
@@ -69,7 +80,7 @@ class _Raw:
     sensitive: list[gpd.GeoDataFrame] = field(default_factory=list)  # places used in seclusion
     openings: gpd.GeoDataFrame | None = None
     private_areas: gpd.GeoDataFrame | None = None
-    camera_specs: list[tuple[dict[str, Any], str, str]] = field(default_factory=list)  # (spec, source, field)
+    camera_specs: list[CameraEntrySource] = field(default_factory=list)
     osm_cache: dict[Path, OsmData] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -143,7 +154,7 @@ def _read_sources(sc: Scenario) -> _Raw:
     for i, entry in enumerate(sc.camera_entries):
         fld = f"cameras.{i}" if isinstance(sc.cameras, tuple) else "cameras"
         if isinstance(entry, CameraSpec):
-            raw.camera_specs.append((entry.model_dump(), src, fld))
+            raw.camera_specs.append(CameraEntrySource(entry, src, fld))
         elif isinstance(entry, CamerasFromFile):
             d = entry.defaults
             kw: dict[str, Any] = {"fixed_model": d.fixed_model, "ptz_model": d.ptz_model,
@@ -166,7 +177,10 @@ def _read_sources(sc: Scenario) -> _Raw:
                 nodes = [n for n in nodes if lon0 <= n["lon"] <= lon1 and lat0 <= n["lat"] <= lat1]
             for node in nodes:
                 for spec in camera_specs_from_osm(node, **kw):
-                    raw.camera_specs.append((spec, label, f"{fld} ({node['osm_id']})"))
+                    used = tuple(spec.pop("defaults"))
+                    where = f"{fld} ({node['osm_id']})"
+                    raw.camera_specs.append(CameraEntrySource(camera_spec(spec, source=label, field=where), label,
+                                                              where, used))
             if not nodes:
                 raw.notes.append(f"{label}: no surveillance cameras found")
     return raw
@@ -188,9 +202,9 @@ def _reference_lonlat(sc: Scenario, raw: _Raw) -> tuple[float, float]:
         if len(s):
             c = s.to_crs("EPSG:4326").total_bounds
             return (c[0] + c[2]) / 2, (c[1] + c[3]) / 2
-    for spec, _, _ in raw.camera_specs:
-        if spec.get("lon") is not None:
-            return float(spec["lon"]), float(spec["lat"])
+    for c in raw.camera_specs:
+        if c.spec.lon is not None and c.spec.lat is not None:
+            return c.spec.lon, c.spec.lat
     raise InputError("the scenario has no buildings, models, streets or cameras with lon/lat to place it",
                      file=sc.source, field="buildings")
 
@@ -504,8 +518,8 @@ def _scene_bounds(buildings: gpd.GeoDataFrame, streets: gpd.GeoDataFrame, raw: _
                   frame: Frame) -> tuple[float, float, float, float]:
     boxes = [g.total_bounds for g in (buildings, streets) if len(g)]
     if not boxes:
-        xy = [frame.from_lonlat(s["lon"], s["lat"]) if s.get("lon") is not None else (s["x"], s["y"])
-              for s, _, _ in raw.camera_specs]
+        xy = [(c.spec.x, c.spec.y) if c.spec.lon is None or c.spec.lat is None
+              else frame.from_lonlat(c.spec.lon, c.spec.lat) for c in raw.camera_specs]
         if not xy:
             return (0.0, 0.0, 1.0, 1.0)
         a = np.array(xy, float)
@@ -827,18 +841,20 @@ def _cameras(sc: Scenario, raw: _Raw, frame: Frame, ground_at: Callable[[float, 
             if len(pts) < g.count:
                 raise InputError(f"only {len(pts)} intersections of {', '.join(g.highways)} found, "
                                  f"{g.count} cameras asked", file=sc.source, field=f"cameras.{i}.at_intersections")
-            specs += [({"id": f"{g.id_prefix}{k + 1:03d}", "model": g.model, "x": float(x), "y": float(y),
-                        "mount_height_m": g.mount_height_m}, sc.source, f"cameras.{i}")
+            specs += [CameraEntrySource(CameraSpec(id=f"{g.id_prefix}{k + 1:03d}", model=g.model, x=float(x),
+                                                   y=float(y), mount_height_m=g.mount_height_m),
+                                        sc.source, f"cameras.{i}")
                       for k, (x, y) in enumerate(pts)]
     tree = shapely.STRtree(b.geometry.values) if len(b) else None
     cams, notes, seen = [], [], set()
-    for spec, source, fld in specs:
-        if spec["id"] in seen:
-            raise InputError(f"duplicate camera id {spec['id']!r}", file=source, field=f"{fld}.id")
-        seen.add(spec["id"])
-        cam, n = place_camera(spec, frame=frame, ground_at=ground_at, footprints=tree,
+    for c in specs:
+        if c.spec.id in seen:
+            raise InputError(f"duplicate camera id {c.spec.id!r}", file=c.source, field=f"{c.field}.id")
+        seen.add(c.spec.id)
+        cam, n = place_camera(c.spec, frame=frame, ground_at=ground_at, footprints=tree,
                               footprint_geoms=b.geometry.values if len(b) else None, scene_bounds=bounds,
-                              default_range_m=sc.analysis.max_range_m, source=source, field=fld)
+                              default_range_m=sc.analysis.max_range_m, source=c.source, field=c.field,
+                              defaults_used=c.defaults_used)
         cams.append(cam)
         notes += n
     return cams, notes

@@ -12,6 +12,7 @@ distance; it is *masked* when its direction lies inside one of the camera's mask
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..scene.camera import Camera
+from ..scene import Camera, Scene
 from ..vocabulary import DORI_OR_NONE, F64
 from .exposure import dori_class, in_reach
 from .masks.spherical import SphericalMask, inside_any
@@ -71,7 +72,7 @@ class CameraCoverage:
                 for when in ("before_masks", "after_masks")}
 
 
-def camera_coverage(scene: Any, camera: Camera, *, masks: list[SphericalMask] | None = None) -> CameraCoverage:
+def camera_coverage(scene: Scene, camera: Camera, *, masks: list[SphericalMask] | None = None) -> CameraCoverage:
     """The public ground ``camera`` covers (see the module docstring)."""
     settings = scene.scenario.coverage
     cell = settings.cell_m
@@ -152,26 +153,11 @@ def cells_to_polygons(ix: NDArray[np.int64], iy: NDArray[np.int64], values: NDAr
     return out
 
 
-def identify_polygons(result: Any, *, after_masks: bool) -> list[Any]:
-    """``identify_cells`` dissolved into polygons (scene CRS), computed once per result."""
-    key = ("identify_polygons", after_masks)
-    if key not in result.cache:
-        cell, cells = identify_cells(result, after_masks=after_masks)
-        result.cache[key] = [g for _, g in cells_to_polygons(cells[:, 0], cells[:, 1], np.ones(len(cells), np.int32),
-                                                              cell)] if len(cells) else []
-    polygons: list[Any] = result.cache[key]
-    return polygons
-
-
-def identify_cells(result: Any, *, after_masks: bool) -> tuple[float, np.ndarray]:
-    """(cell size, (n, 2) unique cell indices) where at least one camera reaches the identify class
-    (only through no mask, with ``after_masks``)."""
-    key = ("identify_cells", after_masks)
-    if key in result.cache:
-        return result.cache[key]
+def identify_cells(coverages: Iterable[CameraCoverage], *, after_masks: bool) -> NDArray[np.int64]:
+    """(n, 2) unique cell indices, sorted, where at least one of ``coverages`` reaches the identify
+    class (only through no mask, with ``after_masks``)."""
     parts = []
-    cell = result.scene.scenario.coverage.cell_m
-    for cov in result.coverage.values():
+    for cov in coverages:
         keep = cov.dori == "identify"
         if after_masks:
             keep &= ~cov.masked
@@ -183,6 +169,5 @@ def identify_cells(result: Any, *, after_masks: bool) -> tuple[float, np.ndarray
         grid = np.zeros(tuple(hi - lo + 1), bool)
         grid[both[:, 0] - lo[0], both[:, 1] - lo[1]] = True
         gx, gy = np.nonzero(grid)
-        cells = np.column_stack([gx + lo[0], gy + lo[1]])
-    result.cache[key] = (cell, cells)
-    return cell, cells
+        cells = np.column_stack([gx + lo[0], gy + lo[1]]).astype(np.int64)
+    return cells

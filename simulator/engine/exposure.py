@@ -330,13 +330,13 @@ def refine_partial(camera: Camera, targets: Targets, engine: RayEngine, seen: Vi
         slot = np.full(len(key), -1, np.int64)
         slot[cells] = np.arange(len(cells))
         for di, dj, mine, mine_in, theirs, theirs_in in (
-                (1, 0, sub[:, :, -1], ins[:, :, -1], lambda q: sub[q, :, 0], lambda q: ins[q, :, 0]),
-                (0, 1, sub[:, -1, :], ins[:, -1, :], lambda q: sub[q, 0, :], lambda q: ins[q, 0, :])):
+                (1, 0, sub[:, :, -1], ins[:, :, -1], sub[:, :, 0], ins[:, :, 0]),
+                (0, 1, sub[:, -1, :], ins[:, -1, :], sub[:, 0, :], ins[:, 0, :])):
             found, other = neighbour(cells, di, dj)
             both = found & (slot[other] >= 0)  # the neighbour is refined too
             k = np.flatnonzero(both)
             q = slot[other[k]]
-            pairs[k] += ((mine[k] != theirs(q)) & mine_in[k] & theirs_in(q)).sum(axis=1)
+            pairs[k] += ((mine[k] != theirs[q]) & mine_in[k] & theirs_in[q]).sum(axis=1)
             k = np.flatnonzero(found & ~both)  # an unrefined neighbour: its sample's state
             coarse[k] += ((mine[k] != vis[other[k], None]) & mine_in[k]).sum(axis=1)
         for di, dj, edge_pts, edge_in in ((-1, 0, sub[:, :, 0], ins[:, :, 0]), (0, -1, sub[:, 0, :], ins[:, 0, :])):

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
 from ..frames import direction_vectors
-from ..scene.camera import Camera
+from ..scene import Camera, Scene
 from ..vocabulary import F64
 from .masks.spherical import SphericalMask, project, tangent_frame
 
@@ -56,7 +55,7 @@ def pixel_directions(camera: Camera, azimuth_deg: float, elevation_deg: float, h
     return d / np.linalg.norm(d, axis=1, keepdims=True), frame, height
 
 
-def render_view(scene: Any, camera: Camera, *, azimuth_deg: float, elevation_deg: float, hfov_deg: float,
+def render_view(scene: Scene, camera: Camera, *, azimuth_deg: float, elevation_deg: float, hfov_deg: float,
                 width: int = 480, masks: list[SphericalMask] | None = None, masked: bool = False) -> View:
     dirs, frame, height = pixel_directions(camera, azimuth_deg, elevation_deg, hfov_deg, width)
     cam = np.array(camera.position)
@@ -90,7 +89,7 @@ def render_view(scene: Any, camera: Camera, *, azimuth_deg: float, elevation_deg
         if len(cand) == 0:
             continue
         rel = pts[cand] - o
-        inside = shapely.contains_xy(planes.polygons([ti])[0], rel @ planes.U[ti], rel @ planes.V[ti])
+        inside = shapely.contains_xy(planes.polygons(np.array([ti]))[0], rel @ planes.U[ti], rel @ planes.V[ti])
         if inside.any():
             px = cand[inside]
             img[px] = 0.35 * img[px] + 0.65 * PRIVATE

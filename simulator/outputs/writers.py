@@ -20,7 +20,8 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
-from ..results import EXPOSURE_COLUMNS, CameraResult, Result, assemble, targets_frame
+from ..results import EXPOSURE_COLUMNS, CameraOutputs, CameraResult, Result, assemble, targets_frame
+from ..scene import Scene
 from .publish import MARKER, OURS, Publication, kill_point
 
 
@@ -84,7 +85,7 @@ class Outputs:
         it as done when given a result on the scene passed to ``scene_layers_done``."""
         return functools.partial(_write_targets, path=self.stage / "results.gpkg")
 
-    def scene_layers_done(self, scene: Any) -> None:
+    def scene_layers_done(self, scene: Scene) -> None:
         self._scene = scene
 
     def write(self, result: Result, *, key_path: str | Path | None = None, pdf: bool = False) -> list[Path]:
@@ -101,7 +102,7 @@ class Outputs:
                                              scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
                                              audit=AuditLog(stage / "audit", key))
             summary = result.summary()
-            (stage / "summary.json").write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
+            (stage / "summary.json").write_text(json.dumps(jsonable(summary), indent=2) + "\n", encoding="utf-8")
             ex = result.exposures
             csv = ex[EXPOSURE_COLUMNS].copy() if len(ex) else pd.DataFrame(columns=EXPOSURE_COLUMNS)
             if len(csv):
@@ -136,11 +137,11 @@ class Outputs:
                 exports.cancel()
 
 
-def camera_outputs(scene: Any, part: CameraResult) -> dict[tuple[str, str], Any]:
+def camera_outputs(scene: Scene, part: CameraResult) -> CameraOutputs:
     """The parts of the outputs that depend on one camera alone (mask footprints, unsigned vendor
-    exports, the report's section with its map, coverage polygons), for a process that ran the
-    camera to derive in parallel with the others: ``Result.cache`` entries, as the writers would
-    compute them."""
+    exports, the report's section with its map; its coverage polygons, cached on the coverage), for a
+    process that ran the camera to derive in parallel with the others, as the writers would compute
+    them."""
     from .export.plans import result_footprints, vendor_documents
     from .report.figures import camera_figure
     from .report.html import camera_section
@@ -155,13 +156,13 @@ def camera_outputs(scene: Any, part: CameraResult) -> dict[tuple[str, str], Any]
         result_footprints(one, cid)
         vendor_documents(one, cid)
     (row,) = camera_table(one).itertuples(index=False)
-    one.cache[("section", cid)] = camera_section(one, row, camera_figure(one, cid))
-    return {k: v for k, v in one.cache.items() if isinstance(k, tuple) and len(k) == 2 and k[1] == cid
-            and k[0] in ("footprints", "vendor", "section")}
+    done = one.camera_outputs(cid)
+    done.section = camera_section(one, row, camera_figure(one, cid))
+    return done
 
 
 @contextlib.contextmanager
-def _without_fsync() -> Any:
+def without_fsync() -> Any:
     """SQLite writes without waiting for the disk (GDAL's ``OGR_SQLITE_SYNCHRONOUS=OFF``) for the
     block or the decorated function: the GeoPackage is written into the staging folder and
     published by renaming it, so losing its last pages to a power cut mid-write is no worse than
@@ -176,7 +177,7 @@ def _without_fsync() -> Any:
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": before})
 
 
-@_without_fsync()
+@without_fsync()
 def _write_gpkg(result: Result, path: Path) -> None:
     scene = result.scene
     crs = scene.frame.crs
@@ -204,8 +205,8 @@ def _write_gpkg(result: Result, path: Path) -> None:
     _write_coverage(result, path)
 
 
-@_without_fsync()
-def _write_targets(scene: Any, *, path: Path) -> None:
+@without_fsync()
+def _write_targets(scene: Scene, *, path: Path) -> None:
     """The ``targets`` layer (the columns of ``results.targets_frame``), in chunks: a city holds
     hundreds of thousands of targets. Written as Arrow with the polygons encoded as WKB here
     directly (no shapely objects: building 600k of them took longer than writing them)."""
@@ -285,9 +286,23 @@ def polygons_wkb(xyz: NDArray[np.float64], owner: NDArray[np.intp], n: int) -> A
 def _write_coverage(result: Result, path: Path) -> None:
     """``coverage``: per camera, DORI class and masked or not, the public ground it covers (dissolved
     cells); ``identify``: where some camera reaches face identification, before and after masks."""
-    from ..engine.coverage import identify_cells, identify_polygons
-
     crs = result.scene.frame.crs
+    coverage_frame(result).to_file(path, layer="coverage", driver="GPKG", engine="pyogrio", use_arrow=True)
+    id_rows: list[dict[str, Any]] = []
+    id_geoms: list[Any] = []
+    for when in ("before_masks", "after_masks"):
+        cell, cells = result.identify_cells(after_masks=when == "after_masks")
+        for geom in result.identify_polygons(after_masks=when == "after_masks"):
+            id_rows.append({"when": when, "area_m2": round(len(cells) * cell**2, 1)})
+            id_geoms.append(geom)
+    gpd.GeoDataFrame(id_rows if id_rows else {"when": pd.Series(dtype=str), "area_m2": pd.Series(dtype=float)},
+                     geometry=id_geoms, crs=crs).to_file(path, layer="identify", driver="GPKG", engine="pyogrio",
+                                                         use_arrow=True)
+
+
+def coverage_frame(result: Result) -> gpd.GeoDataFrame:
+    """The public ground each camera covers, per DORI class and masked or not (its dissolved cells:
+    ``CameraCoverage.polygons``), with ``area_m2`` and ``cells``, in the scene's CRS."""
     rows: list[dict[str, Any]] = []
     geoms: list[Any] = []
     for cid, cov in result.coverage.items():
@@ -297,25 +312,15 @@ def _write_coverage(result: Result, path: Path) -> None:
             geoms.append(geom)
     cols = {"camera_id": pd.Series(dtype=str), "dori": pd.Series(dtype=str), "masked": pd.Series(dtype=bool),
             "area_m2": pd.Series(dtype=float), "cells": pd.Series(dtype=int)}
-    layer = gpd.GeoDataFrame(rows if rows else cols, geometry=geoms, crs=crs)
-    layer.to_file(path, layer="coverage", driver="GPKG", engine="pyogrio", use_arrow=True)
-    id_rows: list[dict[str, Any]] = []
-    id_geoms: list[Any] = []
-    for when in ("before_masks", "after_masks"):
-        cell, cells = identify_cells(result, after_masks=when == "after_masks")
-        for geom in identify_polygons(result, after_masks=when == "after_masks"):
-            id_rows.append({"when": when, "area_m2": round(len(cells) * cell**2, 1)})
-            id_geoms.append(geom)
-    gpd.GeoDataFrame(id_rows if id_rows else {"when": pd.Series(dtype=str), "area_m2": pd.Series(dtype=float)},
-                     geometry=id_geoms, crs=crs).to_file(path, layer="identify", driver="GPKG", engine="pyogrio",
-                                                         use_arrow=True)
+    return gpd.GeoDataFrame(rows if rows else cols, geometry=geoms, crs=result.scene.frame.crs)
 
 
-def _jsonable(o: Any) -> Any:
+def jsonable(o: Any) -> Any:
+    """``o`` with numpy scalars made plain and tuples made lists (what ``json`` writes)."""
     if isinstance(o, dict):
-        return {k: _jsonable(v) for k, v in o.items()}
+        return {k: jsonable(v) for k, v in o.items()}
     if isinstance(o, list | tuple):
-        return [_jsonable(v) for v in o]
+        return [jsonable(v) for v in o]
     if isinstance(o, np.generic):
         return o.item()
     return o

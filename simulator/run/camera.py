@@ -5,7 +5,6 @@ camera selection."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,12 +13,12 @@ from ..engine.coverage import camera_coverage
 from ..engine.exposure import camera_exposures, visible_samples
 from ..engine.masks.plan import CameraMasks, plan_camera_masks, visible_street_samples
 from ..errors import InputError
-from ..results import CameraResult, label_exposures
-from ..scene import Scene
+from ..results import CameraOutputs, CameraResult, label_exposures
+from ..scene import Camera, Scene
 
 # what a run derives from each camera's result where it was computed (a worker, or this process), for
 # ``CameraResult.outputs``: a module-level function (picklable), given the whole scene
-Finish = Callable[[Scene, CameraResult], dict[tuple[str, str], Any]]
+Finish = Callable[[Scene, CameraResult], CameraOutputs]
 
 
 def finished(scene: Scene, parts: list[CameraResult], finish: Finish | None) -> list[CameraResult]:
@@ -30,7 +29,7 @@ def finished(scene: Scene, parts: list[CameraResult], finish: Finish | None) -> 
     return parts
 
 
-def camera_result(scene: Scene, cam: Any) -> CameraResult:
+def camera_result(scene: Scene, cam: Camera) -> CameraResult:
     """Exposures, mask plan and public coverage of one camera (what ``analyse`` does per camera, and
     each task of ``parallel``)."""
     engine = scene.engine
@@ -56,14 +55,14 @@ def tile_results(scene: Scene, box: tuple[float, float, float, float], camera_id
         part.close_engine()
 
 
-def analyse_camera(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:
+def analyse_camera(scene: Scene, cam: Camera, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:
     """One camera: its exposures (with ids, kinds and buildings: ``label_exposures``) and, when masks
     are enabled (in the scenario and here), its plan."""
     df, plan = _exposures_and_plan(scene, cam, masks=masks)
     return label_exposures(scene, cam.id, df), plan
 
 
-def _exposures_and_plan(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:
+def _exposures_and_plan(scene: Scene, cam: Camera, *, masks: bool = True) -> tuple[pd.DataFrame, CameraMasks | None]:
     """``analyse_camera`` with the rows unlabelled (the ``target`` index only)."""
     t = scene.targets
     an = scene.scenario.analysis
@@ -82,7 +81,7 @@ def _exposures_and_plan(scene: Scene, cam: Any, *, masks: bool = True) -> tuple[
     return df, plan
 
 
-def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Any]:
+def select_cameras(scene: Scene, ids: Sequence[str] | None) -> list[Camera]:
     """The scene's cameras named in ``ids`` (all when None); an unknown id is an input error."""
     if not ids:
         return list(scene.cameras)

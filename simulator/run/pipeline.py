@@ -10,12 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from ..build import build_scene
 from ..results import CameraResult, Result, assemble
 from ..scenario import Scenario, load_scenario
-from ..scene import Scene
+from ..scene import Camera, Scene
 from .camera import Finish, camera_result, finished, select_cameras, tile_results
 
 
@@ -57,7 +56,7 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     return assemble(scene, parts, seconds=time.perf_counter() - t0)
 
 
-def _analyse_by_tiles(scene: Scene, selected: list[Any], tile_m: float,
+def _analyse_by_tiles(scene: Scene, selected: list[Camera], tile_m: float,
                       progress: Callable[[str, int, int], None] | None) -> list[CameraResult]:
     from .tiles import plan_tiles
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..build.scene import collector_paused
 from ..results import CameraResult
-from ..scene import Scene
+from ..scene import Camera, Scene
 from ..visibility import cores
 from .camera import Finish, camera_result, finished, tile_results
 
@@ -95,7 +95,7 @@ def _tile(job: tuple[int, tuple[float, float, float, float], tuple[str, ...]]) -
     return i, finished(_SCENE, tile_results(_SCENE, box, ids), _FINISH)
 
 
-def analyse_on_processes(scene: Scene, selected: Sequence[Any], processes: int, *, tile_m: float | None = None,
+def analyse_on_processes(scene: Scene, selected: Sequence[Camera], processes: int, *, tile_m: float | None = None,
                          progress: Callable[[str, int, int], None] | None = None,
                          meanwhile: Callable[[Scene], None] | None = None,
                          method: str | None = None, finish: Finish | None = None) -> list[CameraResult]:

@@ -23,7 +23,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..inputs.dem import DemGrid
-from ..scene import Scene
+from ..results import CameraResult
+from ..scene import Camera, Scene
 from ..scene.index import Box
 from ..scene.scene import Inherited
 from ..scene.targets import Targets
@@ -44,7 +45,7 @@ def plan_tiles(scene: Scene, camera_ids: Sequence[str], tile_m: float) -> list[T
     """The tiles holding ``camera_ids`` (ordered by row, then column), each with the box around its
     cameras grown by their largest range."""
     by_id = {c.id: c for c in scene.cameras}
-    groups: dict[tuple[int, int], list[Any]] = {}
+    groups: dict[tuple[int, int], list[Camera]] = {}
     for cid in camera_ids:
         c = by_id[cid]
         groups.setdefault((math.floor(c.x / tile_m), math.floor(c.y / tile_m)), []).append(c)
@@ -71,7 +72,7 @@ def _targets_part(t: Targets, idx: NDArray[np.intp]) -> Targets:
                    offsets, t.centroid[idx], t.openings_known, t.grid[idx] if len(t.grid) else t.grid)
 
 
-def _terrain_part(terrain: Terrain, box: Box) -> Terrain:
+def terrain_part(terrain: Terrain, box: Box) -> Terrain:
     """The DEM's window over ``box`` and two nodes around it (heights inside the box are those of the
     whole DEM, bit for bit: see ``Terrain.first_node``)."""
     g = terrain.grid
@@ -118,7 +119,7 @@ def scene_part(scene: Scene, box: Box, camera_ids: Sequence[str], *, threads: in
         sc = sc.model_copy(update={"analysis": sc.analysis.model_copy(update={"threads": threads})})
     # what depends on the whole scene is taken from it, not recomputed on the part
     cells = {sc.coverage.cell_m: _cells_part(scene, sc.coverage.cell_m, box)} if sc.coverage.enabled else {}
-    return Scene(name=scene.name, frame=scene.frame, terrain=_terrain_part(scene.terrain, box),
+    return Scene(name=scene.name, frame=scene.frame, terrain=terrain_part(scene.terrain, box),
                  buildings=b.iloc[bidx].reset_index(drop=True), targets=_targets_part(t, tidx),
                  triangles=tri[keep_tri], origin=scene.origin, streets=streets,
                  cameras=[cam for cam in scene.cameras if cam.id in wanted], scenario=sc, notes=[],
@@ -145,7 +146,7 @@ def _cells_part(scene: Scene, cell_m: float, box: Box) -> tuple[int, int, NDArra
     return ix0 + c0, iy0 + r0, public[r0:r1, c0:c1].copy()
 
 
-def result_to_scene(part: Scene, result: Any) -> Any:
+def result_to_scene(part: Scene, result: CameraResult) -> CameraResult:
     """A ``results.CameraResult`` computed on ``part`` with its target and street-sample indices
     turned into the whole scene's."""
     if part.target_map is None:

@@ -147,7 +147,8 @@ class Scene:
         if self.scenario.masks.cover_facades:
             return np.ones(len(t), bool)
         with_openings = pd.Series(t.planes.building_id).isin(self.buildings_with_openings).to_numpy()
-        return (t.kind != "facade") | ~with_openings
+        maskable: NDArray[np.bool_] = (t.kind != "facade") | ~with_openings
+        return maskable
 
     @cached_property
     def facades_masked_whole(self) -> list[str]:

@@ -348,11 +348,11 @@ def footprint_walls(footprints: NDArray[np.object_], building_ids: NDArray[np.ob
     U = np.column_stack([d, np.zeros(n)])
     N = np.column_stack([d[:, 1], -d[:, 0], np.zeros(n)])
     V = np.tile([0.0, 0.0, 1.0], (n, 1))
-    return _box_set(origin, U, V, N, np.column_stack([np.zeros((n, 2)), length, (top_z - base_z)[bidx]]),
+    return box_set(origin, U, V, N, np.column_stack([np.zeros((n, 2)), length, (top_z - base_z)[bidx]]),
                     building_ids[bidx])
 
 
-def _box_set(origin: F64, U: F64, V: F64, N: F64, corners: F64, building_id: NDArray[np.object_]) -> PlanarSet:
+def box_set(origin: F64, U: F64, V: F64, N: F64, corners: F64, building_id: NDArray[np.object_]) -> PlanarSet:
     """``PlanarSet.boxes`` of rectangles given as (u0, v0, u1, v1); any without area (u1 <= u0 or
     v1 <= v0, whose bounds would not be these) as ``shapely.box`` polygons instead."""
     out = PlanarSet.boxes(origin, U, V, N, corners, building_id)
@@ -397,7 +397,7 @@ def synthesize_openings(walls: PlanarSet, ground_v: F64, storeys: NDArray[np.int
         shapely.prepare(walls.poly2d[~walls.rect])  # not rectangles: polygons of their own
         ok[general] &= shapely.contains(walls.poly2d[w[general]], _boxes(*corners[general].T))
     w, corners, is_door, storey, slot = w[ok], corners[ok], is_door[ok], storey[ok], slot[ok]
-    out = _box_set(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], corners, walls.building_id[w])
+    out = box_set(walls.origin[w], walls.U[w], walls.V[w], walls.N[w], corners, walls.building_id[w])
     kinds = np.array(["window", "door"], object)[is_door.astype(np.intp)]  # two strings, referenced
     # ids as wall prefix + storey/slot suffix: two lookups and one concatenation per opening
     used = np.flatnonzero(np.bincount(w, minlength=len(walls)))

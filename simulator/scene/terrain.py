@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from ..inputs.dem import DemGrid
 from ..vocabulary import F64
@@ -50,8 +52,9 @@ class Terrain:
         z00, z01 = z[i, j], z[i, j + 1]
         z10, z11 = z[i + 1, j], z[i + 1, j + 1]
         upper = fu >= fv  # triangle (i,j) (i,j+1) (i+1,j+1)
-        return np.where(upper, z00 + fu * (z01 - z00) + fv * (z11 - z01),
-                        z00 + fv * (z10 - z00) + fu * (z11 - z10))
+        heights: F64 = np.where(upper, z00 + fu * (z01 - z00) + fv * (z11 - z01),
+                                z00 + fv * (z10 - z00) + fu * (z11 - z10))
+        return heights
 
     def triangles(self) -> F64:
         """(m, 3, 3) triangles [m] of the grid, split along the (i,j)-(i+1,j+1) diagonal."""
@@ -69,4 +72,4 @@ class Terrain:
         return np.concatenate([t1, t2])
 
 
-ArrayLike = float | F64
+ArrayLike = float | NDArray[np.floating[Any]]

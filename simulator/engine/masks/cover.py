@@ -16,7 +16,7 @@ Both are solved exactly as far as a budget allows, after the classic set-cover r
 an integer program with HiGHS (``scipy.optimize.milp``) on the count alone where the count decides
 (the greedy cover exceeds ``max_masks``, or ``fewest_masks``), then one for the fewest public samples
 hidden within that many masks (or within ``max_masks``), its relaxation tightened by covering cuts
-(``_covering_cuts``, valid for every plan). The greedy set cover (the candidate covering
+(``covering_cuts``, valid for every plan). The greedy set cover (the candidate covering
 the most uncovered pieces, ties broken by the public samples it newly hides, then its solid angle) is
 the fallback and the first incumbent: the better is kept.
 
@@ -40,7 +40,7 @@ Objective = Literal["fewest_masks", "least_public_hidden"]
 # branch-and-bound nodes per integer program: the budget that makes plans the same on every machine
 # (the time limit is a backstop for slow machines; a plan cut by it says so: method "time limit")
 NODE_LIMIT = 2000
-# at most this many covering cuts per program (``_covering_cuts``)
+# at most this many covering cuts per program (``covering_cuts``)
 COVERING_CUTS = 1000
 # HiGHS's feasibility jump and RENS heuristics find nothing here that its others do not (the greedy
 # cover is close, and the optimum is found at the root): off. Feasibility jump took about 40 % of the
@@ -143,7 +143,8 @@ def _minimal_pieces(covers: NDArray[np.bool_]) -> NDArray[np.intp]:
     # inside[p, q]: candidates covering q and not p; none: q's candidates are among p's, p goes
     inside = ((1.0 - c) @ c.T) == 0
     np.fill_diagonal(inside, False)
-    return first[~inside.any(axis=1)]
+    kept: NDArray[np.intp] = first[~inside.any(axis=1)]
+    return kept
 
 
 def undominated(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64]) -> NDArray[np.intp]:
@@ -177,7 +178,8 @@ def undominated(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: ND
         ii, jj = i[a:a + 4096], j[a:a + 4096]
         both = (h[ii] & h[jj]).sum(axis=1)
         dominated[ii[both == n_hid[jj]]] = True
-    return keep[~dominated]
+    kept: NDArray[np.intp] = keep[~dominated]
+    return kept
 
 
 def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64], objective: Objective,
@@ -208,7 +210,7 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
         lo.append(np.zeros(len(ci)))
         hi.append(np.full(len(ci), np.inf))
     if n_q:  # y_q >= 1 - (the candidates covering piece p that do not hide q): a tighter relaxation
-        tight = _covering_cuts(covers, h, COVERING_CUTS)
+        tight = covering_cuts(covers, h, COVERING_CUTS)
         rows.append(hstack([csr_matrix(tight[0]), csr_matrix(tight[1])]).tocsr())
         lo.append(np.ones(tight[0].shape[0]))
         hi.append(np.full(tight[0].shape[0], np.inf))
@@ -243,7 +245,7 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
     return found if better else unproven
 
 
-def _covering_cuts(covers: NDArray[np.bool_], h: NDArray[np.bool_],
+def covering_cuts(covers: NDArray[np.bool_], h: NDArray[np.bool_],
                    limit: int) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
     """Valid inequalities ``y_q + sum(x_c for c covering p, not hiding q) >= 1`` (piece ``p`` is covered,
     so unless one of those is chosen, a candidate hiding ``q`` is), for the pairs (p, q) where some

@@ -14,7 +14,7 @@ proven lower bound, verification, and pan/tilt limits where no plan fits.
 2. **Candidates.** Every piece's own mask; on every wall plane, the runs of pieces that one mask can
    frame (maximal runs swept along the wall's wider axis); the merges of neighbouring runs, greedily
    by the fewest newly hidden public samples, until no merge fits the view; and masks drawn in a view
-   (``_view_boxes``): the camera aimed on a pan/tilt grid, the image-aligned rectangle around the
+   (``view_boxes``): the camera aimed on a pan/tilt grid, the image-aligned rectangle around the
    pieces each view holds whole.
 3. **Choice** (``masks.cover``): exact set-cover reductions, then the fewest masks where the greedy
    cover exceeds the limit, then the least public space hidden within the limit; integer programs
@@ -44,7 +44,7 @@ from scipy.spatial import cKDTree
 
 from ...frames import azimuth_elevation, direction_vectors, in_angular_range
 from ...geom import ball
-from ...scene.camera import Camera
+from ...scene import Camera, Scene
 from ...scene.targets import sample_planes
 from ...vocabulary import F64
 from ..exposure import VisibleSamples, camera_axes, in_reach, visible_samples
@@ -115,7 +115,7 @@ class CameraMasks:
 
 
 @dataclass(frozen=True)
-class _Rule:
+class MaskRule:
     """What a mask must satisfy to be programmed: at most the vertex limit (by construction), framed
     by the wide view, from a direction within the camera's pan and tilt limits (and the vendor's tilt
     range for masks)."""
@@ -143,27 +143,27 @@ class _Rule:
         return math.tan(math.radians(h) / 2), math.tan(math.radians(v) / 2)
 
 
-def _rule(camera: Camera) -> _Rule:
+def mask_rule(camera: Camera) -> MaskRule:
     lim = camera.mask_limits
     t_lo = max(camera.tilt_limits_deg[0], lim.tilt_range_deg[0])
     t_hi = min(camera.tilt_limits_deg[1], lim.tilt_range_deg[1])
     lo, hi = camera.pan_limits_deg
     fixed = camera.kind == "fixed"
     axis = camera_axes(camera)[0] if fixed and camera.direction_deg is not None else None
-    return _Rule(camera.hfov_deg[0], camera.vfov_deg[0], (t_lo, t_hi), None if hi - lo >= 360 else (lo, hi),
+    return MaskRule(camera.hfov_deg[0], camera.vfov_deg[0], (t_lo, t_hi), None if hi - lo >= 360 else (lo, hi),
                  camera.grid_north_offset_deg, fixed, lim.max_vertices, lim.rectangle_only, lim.enlarge_fraction,
                  axis)
 
 
-def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[SphericalMask | None]:
+def frameable(rule: MaskRule, masks: Sequence[SphericalMask | None]) -> list[SphericalMask | None]:
     """The masks the camera can frame (None where it cannot); a mask whose centre lies beyond the pan
     or tilt limits is aimed at the nearest direction within them (``SphericalMask.aim``) if it fits
     the view from there, whole."""
     aimed = [i for i, m in enumerate(masks) if m is not None and m.aim is not None]
     if aimed:  # drawn in the view from their aim: that aim must be allowed, the mask in view
-        out = _frameable(rule, [None if m is None or m.aim is not None else m for m in masks])
+        out = frameable(rule, [None if m is None or m.aim is not None else m for m in masks])
         keep = np.ones(len(aimed), bool) if rule.axis is not None else \
-            _aims_allowed(rule, np.array([masks[i].aim for i in aimed]))  # type: ignore[union-attr]
+            aims_allowed(rule, np.array([masks[i].aim for i in aimed]))  # type: ignore[union-attr]
         tx, ty = rule.fit_tangents
         for i, ok_aim in zip(aimed, keep, strict=True):
             m = masks[i]
@@ -211,7 +211,7 @@ def _frameable(rule: _Rule, masks: Sequence[SphericalMask | None]) -> list[Spher
     return out
 
 
-def _aims_allowed(rule: _Rule, aims: F64) -> NDArray[np.bool_]:
+def aims_allowed(rule: MaskRule, aims: F64) -> NDArray[np.bool_]:
     """Whether the camera may point in each direction (n, 3): within its tilt and pan limits (and the
     vendor's tilt range for masks)."""
     az_grid, el = azimuth_elevation(aims)
@@ -221,7 +221,7 @@ def _aims_allowed(rule: _Rule, aims: F64) -> NDArray[np.bool_]:
     return ok
 
 
-def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple[list[int], SphericalMask]]:
+def view_boxes(rule: MaskRule, pieces: list[Piece], steps: int = 4) -> list[tuple[list[int], SphericalMask]]:
     """Masks drawn in the view itself, each the image-aligned rectangle around the pieces whose masks
     lie wholly in a window of a view (so it fits by construction). A PTZ camera's windows are its whole
     wide view, aimed on a grid of pan and tilt (``steps`` per view each way, within its limits), and so
@@ -249,7 +249,7 @@ def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple
         if rule.pan_deg is not None:
             azs = np.r_[azs, np.asarray(rule.pan_deg) + rule.grid_north_offset_deg]
         aims = direction_vectors(np.repeat(azs, len(els)), np.tile(els, len(azs)))
-        aims = aims[_aims_allowed(rule, aims)]
+        aims = aims[aims_allowed(rule, aims)]
         windows = [(k, -tx, tx, -ty, ty) for k in range(len(aims))]
     out: list[tuple[list[int], SphericalMask]] = []
     seen: set[bytes] = set()
@@ -284,7 +284,7 @@ def _view_boxes(rule: _Rule, pieces: list[_Piece], steps: int = 4) -> list[tuple
     return out
 
 
-def _cells(camera: Camera, scene: Any, st: NDArray[np.intp], sv: F64, pitch: F64) -> F64:
+def _cells(camera: Camera, scene: Scene, st: NDArray[np.intp], sv: F64, pitch: F64) -> F64:
     """(n, 4, 3) directions from the camera to the corners of each visible sample's cell: one pitch
     [m] either side of the sample along its target's in-plane axes, clipped to the target's bounds
     (so a mask covers the surface up to the neighbouring samples, and never beyond the target)."""
@@ -314,23 +314,24 @@ def _margins(dirs: F64, group: NDArray[np.intp], margin_deg: float, enlarge: flo
     c = np.add.reduceat(d, starts, axis=0)
     c /= np.linalg.norm(c, axis=1)[:, None]
     cos = np.minimum.reduceat(np.einsum("ij,ij->i", d, c[group]), starts)
-    return margin_deg + enlarge * np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    out: F64 = margin_deg + enlarge * np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return out
 
 
 @dataclass
-class _Piece:
+class Piece:
     target: int  # index into scene.targets
     samples: NDArray[np.intp]  # rows of the camera's visible samples (sorted by target)
     mask: SphericalMask
     uv: tuple[float, float]  # mean (u, v) [m] of its samples in the target's plane
 
 
-def _mask_of_cells(rule: _Rule, dirs: F64, margin_deg: float, label: tuple[str, ...]) -> SphericalMask | None:
+def _mask_of_cells(rule: MaskRule, dirs: F64, margin_deg: float, label: tuple[str, ...]) -> SphericalMask | None:
     """One mask around cell corner directions (m, 3), if the camera can frame it."""
     margin = float(_margins(dirs, np.zeros(len(dirs), np.intp), margin_deg, rule.enlarge)[0])
     m = hull_mask("piece", dirs, label, margin_deg=margin, max_vertices=rule.max_vertices,
                   rectangle_only=rule.rectangle_only)
-    return _frameable(rule, [m])[0]
+    return frameable(rule, [m])[0]
 
 
 def longest_prefix(n: int, fits: Any, possible: Any = None) -> tuple[int, Any]:
@@ -371,7 +372,7 @@ class _Spread:
     elevations span more than the fitted view's height, or whose items' centres lie farther apart than
     its diagonal, cannot be framed (and no hull need be built to tell)."""
 
-    def __init__(self, rule: _Rule, dirs: F64, sizes: NDArray[np.intp]) -> None:
+    def __init__(self, rule: MaskRule, dirs: F64, sizes: NDArray[np.intp]) -> None:
         first = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.intp)
         _, el = azimuth_elevation(dirs)
         self.el_lo = np.minimum.reduceat(el, first)
@@ -451,7 +452,7 @@ def _wider_axis(uv: F64, dirs: F64) -> int:
     return 0 if cos[0] <= cos[1] else 1
 
 
-def _split(rule: _Rule, rows: NDArray[np.intp], uv: F64, cells: F64, margin_deg: float,
+def _split(rule: MaskRule, rows: NDArray[np.intp], uv: F64, cells: F64, margin_deg: float,
            label: tuple[str, ...]) -> tuple[list[tuple[NDArray[np.intp], SphericalMask]], NDArray[np.intp]]:
     """Cut one target's visible samples (``rows``, their in-plane (m, 2) ``uv`` [m] and (m, 4, 3) cell
     corners) into strips that one mask each can frame (``_guillotine``, along the axis of the larger
@@ -476,7 +477,7 @@ def _split(rule: _Rule, rows: NDArray[np.intp], uv: F64, cells: F64, margin_deg:
 CELL_CUT_DEPTH = 7  # a cell no mask can frame is halved both ways, at most this many times (1/128 of a side)
 
 
-def _cut_cell(rule: _Rule, corners: F64, margin_deg: float, label: tuple[str, ...],
+def _cut_cell(rule: MaskRule, corners: F64, margin_deg: float, label: tuple[str, ...],
               depth: int = 0) -> list[SphericalMask] | None:
     """Masks of the parts of one cell (``corners`` (4, 3): the directions to its corners, in order
     around it, on its plane: every point of the cell is a bilinear mix of them) that one mask each
@@ -501,7 +502,7 @@ def _cut_cell(rule: _Rule, corners: F64, margin_deg: float, label: tuple[str, ..
     return out
 
 
-def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_targets: NDArray[np.intp], *,
+def plan_camera_masks(camera: Camera, scene: Scene, seen: VisibleSamples, exposed_targets: NDArray[np.intp], *,
                       margin_deg: float, public: tuple[NDArray[np.intp], F64],
                       verify: bool = True, propose: bool = True) -> CameraMasks:
     """Masks for ``camera`` over the targets in ``exposed_targets`` (indices into scene.targets) whose
@@ -515,7 +516,7 @@ def plan_camera_masks(camera: Camera, scene: Any, seen: VisibleSamples, exposed_
                          public_hidden_flags=np.zeros(len(public_index), bool))
     if len(exposed_targets) == 0:
         return result
-    rule = _rule(camera)
+    rule = mask_rule(camera)
     counts = np.diff(t.offsets)
     spacing = np.sqrt(t.area / np.maximum(counts, 1))
     order = np.argsort(seen.target, kind="stable")
@@ -551,15 +552,15 @@ class _Plan:
 
     st: NDArray[np.intp]  # target of each visible sample (sorted)
     dirs: F64  # their unit directions (n, 3)
-    pieces: list[_Piece]
+    pieces: list[Piece]
     unframable: NDArray[np.intp]  # rows of cells no mask can frame
     cands: _Candidates
     chosen: NDArray[np.bool_]  # the chosen masks' (masks, pieces) coverage
     spacing: F64  # sample spacing [m] of every target
 
 
-def _conclude(camera: Camera, scene: Any, rule: _Rule, result: CameraMasks, st: NDArray[np.intp], unit_sv: F64,
-              pieces: list[_Piece], unframable: NDArray[np.intp], cands: _Candidates, public_dirs: F64,
+def _conclude(camera: Camera, scene: Scene, rule: MaskRule, result: CameraMasks, st: NDArray[np.intp], unit_sv: F64,
+              pieces: list[Piece], unframable: NDArray[np.intp], cands: _Candidates, public_dirs: F64,
               exposed_targets: NDArray[np.intp], spacing: F64, *, verify: bool) -> NDArray[np.bool_]:
     """The choice among ``cands`` covering ``pieces`` (visible samples ``st``, ``unit_sv``; ``unframable``
     rows of them), the lower bound, the reasons, the verification and the public samples hidden,
@@ -609,8 +610,8 @@ def _conclude(camera: Camera, scene: Any, rule: _Rule, result: CameraMasks, st: 
     return chosen_covers
 
 
-def _pieces(rule: _Rule, scene: Any, camera: Camera, st: NDArray[np.intp], sv: F64, cells: F64,
-            margin_deg: float) -> tuple[list[_Piece], NDArray[np.intp]]:
+def _pieces(rule: MaskRule, scene: Scene, camera: Camera, st: NDArray[np.intp], sv: F64, cells: F64,
+            margin_deg: float) -> tuple[list[Piece], NDArray[np.intp]]:
     """Every exposed target's mask, built in one batch; targets the camera cannot frame in one mask
     are split (``_split``). Returns the pieces and the rows of cells that no mask can frame."""
     t = scene.targets
@@ -623,30 +624,30 @@ def _pieces(rule: _Rule, scene: Any, camera: Camera, st: NDArray[np.intp], sv: F
     margins = _margins(dirs, group, margin_deg, rule.enlarge)
     built = hull_masks([f"t{k}" for k in range(len(tis))], dirs, group, [(x,) for x in labels], margins,
                        max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
-    framed = _frameable(rule, built)
+    framed = frameable(rule, built)
     pl = t.planes
     rel = np.asarray(camera.position, float) + sv - pl.origin[st]
     uv_all = np.column_stack([np.einsum("ij,ij->i", rel, pl.U[st]), np.einsum("ij,ij->i", rel, pl.V[st])])
     mean_uv = (np.add.reduceat(uv_all, starts, axis=0) / (ends - starts)[:, None]).tolist() if len(st) else []
-    pieces: list[_Piece] = []
+    pieces: list[Piece] = []
     bad: list[NDArray[np.intp]] = []
     for k, (ti, a, b) in enumerate(zip(tis.tolist(), starts.tolist(), ends.tolist(), strict=True)):
         m = framed[k]
         if m is not None:
-            pieces.append(_Piece(ti, np.arange(a, b), m, (mean_uv[k][0], mean_uv[k][1])))
+            pieces.append(Piece(ti, np.arange(a, b), m, (mean_uv[k][0], mean_uv[k][1])))
             continue
         rows = np.arange(a, b)
         uv = uv_all[a:b]
         parts, unframed = _split(rule, rows, uv, cells[rows], margin_deg, (labels[k],))
         for r, pm in parts:
             sel = np.isin(rows, r)
-            pieces.append(_Piece(ti, r, pm, (float(uv[sel, 0].mean()), float(uv[sel, 1].mean()))))
+            pieces.append(Piece(ti, r, pm, (float(uv[sel, 0].mean()), float(uv[sel, 1].mean()))))
         if len(unframed):
             bad.append(unframed)
     return pieces, (np.concatenate(bad) if bad else np.zeros(0, np.intp))
 
 
-def _merge(rule: _Rule, groups: list[list[SphericalMask]]) -> list[SphericalMask | None]:
+def _merge(rule: MaskRule, groups: list[list[SphericalMask]]) -> list[SphericalMask | None]:
     """The mask around each group of masks (the hull of their vertices, no margin added: each holds its
     own), or None where the camera cannot frame it; built in one batch."""
     if not groups:
@@ -656,13 +657,13 @@ def _merge(rule: _Rule, groups: list[list[SphericalMask]]) -> list[SphericalMask
     targets = [tuple(dict.fromkeys(x for m in g for x in m.targets)) for g in groups]
     built = hull_masks(["merged"] * len(groups), dirs, np.repeat(np.arange(len(groups)), sizes), targets,
                        np.zeros(len(groups)), max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
-    return _frameable(rule, built)
+    return frameable(rule, built)
 
 
-def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64) -> _Candidates:
+def _candidates(rule: MaskRule, scene: Scene, pieces: list[Piece], public_dirs: F64) -> _Candidates:
     """Candidate masks over the pieces: each piece's own mask, blocks of the pieces on each wall plane
     (``_guillotine``), agglomerative merges of neighbouring blocks, and masks drawn in a view
-    (``_view_boxes``); a candidate covers the pieces it was made of and every piece whose whole mask
+    (``view_boxes``); a candidate covers the pieces it was made of and every piece whose whole mask
     lies inside it."""
     if not pieces:
         return _Candidates([], np.zeros((0, 0), bool))
@@ -707,7 +708,7 @@ def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64)
         cands.append(m)
         members.append(group)
     # what one view can hold, aimed on a grid
-    for group, m in _view_boxes(rule, pieces):
+    for group, m in view_boxes(rule, pieces):
         cands.append(m)
         members.append(group)
     n_c, n_p = len(cands), len(pieces)
@@ -726,7 +727,7 @@ def _candidates(rule: _Rule, scene: Any, pieces: list[_Piece], public_dirs: F64)
     return _Candidates(cands, covers)
 
 
-def _select(scene: Any, pieces: list[_Piece], cands: _Candidates, public_dirs: F64,
+def _select(scene: Scene, pieces: list[Piece], cands: _Candidates, public_dirs: F64,
             max_masks: int) -> tuple[list[SphericalMask], NDArray[np.bool_], str]:
     """The optimal choice among the candidates (``masks.cover``). Returns the chosen masks (named, with
     the targets they cover), their (masks, pieces) coverage, and the method."""
@@ -748,7 +749,7 @@ def _select(scene: Any, pieces: list[_Piece], cands: _Candidates, public_dirs: F
     return masks, covers[choice.chosen], choice.method
 
 
-def _agglomerate(rule: _Rule, nodes: list[tuple[list[int], SphericalMask]], public_dirs: F64,
+def _agglomerate(rule: MaskRule, nodes: list[tuple[list[int], SphericalMask]], public_dirs: F64,
                  k: int = 4) -> list[tuple[list[int], SphericalMask]]:
     """Greedy merging of near pairs (each node with its ``k`` nearest by centre) by the fewest newly
     hidden public samples, then the least added solid angle, until no merge can be framed; returns
@@ -822,8 +823,8 @@ def _agglomerate(rule: _Rule, nodes: list[tuple[list[int], SphericalMask]], publ
     return made
 
 
-def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64, result: CameraMasks,
-            rule: _Rule) -> None:
+def _verify(camera: Camera, scene: Scene, exposed: NDArray[np.intp], spacing: F64, result: CameraMasks,
+            rule: MaskRule) -> None:
     t = scene.targets
     sub = np.sort(np.asarray(exposed))
     dense, off_sub = sample_planes(t.planes.take(sub), spacing=spacing[sub] / 2, max_samples=4 * 400,
@@ -852,7 +853,7 @@ def _verify(camera: Camera, scene: Any, exposed: NDArray[np.intp], spacing: F64,
             m = result.masks[idx]
             grown = hull_mask(m.id, np.vstack([m.vertices, seen.vector[(seen.target == ti)]]), m.targets,
                               margin_deg=0.05, max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
-            (framed,) = _frameable(rule, [grown])
+            (framed,) = frameable(rule, [grown])
             if framed is not None:
                 result.masks[idx] = device_mask(camera, replace(framed, id=m.id))
 
@@ -868,7 +869,7 @@ def _mask_of(masks: list[SphericalMask], ids: NDArray[Any], targets: NDArray[np.
         np.zeros(len(targets), np.intp)
 
 
-def _propose_limits(camera: Camera, scene: Any, plan: _Plan, result: CameraMasks,
+def _propose_limits(camera: Camera, scene: Scene, plan: _Plan, result: CameraMasks,
                     now: tuple[VisibleSamples, NDArray[np.intp], tuple[NDArray[np.intp], F64]]) -> None:
     """The least restrictive tilt ceiling, tilt floor or excluded pan sector with which the chosen
     plan's masks still needed fit the camera's limit (and no unframable cell stays in reach); ranked
@@ -1006,7 +1007,7 @@ def _pan_wedge(az: F64, groups: list[NDArray[np.intp]], bad: NDArray[np.intp], k
     return (round(lo, 1), round(hi, 1))
 
 
-def _plan_within(camera: Camera, scene: Any, plan: _Plan, seen: VisibleSamples, exposed: NDArray[np.intp],
+def _plan_within(camera: Camera, scene: Scene, plan: _Plan, seen: VisibleSamples, exposed: NDArray[np.intp],
                  public: tuple[NDArray[np.intp], F64]) -> CameraMasks:
     """``camera`` (with narrower limits than those ``plan`` was made for) planned again: its visible
     samples are those of the plan still in its reach (narrower limits change nothing else: range,
@@ -1014,10 +1015,10 @@ def _plan_within(camera: Camera, scene: Any, plan: _Plan, seen: VisibleSamples, 
     plan's candidates that the camera can still frame, and verified with rays cast afresh. Where some
     piece in reach has no such candidate, the camera is planned from scratch (``_plan_again``)."""
     t0 = time.perf_counter()
-    rule = _rule(camera)
+    rule = mask_rule(camera)
     reach = in_reach(camera, plan.dirs)
     keep = np.array([bool(reach[p.samples].any()) for p in plan.pieces], bool)
-    framed = _frameable(rule, plan.cands.masks)
+    framed = frameable(rule, plan.cands.masks)
     ok = np.array([m is not None for m in framed], bool)
     covers = plan.cands.covers[np.ix_(ok, keep)]
     if not covers.any(axis=0).all():
@@ -1038,7 +1039,7 @@ def _plan_within(camera: Camera, scene: Any, plan: _Plan, seen: VisibleSamples, 
     return result
 
 
-def _plan_again(camera: Camera, scene: Any, seen: VisibleSamples, exposed: NDArray[np.intp],
+def _plan_again(camera: Camera, scene: Scene, seen: VisibleSamples, exposed: NDArray[np.intp],
                 public: tuple[NDArray[np.intp], F64]) -> CameraMasks:
     """``camera`` (with narrower limits) planned from scratch, without further proposals: its visible
     samples are those seen with the wider limits that are still in its reach (narrower limits change
@@ -1052,7 +1053,7 @@ def _plan_again(camera: Camera, scene: Any, seen: VisibleSamples, exposed: NDArr
                              public=(public[0][pk], public[1][pk]), propose=False)
 
 
-def visible_street_samples(camera: Camera, scene: Any) -> tuple[NDArray[np.intp], F64]:
+def visible_street_samples(camera: Camera, scene: Scene) -> tuple[NDArray[np.intp], F64]:
     """The public street samples this camera sees (range, reach, no occlusion): their indices into
     ``scene.street_samples`` and their (n, 3) unit directions from the camera."""
     pts = scene.street_samples

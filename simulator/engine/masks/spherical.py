@@ -71,7 +71,8 @@ def unproject(xy: F64, frame: tuple[F64, F64, F64]) -> F64:
 def unit(v: F64) -> F64:
     """Rows of ``v`` (n, 3) scaled to unit length."""
     v = np.atleast_2d(np.asarray(v, float))
-    return v / np.sqrt(np.einsum("ij,ij->i", v, v))[:, None]
+    out: F64 = v / np.sqrt(np.einsum("ij,ij->i", v, v))[:, None]
+    return out
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ class SphericalMask:
     @cached_property
     def centre(self) -> F64:
         c = self.vertices.sum(axis=0)
-        return c / math.sqrt(float(c @ c))
+        out: F64 = c / math.sqrt(float(c @ c))
+        return out
 
     def frame(self) -> tuple[F64, F64, F64]:
         return tangent_frame(self.centre)
@@ -107,7 +109,8 @@ class SphericalMask:
         """Whether directions (n, 3) lie inside (or on) the mask: on the inner side of every great circle.
         ``unit_length``: the directions are unit vectors already (skips normalising them)."""
         d = np.atleast_2d(dirs) if unit_length else unit(dirs)
-        return np.all(d @ self.inward_normals.T >= -tol, axis=1) & (d @ self.centre > 0)
+        inside: NDArray[np.bool_] = np.all(d @ self.inward_normals.T >= -tol, axis=1) & (d @ self.centre > 0)
+        return inside
 
     def polygon2d(self, frame: tuple[F64, F64, F64] | None = None) -> shapely.Polygon:
         return shapely.Polygon(project(self.vertices, frame or self.frame()))
@@ -423,7 +426,8 @@ def inside_extremes(xy: F64, group: NDArray[np.intp], starts: NDArray[np.intp]) 
     edge = (ex != 0) | (ey != 0)
     inside = np.where(edge, cross >= -1e-12 * (span * span)[:, None], True).all(axis=1)
     corner = (ci[group] == idx[:, None]).any(axis=1)
-    return inside & ~corner & (edge.sum(axis=1) >= 3)
+    out: NDArray[np.bool_] = inside & ~corner & (edge.sum(axis=1) >= 3)
+    return out
 
 
 MITRE_LIMIT = 2.0  # corners whose mitre would reach farther than this many offsets are bevelled
@@ -559,7 +563,8 @@ def _gnomonic_solid_angles(polys: F64) -> F64:
     w = np.roll(v, -1, axis=1)
     num = np.abs(np.einsum("gkj,gj->gk", cross(v, w), c))
     den = 1 + np.einsum("gkj,gj->gk", v, c) + np.einsum("gkj,gj->gk", w, c) + np.einsum("gkj,gkj->gk", v, w)
-    return np.sum(2 * np.arctan2(num, den), axis=1)
+    out: F64 = np.sum(2 * np.arctan2(num, den), axis=1)
+    return out
 
 
 def convex_ring(pts: F64) -> F64:
@@ -571,7 +576,8 @@ def convex_ring(pts: F64) -> F64:
     coords = coords[:-1]
     (ax, ay), (bx, by), (cx, cy) = coords[0], coords[1], coords[2]
     # a convex ring turns the same way at every vertex: the first turn tells its orientation
-    return coords[::-1] if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) < 0 else coords
+    ring: F64 = coords[::-1] if (bx - ax) * (cy - by) - (by - ay) * (cx - bx) < 0 else coords
+    return ring
 
 
 def offset_convex(pts: F64, dist: float, *, mitre_limit: float = MITRE_LIMIT) -> F64:
@@ -644,7 +650,7 @@ def _collinear(ring: list[Any], tol: float) -> bool:
     area = abs(sum(terms))
     if abs(area - tol) <= 1e-12 * sum(abs(t) for t in terms):
         return abs(_area2(np.asarray(ring, float))) <= tol
-    return area <= tol
+    return bool(area <= tol)
 
 
 def bounding_rectangle(ring: F64) -> F64:

@@ -142,36 +142,36 @@ class Validation:
 
     def __init__(self, docs: dict[str, bytes], *, masks: int, folder: Path | None = None,
                  background_from: int = 200) -> None:
-        global _READY
-        self._proc: Any = None
+        global READY
+        self.proc: Any = None
         if folder is None or masks < background_from:
             validate_many(docs)
             return
-        if _READY is not None and _READY.poll() is None:  # a validator that has its schemas loaded
-            self._proc, _READY = _READY, None
-            self._proc.stdin.write(f"{folder}\n".encode())
-            self._proc.stdin.close()
-            self._proc.stdin = None  # written: ``communicate`` only reads now
+        if READY is not None and READY.poll() is None:  # a validator that has its schemas loaded
+            self.proc, READY = READY, None
+            self.proc.stdin.write(f"{folder}\n".encode())
+            self.proc.stdin.close()
+            self.proc.stdin = None  # written: ``communicate`` only reads now
             return
-        self._proc = _validator(str(folder))
+        self.proc = _validator(str(folder))
 
     def result(self) -> None:
-        if self._proc is None:
+        if self.proc is None:
             return
-        _, err = self._proc.communicate()
-        code, self._proc = self._proc.returncode, None
+        _, err = self.proc.communicate()
+        code, self.proc = self.proc.returncode, None
         if code != 0:
             lines = err.decode("utf-8", "replace").strip().splitlines()
             raise OnvifValidationError(lines[-1] if lines else f"the ONVIF validator exited with {code}")
 
     def cancel(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
 
 
-_READY: Any = None  # a validator process started ahead (``prestart``)
+READY: Any = None  # a validator process started ahead (``prestart``)
 
 
 def _validator(folder: str) -> Any:
@@ -189,17 +189,17 @@ def prestart() -> None:
     it compiles them; then it waits for its folder), so
     that a later ``Validation`` of many documents finds it ready; it is stopped when this process
     exits without having used it."""
-    global _READY
-    if _READY is None or _READY.poll() is not None:
+    global READY
+    if READY is None or READY.poll() is not None:
         import atexit
 
-        _READY = _validator("-")
-        atexit.register(_stop_ready)
+        READY = _validator("-")
+        atexit.register(stop_ready)
 
 
-def _stop_ready() -> None:
-    global _READY
-    if _READY is not None:
-        _READY.kill()
-        _READY.wait()
-        _READY = None
+def stop_ready() -> None:
+    global READY
+    if READY is not None:
+        READY.kill()
+        READY.wait()
+        READY = None

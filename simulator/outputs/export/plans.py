@@ -14,7 +14,8 @@ import shapely
 from ...engine.masks.plan import CameraMasks
 from ...engine.masks.spherical import SphericalMask, tangent_frame, unit
 from ...frames import azimuth_elevation
-from ...scene.camera import Camera
+from ...results import Result
+from ...scene import Camera, Scene
 from ..integrity import AuditAction, AuditLog, safe_name, sign_plan
 from .onvif import Validation, mask_plan_xml
 from .vendors import axis_requests, hikvision_xml
@@ -101,19 +102,19 @@ def _dot(a: Any, b: Any) -> Any:
     return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
 
 
-def camera_footprints(scene: Any, camera: Camera, masks: list[SphericalMask]) -> list[shapely.Geometry]:
+def camera_footprints(scene: Scene, camera: Camera, masks: list[SphericalMask]) -> list[shapely.Geometry]:
     """``mask_footprint`` of each mask of ``camera`` (flat ground taken under the camera when unmeshed)."""
     return mask_footprints(camera, masks, scene.engine, ground_z=flat_ground_z(scene, camera))
 
 
-def result_footprints(result: Any, camera_id: str) -> list[shapely.Geometry]:
+def result_footprints(result: Result, camera_id: str) -> list[shapely.Geometry]:
     """The footprints of a camera's mask plan in ``result``, computed once (exports and report share them)."""
-    key = ("footprints", camera_id)
-    if key not in result.cache:
-        cam = result.camera(camera_id)
+    done = result.camera_outputs(camera_id)
+    if done.footprints is None:
         plan = result.mask_plans.get(camera_id)
-        result.cache[key] = camera_footprints(result.scene, cam, plan.masks if plan is not None else [])
-    return result.cache[key]
+        done.footprints = camera_footprints(result.scene, result.camera(camera_id),
+                                            plan.masks if plan is not None else [])
+    return done.footprints
 
 
 def proposed(camera: Camera, plan: CameraMasks) -> tuple[Camera, CameraMasks] | None:
@@ -130,13 +131,12 @@ def documents(camera: Camera, masks: list[SphericalMask]) -> dict[str, bytes]:
             "hikvision": hikvision_xml(camera, masks)}
 
 
-def vendor_documents(result: Any, camera_id: str) -> dict[str, bytes]:
+def vendor_documents(result: Result, camera_id: str) -> dict[str, bytes]:
     """A camera's unsigned vendor exports (ONVIF, Axis, Hikvision), computed once per result."""
-    key = ("vendor", camera_id)
-    if key not in result.cache:
-        result.cache[key] = documents(result.camera(camera_id), result.mask_plans[camera_id].masks)
-    docs: dict[str, bytes] = result.cache[key]
-    return docs
+    done = result.camera_outputs(camera_id)
+    if done.vendor is None:
+        done.vendor = documents(result.camera(camera_id), result.mask_plans[camera_id].masks)
+    return done.vendor
 
 
 @dataclass
@@ -166,7 +166,7 @@ class MaskExports:
         self.entries = []
 
 
-def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: str,
+def write_mask_exports(stage: Path, result: Result, key: Any, *, scenario_sha256: str,
                        audit: AuditLog | None = None) -> MaskExports:
     """Write canonical signed plans, ONVIF/Axis/Hikvision exports and masks.geojson into ``stage/masks``.
     Call ``finish()`` on the returned ``MaskExports`` before publishing ``stage``: it raises if an ONVIF
@@ -218,7 +218,7 @@ def write_mask_exports(stage: Path, result: Any, key: Any, *, scenario_sha256: s
     return MaskExports(Validation(onvif, masks=n_masks, folder=base / "onvif"), entries, audit)
 
 
-def flat_ground_z(scene: Any, camera: Camera) -> float | None:
+def flat_ground_z(scene: Scene, camera: Camera) -> float | None:
     """The ground height under ``camera`` when the scene's ground is flat and not meshed, else None."""
     return camera.z - camera.mount_height_m if scene.terrain.is_flat else None
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import shapely
 
-from .tables import camera_rows
+from ...results import Result
 
 DORI_FILL = {"identify": "#c80000", "recognise": "#f07800", "observe": "#f0c800", "detect": "#78b43c",
              "none": "#b4c8dc"}
@@ -60,7 +60,7 @@ def _svg(canvas: _Canvas, body: list[str], title: str) -> str:
             f'<path d="M{canvas.width - 14},30 l0,-10" stroke="#000" stroke-width="2"/></svg>')
 
 
-def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: float = 0.5) -> str:
+def camera_figure(result: Result, camera_id: str, *, width: int = 520, simplify_m: float = 0.5) -> str:
     """The SVG figure of one camera (see the module docstring)."""
     scene = result.scene
     cam = result.camera(camera_id)
@@ -74,7 +74,7 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
             body.append(f'<path d="{canvas.path(shapely.simplify(geom, simplify_m))}" fill="{fill}" '
                         f'fill-opacity="0.45" stroke="none"/>')
     ex = result.exposures
-    mine = camera_rows(result, camera_id) if len(ex) else ex
+    mine = result.camera_rows(camera_id) if len(ex) else ex
     exposed_buildings = set(mine["building_id"]) if len(mine) else set()
     b = scene.buildings
     if len(b):
@@ -102,11 +102,9 @@ def camera_figure(result: Any, camera_id: str, *, width: int = 520, simplify_m: 
     return _svg(canvas, body, f"camera {camera_id}: reach, coverage by DORI class, exposed targets, masks")
 
 
-def identify_figure(result: Any, *, width: int = 720, simplify_m: float = 1.0) -> str:
+def identify_figure(result: Result, *, width: int = 720, simplify_m: float = 1.0) -> str:
     """Where some camera reaches the identify class (faces), before masks (light red) and after masks
     (red), over the buildings and cameras of the whole scenario."""
-    from ...engine.coverage import identify_polygons
-
     scene = result.scene
     cams = result.cameras
     pts = [(c.x - c.range_m, c.y - c.range_m, c.x + c.range_m, c.y + c.range_m) for c in cams]
@@ -118,7 +116,7 @@ def identify_figure(result: Any, *, width: int = 720, simplify_m: float = 1.0) -
     canvas = _Canvas((a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max()), width)
     body: list[str] = []
     for when, fill in (("before_masks", "#f0a0a0"), ("after_masks", "#c80000")):
-        for geom in identify_polygons(result, after_masks=when == "after_masks"):
+        for geom in result.identify_polygons(after_masks=when == "after_masks"):
             body.append(f'<path d="{canvas.path(shapely.simplify(geom, simplify_m))}" fill="{fill}" '
                         f'fill-opacity="0.8" stroke="none"/>')
     if len(scene.buildings):

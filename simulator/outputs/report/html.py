@@ -8,9 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from ...results import MASKS_HIDE
+from ...results import MASKS_HIDE, Result
 from ...vocabulary import IEC_2025_LEVELS
-from .tables import camera_rows, camera_table, kind_dori_table, proposal_text
+from .tables import camera_table, kind_dori_table, proposal_text
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:70em;color:#222;
@@ -24,7 +24,7 @@ text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:
 
 
 def _table(df: pd.DataFrame, *, index: bool = False, cls: str = "") -> str:
-    return df.to_html(index=index, border=0, classes=cls, na_rep="–", escape=True)
+    return str(df.to_html(index=index, border=0, classes=cls, na_rep="–", escape=True))
 
 
 def _verdict(ok: bool) -> str:
@@ -46,12 +46,12 @@ def _listed(ids: list[str], n: int = 20) -> str:
     return (", ".join(ids[:n]) or "none") + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
-def _findings(result: Any, camera_id: str) -> list[str]:
+def _findings(result: Result, camera_id: str) -> list[str]:
     """Reasons for the verdict, each tied to the requirement it concerns."""
     out = []
     plan = result.mask_plans.get(camera_id)
     ex = result.exposures
-    mine = camera_rows(result, camera_id) if len(ex) else ex
+    mine = result.camera_rows(camera_id) if len(ex) else ex
     if plan is not None:
         out += [f"{r} — {REQUIREMENTS['private']}" for r in plan.reasons]
         if plan.proposal:
@@ -80,19 +80,19 @@ def _coverage_table(cov: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _largest_error(result: Any) -> float:
+def _largest_error(result: Result) -> float:
     """The largest visible-fraction error bound over the exposures."""
     ex = result.exposures
     return float(ex["visible_fraction_error"].max()) if len(ex) and "visible_fraction_error" in ex else 0.0
 
 
-def _not_seen_into(result: Any) -> int:
+def _not_seen_into(result: Result) -> int:
     """Camera x target pairs of openings seen, but not into (the grazing rule)."""
     ex = result.exposures
     return int((~ex["seen_into"].astype(bool)).sum()) if len(ex) and "seen_into" in ex else 0
 
 
-def _assumptions(result: Any) -> list[str]:
+def _assumptions(result: Result) -> list[str]:
     """What the scene was made of, where data was missing and defaults or generated data stood in."""
     scene = result.scene
     b, t = scene.buildings, scene.targets
@@ -114,7 +114,7 @@ def _assumptions(result: Any) -> list[str]:
     return out
 
 
-def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sections: str = "",
+def report_html(result: Result, *, figures: dict[str, str] | None = None, extra_sections: str = "",
                 draw: bool = True) -> str:
     """The report for ``result`` (a ``results.Result``): scenario totals first, then the assumptions,
     then per camera a map figure, its exposure before and after masks, masks against the limit, the
@@ -126,7 +126,8 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
     scene = result.scene
     cached = figures is None and draw  # sections drawn where the cameras ran (``writers.camera_outputs``)
     if figures is None and draw:
-        figures = {c.id: camera_figure(result, c.id) for c in result.cameras if ("section", c.id) not in result.cache}
+        figures = {c.id: camera_figure(result, c.id) for c in result.cameras
+                   if result.camera_outputs(c.id).section is None}
     sc = scene.scenario
     cams = camera_table(result)
     n_cams = len(cams)
@@ -151,10 +152,8 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
            f"at which a camera sees it ({sc.analysis.density_basis} density), before masks (camera × target "
            "pairs).</p>"]
     if result.coverage:
-        from ...engine.coverage import identify_cells
-
-        cell, cells_before = identify_cells(result, after_masks=False)
-        _, cells_after = identify_cells(result, after_masks=True)
+        cell, cells_before = result.identify_cells(after_masks=False)
+        _, cells_after = result.identify_cells(after_masks=True)
         identify_before, identify_after = len(cells_before) * cell**2, len(cells_after) * cell**2
         public = sum(c.area_m2() for c in result.coverage.values())
         out += [f"<h3>Where faces can be identified</h3><p>Public ground on which at least one camera reaches "
@@ -209,9 +208,9 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
     out.append("</ul><h2>Cameras</h2>")
     out.append(_table(cams.drop(columns=["reasons"])))
     for row in cams.itertuples(index=False):
-        key = ("section", str(row.camera))
-        if cached and key in result.cache:
-            out.append(result.cache[key])
+        section = result.camera_outputs(str(row.camera)).section
+        if cached and section is not None:
+            out.append(section)
         else:
             out.append(camera_section(result, row, (figures or {}).get(row.camera)))
     out.append(extra_sections)
@@ -219,7 +218,7 @@ def report_html(result: Any, *, figures: dict[str, str] | None = None, extra_sec
     return "\n".join(out)
 
 
-def camera_section(result: Any, row: Any, figure: str | None) -> str:
+def camera_section(result: Result, row: Any, figure: str | None) -> str:
     """The report's section on one camera: ``row`` is its row of ``camera_table(result)`` (a named
     tuple), ``figure`` its map (or None)."""
     esc = html.escape

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ...results import Result
 from ...vocabulary import BELOW_DETECT, DORI_CLASSES, DORI_OR_NONE, IEC_2025_LEVELS, TARGET_KINDS
 
 
-def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
+def _after_masks(ex: pd.DataFrame, result: Result) -> pd.DataFrame:
     """The exposure rows still visible outside every mask (all rows of cameras without a plan)."""
     if not len(ex):
         return ex
@@ -25,16 +26,8 @@ def _after_masks(ex: pd.DataFrame, result: Any) -> pd.DataFrame:
     return ex[keep]
 
 
-def camera_rows(result: Any, camera_id: str) -> pd.DataFrame:
-    """The exposure rows of one camera (the exposures split by camera once per result)."""
-    key = "exposures_by_camera"
-    if key not in result.cache:
-        ex = result.exposures
-        result.cache[key] = dict(iter(ex.groupby("camera_id", sort=False))) if len(ex) else {}
-    return result.cache[key].get(camera_id, result.exposures.iloc[:0])
 
-
-def camera_table(result: Any) -> pd.DataFrame:
+def camera_table(result: Result) -> pd.DataFrame:
     """One row per camera: ``exposed`` and ``after_masks`` (camera x target pairs), exposed targets per
     kind and per DORI class (before masks), masks used and the limit, the share of the public street
     samples it sees that its masks hide, compliance and reasons."""
@@ -43,7 +36,7 @@ def camera_table(result: Any) -> pd.DataFrame:
     after_counts = after.groupby("camera_id").size() if len(after) else pd.Series(dtype=int)
     rows = []
     for cam in result.cameras:
-        mine = camera_rows(result, cam.id)
+        mine = result.camera_rows(cam.id)
         plan = result.mask_plans.get(cam.id)
         row: dict[str, Any] = {"camera": cam.id, "model": cam.model or "inline", "exposed": len(mine)}
         kinds = Counter(mine["target_kind"].to_numpy(object)) if len(mine) else Counter()
@@ -79,7 +72,7 @@ def proposal_text(p: dict[str, Any]) -> str:
     return f"{' and '.join(parts)}: {outcome}"
 
 
-def density_classes(result: Any) -> tuple[str, tuple[str, ...]]:
+def density_classes(result: Result) -> tuple[str, tuple[str, ...]]:
     """The exposures' column the scenario's tables use (``analysis.density_levels``) and its classes,
     highest first, "none" last."""
     if result.scene.scenario.analysis.density_levels == "iec_2025":
@@ -87,13 +80,13 @@ def density_classes(result: Any) -> tuple[str, tuple[str, ...]]:
     return "dori", DORI_OR_NONE
 
 
-def kind_dori_table(result: Any, camera_id: str | None = None, *, after_masks: bool = False) -> pd.DataFrame:
+def kind_dori_table(result: Result, camera_id: str | None = None, *, after_masks: bool = False) -> pd.DataFrame:
     """Exposed targets (camera x target pairs) of one camera (or all) as a kind x density-class count
     table (the scenario's ``density_levels``: IEC 62676-4:2014 DORI or the 2025 levels), before masks
     or, with ``after_masks``, those still visible outside every mask; a ``total`` row and column."""
     ex = result.exposures
     if camera_id is not None and len(ex):
-        ex = camera_rows(result, camera_id)
+        ex = result.camera_rows(camera_id)
     if after_masks:
         ex = _after_masks(ex, result)
     column, classes = density_classes(result)

@@ -13,10 +13,9 @@ import pytest
 import simulator
 from simulator.run.dask import analyse_distributed, built, chunks
 from simulator.run.tiles import plan_tiles
+from tests.scenes import same_results
 
-from .scenes import same_results
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -18,10 +18,9 @@ import simulator
 from simulator.outputs.report.html import report_html
 from simulator.outputs.writers import camera_outputs
 from simulator.run.processes import analyse_on_processes, start_method
+from tests.scenes import same_results
 
-from .scenes import same_results
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +51,8 @@ def test_forked_workers_give_the_one_process_results(ingolstadt, tile_m, tmp_pat
     assert sorted(c for c, _, _ in ticks if c) == sorted(c.id for c in scene.cameras)
     assert ticks[-1][1:] == (len(scene.cameras), len(scene.cameras))
     # each camera's report section was derived in its worker (by camera or by tile): the same report
-    assert sum(isinstance(k, tuple) and k[0] == "section" for k in par.cache) == len(scene.cameras)
-    assert not any(isinstance(k, tuple) and k[0] == "section" for k in local.cache)
+    assert sum(o.section is not None for o in par.outputs.values()) == len(scene.cameras)
+    assert not any(o.section is not None for o in local.outputs.values())
     strip = [line for line in report_html(par).splitlines() if "Generated" not in line]
     assert strip == [line for line in report_html(local).splitlines() if "Generated" not in line]
 

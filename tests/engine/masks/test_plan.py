@@ -14,11 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulator
-from simulator.engine.masks.cover import _covering_cuts, choose_masks, view_diagonal_deg
+from simulator.engine.masks.cover import choose_masks, covering_cuts, view_diagonal_deg
 from simulator.engine.masks.spherical import SphericalMask, reduce_ring, unit
 from simulator.frames import azimuth_elevation
-
-from .scenes import PTZ, X0, Y0, building, window_south, write_scenario
+from tests.scenes import PTZ, X0, Y0, building, window_south, write_scenario
 
 
 def _solid(ring: np.ndarray) -> float:
@@ -202,7 +201,7 @@ def test_covering_cuts_hold_for_every_plan(seed):
     covers = rng.random((n_c, n_p)) < 0.4
     covers[rng.integers(0, n_c, n_p), np.arange(n_p)] = True
     hides = rng.random((n_c, n_q)) < 0.4
-    x_part, y_part = _covering_cuts(covers, hides, limit=10_000)
+    x_part, y_part = covering_cuts(covers, hides, limit=10_000)
     expected = sum(int((covers[:, p] & hides[:, q]).any()) for p in range(n_p) for q in range(n_q))
     assert len(x_part) == expected and (y_part.sum(axis=1) == 1).all()
     for r in range(1, n_c + 1):
@@ -213,7 +212,7 @@ def test_covering_cuts_hold_for_every_plan(seed):
                 continue
             y = hides[x].any(axis=0)
             assert ((x_part & x).sum(axis=1) + (y_part & y).sum(axis=1) >= 1).all()
-    assert len(_covering_cuts(covers, hides, limit=2)[0]) == min(2, expected)
+    assert len(covering_cuts(covers, hides, limit=2)[0]) == min(2, expected)
 
 
 def test_limits_proposed_when_masks_do_not_fit_and_verified(tmp_path):
@@ -256,13 +255,13 @@ def test_catalogue_mask_rules_carry_their_source():
 def test_a_mask_beyond_the_tilt_limit_is_aimed_from_within_it():
     """A camera that may not tilt above 0 deg (view 60 x 36 deg): a mask centred at +10 deg elevation,
     6 deg tall, is framed from elevation 0 (its aim), where it lies within the view's upper half."""
-    from simulator.engine.masks.plan import _frameable, _rule
+    from simulator.engine.masks.plan import frameable, mask_rule
     from simulator.frames import direction_vectors
     from simulator.scene.camera import Camera
 
     cam = Camera("c", 0, 0, 3, 3, "ptz", (1920, 1080), (60.0, 2.0), tilt_limits_deg=(-90.0, 0.0))
     v = direction_vectors([-2, 2, 2, -2], [7, 7, 13, 13])
-    (m,) = _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])
+    (m,) = frameable(mask_rule(cam), [SphericalMask("m", unit(v), ("t",))])
     assert m is not None and m.aim is not None
     _, el = azimuth_elevation(m.aim[None])
     assert abs(el[0]) < 1e-9
@@ -275,9 +274,9 @@ def test_a_mask_beyond_the_tilt_limit_is_aimed_from_within_it():
     _, el = azimuth_elevation(just_above)
     assert el[0] < math.degrees(math.atan(ty)) - 0.5
     v = direction_vectors([-2, 2, 2, -2], [-15, -15, 30, 30])
-    assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is None
+    assert frameable(mask_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is None
     v = direction_vectors([-2, 2, 2, -2], [-17, -17, 17, 17])  # within 18 deg of the horizon: fits from 0
-    assert _frameable(_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is not None
+    assert frameable(mask_rule(cam), [SphericalMask("m", unit(v), ("t",))])[0] is not None
 
 
 @pytest.mark.parametrize("seed", range(30))
@@ -316,7 +315,7 @@ def test_view_boxes_fit_their_view_and_hold_every_piece_that_view_holds(seed, fi
     allowance, ``ROUNDING_ALLOWANCE_DEG`` at each edge) from that aim, it holds
     its pieces' masks (``SphericalMask.contains``, a second method), and every piece whose mask that
     view holds whole is one of its pieces (PTZ: the whole view; fixed: checked for the whole image)."""
-    from simulator.engine.masks.plan import _aims_allowed, _Piece, _rule, _view_boxes
+    from simulator.engine.masks.plan import Piece, aims_allowed, mask_rule, view_boxes
     from simulator.engine.masks.spherical import project, tangent_frame
     from simulator.frames import direction_vectors
     from simulator.scene.camera import Camera
@@ -325,23 +324,23 @@ def test_view_boxes_fit_their_view_and_hold_every_piece_that_view_holds(seed, fi
     kind = "fixed" if fixed else "ptz"
     cam = Camera("c", 0, 0, 3, 3, kind, (1920, 1080), (60.0, 60.0 if fixed else 3.0),
                  tilt_limits_deg=(-60.0, 20.0), direction_deg=30.0 if fixed else None, tilt_deg=-10.0)
-    rule = _rule(cam)
+    rule = mask_rule(cam)
     pieces = []
     for i in range(int(rng.integers(2, 25))):
         az, el = rng.uniform(0, 80) if fixed else rng.uniform(0, 360), rng.uniform(-35, 15)
         w, h = rng.uniform(0.2, 6), rng.uniform(0.2, 6)
         v = unit(direction_vectors([az - w, az + w, az + w, az - w], [el - h, el - h, el + h, el + h]))
-        pieces.append(_Piece(i, np.array([i]), SphericalMask(f"p{i}", v, (str(i),)), (0.0, 0.0)))
+        pieces.append(Piece(i, np.array([i]), SphericalMask(f"p{i}", v, (str(i),)), (0.0, 0.0)))
     tx, ty = rule.fit_tangents  # the wide view less the rounding allowance at each edge
-    boxes = _view_boxes(rule, pieces)
+    boxes = view_boxes(rule, pieces)
     if len(pieces) >= 2 and not fixed:  # two pieces 2 deg apart: some view holds both
-        two = _view_boxes(rule, [pieces[0], replace(pieces[0], target=99, mask=SphericalMask(
+        two = view_boxes(rule, [pieces[0], replace(pieces[0], target=99, mask=SphericalMask(
             "q", unit(pieces[0].mask.vertices + np.array([0.035, 0.0, 0.0])), ("q",)))])
         assert two and sorted(two[0][0]) == [0, 1]
     for members, box in boxes:
         assert box.aim is not None and len(members) >= 2
         if not fixed:
-            assert _aims_allowed(rule, box.aim[None])[0]
+            assert aims_allowed(rule, box.aim[None])[0]
         xy = project(box.vertices, tangent_frame(box.aim))
         assert np.isfinite(xy).all() and (np.abs(xy[:, 0]) <= tx + 1e-9).all() and (np.abs(xy[:, 1]) <= ty + 1e-9).all()
         for i in members:

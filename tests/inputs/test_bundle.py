@@ -17,7 +17,7 @@ from simulator.errors import InputError
 from simulator.inputs.bundle import scenario_from_uploads, unpack_bundle
 from simulator.workbench import Workbench
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TUTORIAL = ROOT / "geodata" / "tutorial"
 
 

@@ -10,8 +10,7 @@ import pytest
 
 import simulator
 from simulator.engine.exposure import dori_class
-
-from .scenes import PTZ, building, window_south, write_scenario
+from tests.scenes import PTZ, building, window_south, write_scenario
 
 # B1: a residential block x -10..10, y 20..30, 10 m high; window W on its south face (y = 20),
 # x -0.5..0.5, z 1..2 -> 4 x 4 samples at 0.25 m spacing, cell-centred at +-0.125, +-0.375 (x) and

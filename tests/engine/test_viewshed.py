@@ -21,7 +21,7 @@ from scipy.ndimage import binary_dilation
 import simulator
 from simulator.engine.coverage import camera_coverage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GDAL_VIEWSHED = shutil.which("gdal_viewshed")
 pytestmark = pytest.mark.skipif(GDAL_VIEWSHED is None, reason="gdal_viewshed missing: apt-get install gdal-bin")
 

@@ -11,7 +11,7 @@ import pytest
 
 import simulator
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("name", ["tutorial", "ingolstadt-lod3"])

@@ -11,7 +11,7 @@ import pytest
 import simulator
 from simulator.outputs.report import camera_table, kind_dori_table, report_html
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")

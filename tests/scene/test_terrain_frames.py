@@ -14,8 +14,7 @@ import simulator
 from simulator.frames import Frame, in_angular_range
 from simulator.inputs.dem import DemGrid
 from simulator.scene.terrain import Terrain
-
-from .scenes import PTZ, X0, Y0, building, window_south, write_scenario
+from tests.scenes import PTZ, X0, Y0, building, window_south, write_scenario
 
 
 def test_terrain_interpolation_on_its_triangles():

@@ -11,8 +11,7 @@ import shapely
 import yaml
 
 import simulator
-
-from .scenes import PTZ, X0, Y0, building, fc, write_scenario
+from tests.scenes import PTZ, X0, Y0, building, fc, write_scenario
 
 CAM = {"id": "c", **PTZ, "x": 0.0, "y": 0.0, "mount_height_m": 5.0}
 
@@ -254,7 +253,7 @@ def test_rectangles_kept_as_bounds_behave_as_their_boxes():
     """Rectangles kept as bounds alone (``PlanarSet.boxes``) give what the same rectangles as
     ``shapely.box`` polygons give: polygons, bounds, 3D rings (in target order, mixed with real
     polygons), samples; through ``take`` and ``concat``. A rectangle without area stays a polygon."""
-    from simulator.scene.targets import PlanarSet, Targets, _box_set, sample_planes
+    from simulator.scene.targets import PlanarSet, Targets, box_set, sample_planes
     from simulator.scene.terrain import Terrain
 
     rng = np.random.default_rng(5)
@@ -293,7 +292,7 @@ def test_rectangles_kept_as_bounds_behave_as_their_boxes():
         a, la = targets(mixed).rings3d(terrain, sel)
         b, lb = targets(same).rings3d(terrain, sel)
         assert np.array_equal(a, b) and np.array_equal(la, lb)
-    flat = _box_set(origin[:3], axes[0][:3], axes[1][:3], normal[:3],
+    flat = box_set(origin[:3], axes[0][:3], axes[1][:3], normal[:3],
                     np.array([[0, 0, 2, 1], [0, 0, 0, 1], [1, 1, 2, 0.5]], float), ids[:3])
     assert list(shapely.is_missing(flat.poly2d)) == [True, False, False]
     assert np.array_equal(flat.bounds, shapely.bounds(flat.polygons()))

@@ -12,12 +12,11 @@ import pytest
 
 import simulator
 from simulator.inputs.dem import DemGrid
-from simulator.run.tiles import _terrain_part, plan_tiles, scene_part
+from simulator.run.tiles import plan_tiles, scene_part, terrain_part
 from simulator.scene.terrain import Terrain
+from tests.scenes import PTZ, X0, Y0, building, write_scenario
 
-from .scenes import PTZ, X0, Y0, building, write_scenario
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_same(a: simulator.Result, b: simulator.Result) -> None:
@@ -126,14 +125,14 @@ def test_cropped_terrain_keeps_every_height_inside_the_box():
     z[5, 7] = np.nan  # a hole: filled with the whole grid's mean, as on the whole scene
     terrain = Terrain(DemGrid(z, 1000.0, 2000.0, 25.0, 25.0))
     box = (1200.0, 1300.0, 1700.0, 1900.0)
-    part = _terrain_part(terrain, box)
+    part = terrain_part(terrain, box)
     assert part.grid is not None and part.grid.z.size < z.size / 2
     x = rng.uniform(box[0], box[2], 5000)
     y = rng.uniform(box[1], box[3], 5000)
     assert np.array_equal(part.height_at(x, y), terrain.height_at(x, y))
     x0, y0 = np.array([1000.0 + 7.5 * 25]), np.array([2000.0 - 5.5 * 25])  # the filled node itself
     full = Terrain(DemGrid(z, 1000.0, 2000.0, 25.0, 25.0))
-    h = _terrain_part(full, (x0[0] - 30, y0[0] - 30, x0[0] + 30, y0[0] + 30)).height_at(x0, y0)[0]
+    h = terrain_part(full, (x0[0] - 30, y0[0] - 30, x0[0] + 30, y0[0] + 30)).height_at(x0, y0)[0]
     assert h == full.height_at(x0, y0)[0] and h == pytest.approx(np.nanmean(z), abs=1e-9)
 
 

@@ -32,10 +32,9 @@ from simulator.outputs.integrity import (
     write_keypair,
 )
 from simulator.scene.targets import sample_planes
+from tests.scenes import PTZ, building, window_south, write_scenario
 
-from .scenes import PTZ, building, window_south, write_scenario
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(autouse=True)
@@ -163,7 +162,7 @@ def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial
     Validation({"onvif/a.xml": xml, "onvif/b.xml": xml}, masks=n, folder=folder, background_from=1).result()
     (folder / "b.xml").write_bytes(broken)
     v = Validation({"onvif/a.xml": xml, "onvif/b.xml": broken}, masks=n, folder=folder, background_from=1)
-    assert v._proc is not None  # it did run in a second process
+    assert v.proc is not None  # it did run in a second process
     with pytest.raises(OnvifValidationError, match="^onvif/b.xml: "):
         v.result()
     with pytest.raises(OnvifValidationError, match="^onvif/b.xml: "):  # and inline, for a few masks
@@ -175,9 +174,9 @@ def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial
     from simulator.outputs.export import onvif
 
     onvif.prestart()
-    ready = onvif._READY
+    ready = onvif.READY
     v = Validation({}, masks=0, folder=folder, background_from=0)
-    assert v._proc is ready and onvif._READY is None
+    assert v.proc is ready and onvif.READY is None
     with pytest.raises(OnvifValidationError, match="b.xml"):
         v.result()
     (folder / "b.xml").write_bytes(xml)
@@ -185,9 +184,9 @@ def test_onvif_validation_in_a_second_process_names_the_broken_document(tutorial
     v = Validation({}, masks=0, folder=folder, background_from=0)
     v.result()  # valid now
     onvif.prestart()  # one left unused is stopped
-    ready = onvif._READY
-    onvif._stop_ready()
-    assert ready.poll() is not None and onvif._READY is None
+    ready = onvif.READY
+    onvif.stop_ready()
+    assert ready.poll() is not None and onvif.READY is None
 
 
 def test_shipped_tutorial_plans(tutorial):

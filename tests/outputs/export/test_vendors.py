@@ -36,7 +36,7 @@ from simulator.outputs.export.onvif import mask_plan_xml
 from simulator.outputs.export.vendors import axis_requests, hikvision_xml
 from simulator.scene.targets import sample_planes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 NS = {"tt": "http://www.onvif.org/ver10/schema", "tptz": "http://www.onvif.org/ver20/ptz/wsdl",
       "tr2": "http://www.onvif.org/ver20/media/wsdl", "plan": "urn:privacy-zone-simulator:onvif-mask-plan:1",
       "hik": "http://www.hikvision.com/ver20/XMLSchema"}

@@ -21,10 +21,9 @@ from hypothesis import strategies as st
 
 from simulator import cli
 from simulator.outputs.publish import KILL_ENV, KILL_POINTS
+from tests.scenes import PTZ, building, window_south, write_scenario
 
-from .scenes import PTZ, building, window_south, write_scenario
-
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _scenario(tmp: Path, name: str = "s", x: float = 0.0) -> Path:
@@ -257,11 +256,11 @@ def test_random_one_byte_changes_and_truncations_are_caught(previous, key, data)
     """Any one byte of a plan or of the log changed (to any other value), or either cut short at any
     length: verify never reports intact. (Whitespace between JSON tokens carries no meaning, so a
     change there that leaves the same JSON is not a change of the record; such draws are skipped.)"""
-    from simulator.cli import _trusted_key
+    from simulator.cli import trusted_key
     from simulator.outputs.integrity import IntegrityError, verify_run
 
     out0 = previous[0]
-    pub, _ = _trusted_key(out0, str(key.with_suffix(".pub")))
+    pub, _ = trusted_key(out0, str(key.with_suffix(".pub")))
     files = [out0 / "masks" / "a.json", _log(out0), out0 / "audit" / "head.json"]
     target = data.draw(st.sampled_from(files))
     raw = target.read_bytes()

@@ -227,16 +227,16 @@ def test_polygons_wkb_equals_shapely_iso_wkb():
 
 
 def test_geopackage_writes_skip_fsync_only_while_writing():
-    """The GeoPackage layers are written with SQLite's fsync off (``_without_fsync``); the setting
+    """The GeoPackage layers are written with SQLite's fsync off (``without_fsync``); the setting
     is GDAL's process-wide one, so it must be back as it was afterwards, after a failure too."""
     import pyogrio
 
-    from simulator.outputs.writers import _without_fsync
+    from simulator.outputs.writers import without_fsync
 
     before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
-    with _without_fsync():
+    with without_fsync():
         assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") in ("OFF", False)  # pyogrio reads OFF as False
     assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == before
-    with pytest.raises(ZeroDivisionError), _without_fsync():
+    with pytest.raises(ZeroDivisionError), without_fsync():
         1 / 0  # noqa: B018
     assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == before

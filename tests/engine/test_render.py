@@ -8,8 +8,7 @@ import numpy as np
 
 import simulator
 from simulator.engine.render import render_view
-
-from .scenes import PTZ, building, window_south, write_scenario
+from tests.scenes import PTZ, building, window_south, write_scenario
 
 
 def test_view_of_a_wall_and_its_window(tmp_path):

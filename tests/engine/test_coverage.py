@@ -15,8 +15,7 @@ import shapely
 import simulator
 from simulator.cli import main
 from simulator.engine.coverage import camera_coverage
-
-from .scenes import X0, Y0, building, write_scenario
+from tests.scenes import X0, Y0, building, write_scenario
 
 W, TELE = 1920, 20.0  # px, deg: a wide tele end, so that the DORI rings fall inside the range
 CAM = {"id": "c", "kind": "ptz", "resolution_px": [W, 1080], "hfov_deg": [60.0, TELE], "x": 0.0, "y": 0.0,
@@ -85,7 +84,7 @@ def test_pan_limits_cut_the_disc(tmp_path):
 
 def test_coverage_layers_in_results_gpkg(tmp_path):
     out = tmp_path / "out"
-    tutorial = Path(__file__).resolve().parents[1] / "scenarios" / "tutorial.yaml"
+    tutorial = Path(__file__).resolve().parents[2] / "scenarios" / "tutorial.yaml"
     assert main(["run", str(tutorial), "--out", str(out)]) == 0
     layer = gpd.read_file(out / "results.gpkg", layer="coverage")
     summary = json.loads((out / "summary.json").read_text())
@@ -106,7 +105,7 @@ def test_coverage_layers_in_results_gpkg(tmp_path):
 def test_sensitive_places_are_private_targets(tmp_path):
     """A mapped toilet (a point in the open) becomes a 4 m square ground target seen by the camera; a
     changing room drawn over a non-residential building makes that building private (its facade counts)."""
-    from .scenes import fc
+    from tests.scenes import fc
 
     places = fc([{"type": "Feature", "properties": {"id": "wc-1", "amenity": "toilets"},
                   "geometry": {"type": "Point", "coordinates": [X0 + 20.0, Y0 + 0.0]}},
@@ -133,13 +132,11 @@ def test_sensitive_places_are_private_targets(tmp_path):
 def test_identify_cells_are_the_union_of_every_cameras_identify_cells(tmp_path):
     """Two overlapping cameras: the union (each cell once, sorted) equals what np.unique on the rows
     gives, and its area is less than the sum of the two cameras' identify areas (they overlap)."""
-    from simulator.engine.coverage import identify_cells
-
     cams = [CAM, {**CAM, "id": "d", "x": 30.0}]
     path = write_scenario(tmp_path, buildings=[building("far", 400, 400, 405, 405, 3.0, use="office")],
                           cameras=cams, coverage={"cell_m": 1.0, "height_m": 1.6})
     result = simulator.analyse(path)
-    cell, cells = identify_cells(result, after_masks=False)
+    cell, cells = result.identify_cells(after_masks=False)
     rows = np.vstack([np.column_stack([c.ix[c.dori == "identify"], c.iy[c.dori == "identify"]])
                       for c in result.coverage.values()])
     assert np.array_equal(cells, np.unique(rows, axis=0))
