@@ -1,15 +1,20 @@
 """Privacy-zone simulator: the map app. Logic lives in `simulator/`; this file describes the UI.
 
 Run with `python3 tasks.py app`. Works offline: the map is drawn by pydeck from the scenario's own data
-(a web basemap is an option when online).
+(a web basemap is an option when online). A scenario is analysed as `simulator run` analyses it (on
+worker processes), and each camera's result is kept on disk (`.app_state/analysed/`, under the digest
+of the code, the scenario and its data): opening it again casts no ray. Each tab is a fragment: a
+widget in it redraws that tab alone; only a camera edit reruns the page.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +27,12 @@ from simulator.build.catalogue import catalogue
 from simulator.engine.render import render_view
 from simulator.errors import SimulatorError
 from simulator.inputs.bundle import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, scenario_from_uploads
-from simulator.outputs.report import kind_dori_table, report_html
+from simulator.outputs.analysed import AnalysedCameras
+from simulator.outputs.report import human_table, kind_dori_table, noncompliant_table, report_html
+from simulator.outputs.report.tables import after_masks_rows
+from simulator.results import MASKS_HIDE
 from simulator.scenario import DEFAULT_MOUNT_HEIGHT_M
+from simulator.visibility import cores
 from simulator.vocabulary import DORI_CLASSES
 from simulator.where import point_from_lonlat, where_point, where_target
 from simulator.workbench import Workbench
@@ -31,12 +40,25 @@ from simulator.workbench import Workbench
 ROOT = Path(__file__).parent
 STATE_DIR = ROOT / ".app_state"  # the working state survives a browser reload
 OWN_DIR = STATE_DIR / "scenarios"  # scenarios made from uploads or opened bundles
+CACHE_DIR = STATE_DIR / "analysed"  # analysed cameras, by digest (``simulator.outputs.analysed``)
 DORI_COLOURS = {"identify": [200, 0, 0], "recognise": [240, 120, 0], "observe": [240, 200, 0],
                 "detect": [120, 180, 60], "none": [120, 120, 120]}
+BUILDING_COLOURS = {"exposed after masks": [200, 30, 30, 210], "exposed, hidden by masks": [240, 150, 60, 190],
+                    "private, not exposed": [215, 190, 150, 170], "not private": [175, 175, 190, 150]}
+CAMERA_COLOURS = {"compliant": [30, 140, 60], "not compliant": [200, 30, 30]}
+MAX_LABELS = 400  # street names drawn at most
 # a basemap style with no network resources: a plain background (the scenario's data is drawn on top)
 OFFLINE_STYLE = "data:application/json," + urllib.parse.quote(json.dumps(
     {"version": 8, "sources": {}, "layers": [{"id": "background", "type": "background",
                                               "paint": {"background-color": "#eef1f4"}}]}))
+DEFINITIONS = (
+    "**Exposed**: a camera sees part of a private target (counted per camera × target). "
+    f"**What masks must hide**: {MASKS_HIDE}. "
+    "**Exposed after masks**: a target the masks must hide that keeps a visible point outside every mask "
+    "(checked with fresh rays at half the sample spacing). "
+    "**Compliant**: nothing the masks must hide stays visible, and the plan fits the camera's mask limits. "
+    "**Camera view**: the pixels of the targets its masks must hide, in red; 'outside masks' counts those "
+    "not under a mask.")
 
 st.set_page_config(page_title="Privacy-zone simulator", layout="wide")
 st.title("Camera privacy-zone simulator")
@@ -49,7 +71,7 @@ def scenarios() -> dict[str, Path]:
     return shipped | own
 
 
-@st.cache_resource(show_spinner="Building the scene (buildings, targets, mesh)…", max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def load_scene(path: str, _mtime: float) -> simulator.Scene:
     return simulator.build_scene(simulator.load_scenario(path))
 
@@ -67,35 +89,77 @@ def save(name: str, wb: Workbench) -> None:
 
 
 def workbench(name: str, path: Path) -> Workbench:
+    """The session's workbench on scenario ``name``: opened once per session, with progress for every
+    phase (building the scene, the cameras, the assembly)."""
     key = f"workbench:{name}"
     if key not in st.session_state:
-        scene = load_scene(str(path), path.stat().st_mtime)
-        saved = json.loads(state_file(name).read_text()) if state_file(name).is_file() else None
-        bar = st.progress(0.0, text="Casting rays and planning masks…")
+        with st.status(f"Opening {name}…", expanded=True) as status:
+            t0 = time.perf_counter()
+            status.write("Reading the data and building the scene (buildings, private targets, mesh)…")
+            scene = load_scene(str(path), path.stat().st_mtime)
+            status.write(f"Scene ready in {time.perf_counter() - t0:.1f} s: {len(scene.buildings):,} buildings, "
+                         f"{len(scene.targets):,} private targets.")
+            saved = json.loads(state_file(name).read_text()) if state_file(name).is_file() else None
+            cache = AnalysedCameras.for_scenario(CACHE_DIR, scene.scenario)
+            bar = st.progress(0.0, text="Looking for cameras analysed before…")
 
-        def progress(cid: str, done: int, total: int) -> None:
-            bar.progress(done / max(total, 1), text=f"Casting rays and planning masks: camera {done + 1} of {total} "
-                                                    f"({cid})")
+            def progress(cid: str, done: int, total: int) -> None:
+                bar.progress(min(done / max(total, 1), 1.0),
+                             text=f"Casting rays and planning masks: {done} of {total} cameras done")
 
-        st.session_state[key] = Workbench.open(scene, saved, progress=progress)
-        bar.empty()
-    return st.session_state[key]
+            t1 = time.perf_counter()
+            wb = Workbench.open(scene, saved, progress=progress, processes=cores(), cache=cache)
+            bar.empty()
+            status.write(f"{len(wb.cameras)} cameras in {time.perf_counter() - t1:.1f} s "
+                         f"({wb.analysed_from_cache} of them analysed before, read from the cache).")
+            status.write("Assembling the results…")
+            wb.regulator_table()
+            status.update(label=f"{name}: opened in {time.perf_counter() - t0:.1f} s", state="complete",
+                          expanded=False)
+        st.session_state[key] = wb
+    wb = st.session_state[key]
+    return wb
 
 
-def fit_zoom(scene: simulator.Scene, lat: float, width_px: int = 900) -> float:
-    """Web-map zoom at which the buildings' extent fills about ``width_px`` pixels (256 px tiles)."""
-    x0, y0, x1, y1 = scene.buildings.total_bounds if len(scene.buildings) else (0, 0, 500, 500)
-    extent = max(x1 - x0, y1 - y0, 50.0)
-    return float(np.clip(np.log2(156543.03 * np.cos(np.radians(lat)) * width_px / extent), 11, 19))
+def fit_view(lons: list[float], lats: list[float], width_px: int = 1000, height_px: int = 560) -> pdk.ViewState:
+    """A top-down view fitted to the points (web-map zoom for 512 px tiles, as deck.gl counts them)."""
+    lon0, lon1, lat0, lat1 = min(lons), max(lons), min(lats), max(lats)
+    lat = (lat0 + lat1) / 2
+    span_x = max((lon1 - lon0) * 111_320 * np.cos(np.radians(lat)), 80.0) * 1.15
+    span_y = max((lat1 - lat0) * 110_540, 80.0) * 1.15
+    metres_per_px = max(span_x / width_px, span_y / height_px)
+    zoom = float(np.clip(np.log2(156543.03 * np.cos(np.radians(lat)) / metres_per_px) - 1, 3, 20))
+    return pdk.ViewState(longitude=(lon0 + lon1) / 2, latitude=lat, zoom=zoom, pitch=0, bearing=0)
 
 
-def rings(geoms) -> list[list[list[tuple[float, float]]]]:  # type: ignore[no-untyped-def]
+def rings(geoms: Any) -> list[list[list[tuple[float, float]]]]:
     """Each polygon as pydeck takes it: its outer ring then its holes (a multipolygon: its largest part)."""
     out = []
     for g in geoms:
         p = g if g.geom_type == "Polygon" else max(g.geoms, key=lambda q: q.area)
         out.append([list(p.exterior.coords), *(list(r.coords) for r in p.interiors)])
     return out
+
+
+def legend(items: dict[str, list[int]], title: str) -> str:
+    """A one-line HTML legend: a swatch of each colour (RGB or RGBA 0..255) and its label."""
+    def swatch(c: list[int]) -> str:
+        alpha = (c[3] if len(c) > 3 else 255) / 255
+        return (f"<span style='display:inline-block;width:0.9em;height:0.9em;margin:0 0.25em 0 0.8em;"
+                f"vertical-align:middle;background:rgba({c[0]},{c[1]},{c[2]},{alpha:.2f})'></span>")
+
+    swatches = " ".join(f"{swatch(c)}{label}" for label, c in items.items())
+    return f"<div style='font-size:0.85em'><b>{title}</b>{swatches}</div>"
+
+
+def memo(wb: Workbench, key: str, make: Any) -> Any:
+    """``make()`` computed once per state of the cameras (kept on the workbench's current result)."""
+    store: dict[str, Any] = st.session_state.setdefault("memo", {})
+    tag = (id(wb), id(wb.result()), key)
+    if tag not in store:
+        store.clear() if len(store) > 64 else None
+        store[tag] = make()
+    return store[tag]
 
 
 # ---------------------------------------------------------------- sidebar: scenario and own data
@@ -142,45 +206,88 @@ if st.sidebar.button("Discard my edits"):
     state_file(name).unlink(missing_ok=True)
     st.session_state.pop(f"workbench:{name}")
     st.rerun()
-result = wb.result()
 table = wb.regulator_table()
 st.sidebar.metric("Cameras", len(wb.cameras))
 st.sidebar.metric("Exposed private targets (camera x target)", int(table["exposed"].sum()) if len(table) else 0)
 st.sidebar.metric("Still exposed after masks", int(table["after_masks"].sum()) if len(table) else 0)
 if len(table):
     st.sidebar.metric("Compliant cameras", f"{int(table['compliant'].sum())} / {len(table)}")
+with st.sidebar.expander("What the numbers mean"):
+    st.markdown(DEFINITIONS)
 for note in scene.notes[:5]:
     st.sidebar.caption(note)
 
 tab_map, tab_view, tab_regulator, tab_export = st.tabs(["Map", "Camera view", "Regulator", "Export"])
-cams = list(wb.cameras.values())
 models = sorted(catalogue())
 
-# ---------------------------------------------------------------- map
-with tab_map:
+
+def camera_choice(key: str, label: str = "Camera") -> str | None:
+    """A camera picker that starts on the camera chosen last (on the map or in another tab)."""
+    ids = list(wb.cameras)
+    if not ids:
+        return None
+    chosen = st.session_state.get("chosen")
+    resync = st.session_state.get("resync", set())
+    if st.session_state.get(key) not in ids or (key in resync and chosen in ids):
+        st.session_state[key] = chosen if chosen in ids else ids[0]
+        resync.discard(key)
+    cid: str = st.selectbox(label, ids, key=key)
+    st.session_state["chosen"] = cid
+    return cid
+
+
+def street_labels() -> pd.DataFrame:
+    """One label per street name, at the middle of its longest piece (the scenario's own street data)."""
+    s = scene.streets
+    if not len(s) or "name" not in s:
+        return pd.DataFrame({"name": [], "lon": [], "lat": []})
+    named = s[s["name"].notna() & (s["name"].astype(str) != "")]
+    named = named.assign(length=named.geometry.length).sort_values("length", ascending=False)
+    named = named.drop_duplicates("name").head(MAX_LABELS)
+    mid = shapely.line_interpolate_point(named.geometry.values, 0.5, normalized=True)
+    lon, lat = scene.frame.to_lonlat(shapely.get_x(mid), shapely.get_y(mid))
+    return pd.DataFrame({"name": named["name"].astype(str).to_numpy(), "lon": lon, "lat": lat})
+
+
+def building_frame() -> pd.DataFrame:
+    """Buildings in lon/lat, coloured by what their private targets show (``BUILDING_COLOURS``)."""
+    result = wb.result()
     ex = result.exposures
     b = scene.buildings.to_crs("EPSG:4326")
-    exposed_buildings = set(ex["building_id"]) if len(ex) else set()
-    buildings = pd.DataFrame({
-        "id": b["id"], "use": b["use"], "height": b["height"], "polygon": rings(b.geometry),
-        "colour": [[220, 80, 60, 200] if i in exposed_buildings
-                   else ([210, 170, 120, 160] if p else [150, 150, 170, 140])
-                   for i, p in zip(b["id"], b["private"], strict=True)]})
-    clon, clat = scene.frame.to_lonlat([c.x for c in cams], [c.y for c in cams])
-    cam_df = pd.DataFrame({"id": [c.id for c in cams], "lon": clon, "lat": clat, "range": [c.range_m for c in cams]})
-    layers = [pdk.Layer("PolygonLayer", buildings, id="buildings", get_polygon="polygon", get_fill_color="colour",
-                        get_elevation="height", extruded=True, pickable=True)]
-    show = st.multiselect("Show", ["exposed targets", "reach", "coverage", "face identification", "mask footprints"],
-                          default=["exposed targets", "reach", "coverage", "mask footprints"], key="layers")
-    coverage = wb.coverage_polygons() if cams and {"coverage", "face identification"} & set(show) else None
-    if "coverage" in show and coverage is not None and len(coverage):
+    before = ex.groupby("building_id").size() if len(ex) else pd.Series(dtype=int)
+    after_rows = after_masks_rows(ex, result)
+    after = after_rows.groupby("building_id").size() if len(after_rows) else pd.Series(dtype=int)
+    state = ["exposed after masks" if after.get(i, 0) else "exposed, hidden by masks" if before.get(i, 0)
+             else "private, not exposed" if p else "not private" for i, p in zip(b["id"], b["private"], strict=True)]
+    return pd.DataFrame({"id": b["id"], "use": b["use"], "polygon": rings(b.geometry),
+                         "exposed": [int(before.get(i, 0)) for i in b["id"]],
+                         "after": [int(after.get(i, 0)) for i in b["id"]], "state": state,
+                         "colour": [BUILDING_COLOURS[s] for s in state]})
+
+
+@st.fragment
+def map_page() -> None:
+    cams = list(wb.cameras.values())
+    layers_shown = st.multiselect(
+        "Show", ["street names", "reach", "exposed targets (chosen camera)", "mask footprints (chosen camera)",
+                 "coverage (all cameras)", "face identification"],
+        default=["street names", "exposed targets (chosen camera)", "mask footprints (chosen camera)"],
+        key="layers")
+    chosen = camera_choice("map_camera", "Chosen camera")
+    layers = [pdk.Layer("PolygonLayer", memo(wb, "buildings", building_frame), id="buildings",
+                        get_polygon="polygon", get_fill_color="colour", stroked=False, pickable=True)]
+    coverage = None
+    if cams and {"coverage (all cameras)", "face identification"} & set(layers_shown):
+        with st.spinner("Public ground covered by every camera…"):
+            coverage = memo(wb, "coverage", wb.coverage_polygons)
+    if "coverage (all cameras)" in layers_shown and coverage is not None and len(coverage):
         layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({
             "camera_id": coverage["camera_id"], "dori": coverage["dori"], "area_m2": coverage["area_m2"].round(1),
             "polygon": rings(coverage.geometry),
             "colour": [[30, 30, 30, 150] if m else [*DORI_COLOURS[d], 90]
                        for d, m in zip(coverage["dori"], coverage["masked"], strict=True)]}),
             id="coverage", get_polygon="polygon", get_fill_color="colour", stroked=False, pickable=True))
-    if "face identification" in show and coverage is not None and len(coverage):
+    if "face identification" in layers_shown and coverage is not None and len(coverage):
         faces = coverage[(coverage["dori"] == "identify") & ~coverage["masked"]]
         if len(faces):
             union = faces.geometry.union_all()
@@ -188,147 +295,207 @@ with tab_map:
                                     id="face_identification", get_polygon="polygon",
                                     get_fill_color=[200, 0, 0, 120], get_line_color=[120, 0, 0, 255],
                                     stroked=True, line_width_min_pixels=1))
-    if "mask footprints" in show and cams:
-        fps = pd.concat([wb.mask_footprints(c.id) for c in cams], ignore_index=True)
+    if "mask footprints (chosen camera)" in layers_shown and chosen:
+        fps = wb.mask_footprints(chosen)
         if len(fps):
             layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({"mask_id": fps["mask_id"],
                                                                   "polygon": rings(fps.geometry)}),
                                     id="mask_footprints", get_polygon="polygon", get_fill_color=[20, 20, 20, 90],
                                     get_line_color=[250, 220, 0, 230], stroked=True, get_line_width=0.2,
-                                    line_width_min_pixels=1))
-    if "exposed targets" in show and len(ex):
-        t = scene.targets
-        idx = ex["target"].to_numpy(int)
-        tlon, tlat = scene.frame.to_lonlat(t.centroid[idx, 0], t.centroid[idx, 1])
-        tgt = pd.DataFrame({"camera": ex["camera_id"], "target": ex["target_id"], "dori": ex["dori"], "lon": tlon,
-                            "lat": tlat, "colour": [DORI_COLOURS[d] for d in ex["dori"]]})
-        layers.append(pdk.Layer("ScatterplotLayer", tgt, id="targets", get_position=["lon", "lat"], get_radius=0.6,
-                                get_fill_color="colour", pickable=True))
-    if "reach" in show:
+                                    line_width_min_pixels=1, pickable=True))
+    if "exposed targets (chosen camera)" in layers_shown and chosen:
+        ex = wb.result().camera_rows(chosen)
+        if len(ex):
+            t = scene.targets
+            idx = ex["target"].to_numpy(int)
+            tlon, tlat = scene.frame.to_lonlat(t.centroid[idx, 0], t.centroid[idx, 1])
+            tgt = pd.DataFrame({"camera": ex["camera_id"], "target": ex["target_id"], "dori": ex["dori"],
+                                "lon": tlon, "lat": tlat, "colour": [DORI_COLOURS[d] for d in ex["dori"]]})
+            layers.append(pdk.Layer("ScatterplotLayer", tgt, id="targets", get_position=["lon", "lat"],
+                                    get_radius=2.5, radius_units="pixels", get_fill_color="colour", pickable=True))
+    clon, clat = scene.frame.to_lonlat([c.x for c in cams], [c.y for c in cams])
+    compliant = dict(zip(table["camera"], table["compliant"], strict=True)) if len(table) else {}
+    cam_df = pd.DataFrame({"id": [c.id for c in cams], "lon": clon, "lat": clat, "range": [c.range_m for c in cams],
+                           "colour": [CAMERA_COLOURS["compliant" if compliant.get(c.id, True) else "not compliant"]
+                                      for c in cams],
+                           "size": [9 if c.id == chosen else 6 for c in cams]})
+    if "reach" in layers_shown and len(cam_df):
         layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="reach", get_position=["lon", "lat"],
-                                get_radius="range", get_fill_color=[60, 120, 220, 20], stroked=True,
-                                get_line_color=[60, 120, 220, 120]))
-    layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="cameras", get_position=["lon", "lat"], get_radius=3,
-                            get_fill_color=[30, 60, 200], pickable=True))
+                                get_radius="range", filled=False, stroked=True, get_line_color=[60, 120, 220, 140],
+                                line_width_min_pixels=1))
     if len(scene.streets):
         sp = scene.street_samples[:: max(1, len(scene.street_samples) // 3000)]
         slon, slat = scene.frame.to_lonlat(sp[:, 0], sp[:, 1])
-        points = pd.DataFrame({"lon": slon, "lat": slat, "x": sp[:, 0], "y": sp[:, 1]})
+        points = pd.DataFrame({"lon": slon, "lat": slat})
         layers.append(pdk.Layer("ScatterplotLayer", points, id="street_points", get_position=["lon", "lat"],
-                                get_radius=1.2, get_fill_color=[90, 90, 90, 90], pickable=True))
+                                get_radius=2, radius_units="pixels", get_fill_color=[90, 90, 90, 110], pickable=True))
+    if "street names" in layers_shown:
+        labels = memo(wb, "street_labels", street_labels)
+        if len(labels):
+            layers.append(pdk.Layer("TextLayer", labels, id="street_names", get_position=["lon", "lat"],
+                                    get_text="name", get_size=12, get_color=[60, 60, 80, 230],
+                                    background=True, get_background_color=[255, 255, 255, 170]))
+    layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="cameras", get_position=["lon", "lat"],
+                            get_radius="size", radius_units="pixels", get_fill_color="colour", stroked=True,
+                            get_line_color=[255, 255, 255], line_width_min_pixels=1, pickable=True))
     if cams:
-        centre = (float(np.mean(clon)), float(np.mean(clat)))
+        view = fit_view(list(clon), list(clat))
     else:
-        centre = tuple(b.geometry.union_all().centroid.coords[0]) if len(b) else (0.0, 0.0)
+        x0, y0, x1, y1 = scene.buildings.to_crs("EPSG:4326").total_bounds if len(scene.buildings) else (0, 0, 0, 0)
+        view = fit_view([x0, x1], [y0, y1])
     basemap = st.toggle("Web basemap (needs internet)", value=False, key="basemap")
-    st.caption("Buildings: red = has exposed targets, tan = private, grey = non-residential. Dots: exposed targets "
-               "by DORI class (red identify, orange recognise, yellow observe, green detect). Shaded ground: the "
-               "public space each camera covers, by the same colours (dark where its masks hide it); 'face "
-               "identification' outlines where some camera reaches the identify class through no mask. Blue "
-               "circles: cameras and their reach; yellow outlines: where the masks fall. Click a grey street point "
-               "to place a camera there; click a camera to edit it.")
     event = st.pydeck_chart(pdk.Deck(layers=layers, map_provider="carto",
                                      map_style="light" if basemap else OFFLINE_STYLE,
-                                     tooltip={"text": "{id}{target}{mask_id}"},
-                                     initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1],
-                                                                      zoom=fit_zoom(scene, centre[1]), pitch=40)),
+                                     tooltip={"text": "{id}{target}{mask_id}{name}"}, initial_view_state=view),
                             on_select="rerun", selection_mode="single-object", key="map")
+    st.markdown(legend(BUILDING_COLOURS, "Buildings:") + legend(CAMERA_COLOURS, "Cameras:")
+                + legend({k: [*v, 255] for k, v in DORI_COLOURS.items() if k != "none"},
+                         "Exposed targets and coverage, by DORI class:")
+                + legend({"mask footprint": [250, 220, 0, 230], "hidden by a mask": [30, 30, 30, 150],
+                          "street point (click to place a camera)": [90, 90, 90, 200]}, "Also:"),
+                unsafe_allow_html=True)
     selection = event.selection.objects if event and event.selection else {}
-    picked = selection.get("street_points") or []
+    picked = (selection.get("street_points") or [None])[0]
     picked_camera = (selection.get("cameras") or [{}])[0].get("id")
     if picked_camera in wb.cameras and st.session_state.get("picked_camera") != picked_camera:
         st.session_state["picked_camera"] = picked_camera
-        st.session_state["edit_camera"] = picked_camera
+        st.session_state["chosen"] = picked_camera
+        st.session_state["resync"] = {"map_camera", "view_camera", "regulator_camera", "edit_camera"}
+    if picked is not None:
+        st.session_state["place_at"] = (float(picked["lon"]), float(picked["lat"]))
+    add_camera_form()
+    edit_camera_form()
 
-    with st.expander("Add a camera", expanded=bool(picked)):
-        bx, by = (scene.buildings.geometry.union_all().centroid.coords[0] if len(scene.buildings) else (0.0, 0.0))
-        x0 = float(picked[0]["x"]) if picked else float(np.mean([c.x for c in cams]) if cams else bx)
-        y0 = float(picked[0]["y"]) if picked else float(np.mean([c.y for c in cams]) if cams else by)
+
+def add_camera_form() -> None:
+    place_at = st.session_state.get("place_at")
+    with st.expander("Add a camera", expanded=place_at is not None):
+        if place_at is not None:
+            st.info(f"Place a camera at {place_at[1]:.6f}° N, {place_at[0]:.6f}° E (the street point you clicked)? "
+                    "Check the values and press 'Place camera'.")
+        cams = list(wb.cameras.values())
+        if place_at is None:
+            x, y = ((float(np.mean([c.x for c in cams])), float(np.mean([c.y for c in cams]))) if cams else
+                    tuple(scene.buildings.geometry.union_all().centroid.coords[0]) if len(scene.buildings)
+                    else (0.0, 0.0))
+            lon0, lat0 = (float(v) for v in scene.frame.to_lonlat(x, y))
+        else:
+            lon0, lat0 = place_at
         with st.form("add_camera"):
             new_id = st.text_input("Camera id", wb.new_id())
             model = st.selectbox("Model", models, index=models.index("bosch-mic-ip-starlight-7100i"))
-            x = st.number_input(f"x [m] ({scene.frame.crs.to_string()})", value=x0, format="%.2f")
-            y = st.number_input("y [m]", value=y0, format="%.2f")
+            c1, c2 = st.columns(2)
+            lat = c1.number_input("Latitude [deg]", value=lat0, format="%.6f", key="add_lat")
+            lon = c2.number_input("Longitude [deg]", value=lon0, format="%.6f", key="add_lon")
             mount = st.number_input("Mount height [m]", value=DEFAULT_MOUNT_HEIGHT_M, min_value=0.5, max_value=100.0)
-            if st.form_submit_button("Add camera"):
+            if st.form_submit_button("Place camera"):
                 try:
                     with st.spinner(f"Analysing {new_id}…"):
-                        wb.upsert({"id": new_id, "model": model, "x": x, "y": y, "mount_height_m": mount})
+                        wb.upsert({"id": new_id, "model": model, "lon": lon, "lat": lat, "mount_height_m": mount})
+                except SimulatorError as exc:
+                    st.error(str(exc))
+                else:
+                    save(name, wb)
+                    st.session_state.pop("place_at", None)
+                    st.session_state["chosen"] = new_id
+                    st.session_state["placed"] = new_id
+                    st.rerun()
+    if st.session_state.get("placed"):
+        st.success(f"Camera {st.session_state.pop('placed')} placed and analysed.")
+
+
+def edit_camera_form() -> None:
+    with st.expander("Edit or delete a camera", expanded=bool(st.session_state.get("picked_camera"))):
+        cid = camera_choice("edit_camera")
+        if cid is None:
+            return
+        spec = wb.specs[cid]
+        with st.form("edit_camera_form"):
+            model = st.selectbox("Model", ["(given inline)", *models],
+                                 index=models.index(spec["model"]) + 1 if spec.get("model") in models else 0)
+            mount = st.number_input("Mount height [m]", value=float(spec["mount_height_m"]), min_value=0.5)
+            lo, hi = (float(v) for v in spec["pan_limits_deg"])
+            full = hi - lo >= 360
+            st.caption("Pan limits: the camera turns clockwise from the first azimuth to the second (degrees from "
+                       "true north). A 'to' below 'from' wraps through north: from 300 to 60 allows the 120° "
+                       "through north. Tick 'no pan limit' for a full turn.")
+            p0, p1, p2 = st.columns([2, 2, 1])
+            pan_from = p0.number_input("Pan from [deg]", 0.0, 360.0, lo % 360.0, step=1.0, key="pan_from")
+            pan_to = p1.number_input("Pan to [deg]", 0.0, 360.0, (hi % 360.0) if not full else 360.0, step=1.0,
+                                     key="pan_to")
+            no_limit = p2.checkbox("No pan limit", value=full, key="pan_free")
+            tilt = st.slider("Tilt limits [deg, above horizontal]", -90.0, 90.0,
+                             (float(spec["tilt_limits_deg"][0]), float(spec["tilt_limits_deg"][1])), step=1.0)
+            c1, c2, c3 = st.columns(3)
+            limits = spec["mask_limits"]
+            max_masks = c1.number_input("Max masks", value=int(limits["max_masks"]), min_value=0)
+            max_vertices = c2.number_input("Max vertices per mask", value=int(limits["max_vertices"]), min_value=3)
+            rectangles = c3.checkbox("Rectangles only", value=bool(limits["rectangle_only"]))
+            if st.form_submit_button("Apply"):
+                pan = [0.0, 360.0] if no_limit else [pan_from, pan_to if pan_to > pan_from else pan_to + 360.0]
+                changed = {**spec, "mount_height_m": mount, "pan_limits_deg": pan, "tilt_limits_deg": list(tilt),
+                           "mask_limits": {"max_masks": int(max_masks), "max_vertices": int(max_vertices),
+                                           "rectangle_only": bool(rectangles)}}
+                if model != "(given inline)" and model != spec.get("model"):
+                    changed = {k: v for k, v in changed.items()
+                               if k not in ("kind", "resolution_px", "hfov_deg", "mask_limits")} | {"model": model}
+                try:
+                    with st.spinner(f"Re-analysing {cid}…"):
+                        wb.upsert(changed)
                 except SimulatorError as exc:
                     st.error(str(exc))
                 else:
                     save(name, wb)
                     st.rerun()
+        if st.button("Delete camera", key="delete_camera"):
+            wb.remove(cid)
+            save(name, wb)
+            st.rerun()
 
-    with st.expander("Edit or delete a camera", expanded=bool(picked_camera)):
-        if cams:
-            cid = st.selectbox("Camera", list(wb.cameras), key="edit_camera")
-            spec = wb.specs[cid]
-            with st.form("edit_camera_form"):
-                model = st.selectbox("Model", ["(inline)", *models],
-                                     index=models.index(spec["model"]) + 1 if spec.get("model") in models else 0)
-                mount = st.number_input("Mount height [m]", value=float(spec["mount_height_m"]), min_value=0.5)
-                pan = st.slider("Pan limits [deg from true north, clockwise]", 0.0, 720.0,
-                                (float(spec["pan_limits_deg"][0]), float(spec["pan_limits_deg"][1])))
-                tilt = st.slider("Tilt limits [deg]", -90.0, 90.0,
-                                 (float(spec["tilt_limits_deg"][0]), float(spec["tilt_limits_deg"][1])))
-                c1, c2, c3 = st.columns(3)
-                limits = spec["mask_limits"]
-                max_masks = c1.number_input("Max masks", value=int(limits["max_masks"]), min_value=0)
-                max_vertices = c2.number_input("Max vertices per mask", value=int(limits["max_vertices"]), min_value=3)
-                rectangles = c3.checkbox("Rectangles only", value=bool(limits["rectangle_only"]))
-                if st.form_submit_button("Apply"):
-                    changed = {**spec, "mount_height_m": mount, "pan_limits_deg": list(pan),
-                               "tilt_limits_deg": list(tilt),
-                               "mask_limits": {"max_masks": int(max_masks), "max_vertices": int(max_vertices),
-                                               "rectangle_only": bool(rectangles)}}
-                    if model != "(inline)" and model != spec.get("model"):
-                        changed = {k: v for k, v in changed.items()
-                                   if k not in ("kind", "resolution_px", "hfov_deg", "mask_limits")} | {"model": model}
-                    try:
-                        with st.spinner(f"Re-analysing {cid}…"):
-                            wb.upsert(changed)
-                    except SimulatorError as exc:
-                        st.error(str(exc))
-                    else:
-                        save(name, wb)
-                        st.rerun()
-            if st.button("Delete camera", key="delete_camera"):
-                wb.remove(cid)
-                save(name, wb)
-                st.rerun()
 
-# ---------------------------------------------------------------- camera view
-with tab_view:
-    if cams:
-        cid = st.selectbox("Camera", list(wb.cameras), key="view_camera")
-        cam = wb.cameras[cid]
-        plan = wb.results[cid].plan
-        c1, c2, c3 = st.columns(3)
-        pan = c1.slider("Pan [deg from north]", 0.0, 360.0, float(cam.direction_deg or 0.0), key="view_pan")
-        tilt = c2.slider("Tilt [deg]", -90.0, 90.0, float(cam.tilt_deg if cam.tilt_deg is not None else -10.0),
-                         key="view_tilt")
-        zoom = c3.slider("Zoom [x]", 1.0, float(max(cam.hfov_deg[0] / cam.hfov_deg[1], 1.0)), 1.0, key="view_zoom")
-        after = st.toggle("With masks applied (after)", value=False, key="view_after")
-        hfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(cam.hfov_deg[0]) / 2) / zoom)))
-        view = render_view(scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=hfov, width=640,
-                           masks=plan.masks if plan else None, masked=after)
-        m1, m2, m3 = st.columns(3)
-        m1.metric("Private targets in view", len(view.target_pixels))
-        m2.metric("Private pixels outside masks", f"{view.unmasked_private_pixels} of {view.private_pixels}")
-        m3.metric("Masks", len(plan.masks) if plan else 0)
-        st.image(view.image, caption=f"{cid}: pan {pan:.0f}°, tilt {tilt:.0f}°, HFOV {hfov:.1f}° — private targets "
-                                     f"in red, masks outlined in yellow (before) or filled black (after)",
-                 width="stretch")
-    else:
+@st.fragment
+def view_page() -> None:
+    cid = camera_choice("view_camera")
+    if cid is None:
         st.info("No cameras yet: add one on the map.")
+        return
+    cam = wb.cameras[cid]
+    plan = wb.results[cid].plan
+    c1, c2, c3 = st.columns(3)
+    pan = c1.slider("Pan [deg from north]", 0.0, 360.0, float(round(cam.direction_deg or 0.0)), step=1.0,
+                    key="view_pan")
+    tilt = c2.slider("Tilt [deg]", -90.0, 90.0, float(round(cam.tilt_deg if cam.tilt_deg is not None else -10.0)),
+                     step=1.0, key="view_tilt")
+    zoom = c3.slider("Zoom [x]", 1.0, float(max(cam.hfov_deg[0] / cam.hfov_deg[1], 1.0)), 1.0, step=0.5,
+                     key="view_zoom")
+    after = st.toggle("With masks applied (after)", value=False, key="view_after")
+    hfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(cam.hfov_deg[0]) / 2) / zoom)))
+    hide = memo(wb, f"must_hide:{cid}", lambda: wb.result().must_hide(cid))
+    view = render_view(scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=hfov, width=640,
+                       masks=plan.masks if plan else None, masked=after, only=hide)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Targets masks must hide, in view", len(view.target_pixels))
+    m2.metric("Their pixels outside masks", f"{view.unmasked_private_pixels} of {view.private_pixels}")
+    m3.metric("Masks", len(plan.masks) if plan else 0)
+    st.image(view.image, caption=f"{cid}: pan {pan:.0f}°, tilt {tilt:.0f}°, HFOV {hfov:.1f}° — targets its masks must "
+                                 f"hide in red, masks outlined in yellow (before) or filled black (after)",
+             width="stretch")
 
-# ---------------------------------------------------------------- regulator
-with tab_regulator:
-    st.subheader("Exposure per camera, before and after masks")
-    st.dataframe(table, width="stretch", hide_index=True)
-    if cams:
-        cid = st.selectbox("Camera", list(wb.cameras), key="regulator_camera")
+
+@st.fragment
+def regulator_page() -> None:
+    result = wb.result()
+    bad = noncompliant_table(table)
+    st.subheader(f"Cameras not compliant: {len(bad)} of {len(table)}")
+    if len(bad):
+        st.dataframe(bad, width="stretch", hide_index=True, key="noncompliant")
+    else:
+        st.success("Every camera is compliant: nothing its masks must hide stays visible.")
+    with st.expander("Every camera: exposure before and after masks", expanded=len(table) <= 20):
+        st.dataframe(human_table(table.drop(columns=["reasons"])), width="stretch", hide_index=True,
+                     key="all_cameras")
+    cid = camera_choice("regulator_camera")
+    if cid is not None:
         row = table.set_index("camera").loc[cid]
         m1, m2, m3, m4 = st.columns(4)
         m1.metric("Exposed targets", int(row["exposed"]))
@@ -338,20 +505,28 @@ with tab_regulator:
         m4.metric("Public view hidden", "–" if pd.isna(share) else f"{100 * share:.1f} %")
         (st.success if row["compliant"] else st.error)(
             "Compliant" if row["compliant"] else f"Not compliant: {row['reasons']}")
+        if not row["compliant"]:
+            (st.info if "compliant with" in row["proposed_limits"] else st.warning)(
+                f"Remedy: {row['proposed_limits']}" if row["proposed_limits"] else
+                "No remedy found: no pan/tilt limits were found with which a plan fits.")
         st.caption(f"At least {int(row['masks_lower_bound'])} masks are needed (a proven lower bound: visible "
                    "private samples pairwise farther apart than the wide view's diagonal each need their own mask).")
-        if row["proposed_limits"]:
-            (st.info if "compliant with" in row["proposed_limits"] else st.warning)(
-                f"Proposed limits: {row['proposed_limits']}")
         before_col, after_col = st.columns(2)
         before_col.caption("Before masks: exposed targets by kind and DORI class")
         before_col.dataframe(kind_dori_table(result, cid), width="stretch")
         after_col.caption("After masks: still visible outside every mask")
         after_col.dataframe(kind_dori_table(result, cid, after_masks=True), width="stretch")
         st.caption(f"DORI classes from best to least detail: {', '.join(DORI_CLASSES)}.")
+    where_question(result)
+    if len(table):
+        report_download(result)
+
+
+def where_question(result: simulator.Result) -> None:
     st.subheader("Which cameras can see it?")
     ask_target, ask_point = st.columns(2)
-    exposed_ids = sorted(set(result.exposures["target_id"].astype(str))) if len(result.exposures) else []
+    exposed_ids = memo(wb, "exposed_ids", lambda: sorted(set(result.exposures["target_id"].astype(str)))
+                       if len(result.exposures) else [])
     target_id = ask_target.selectbox("A window, door, balcony, garden … (exposed targets)", exposed_ids, index=None,
                                      key="where_target")
     with ask_point.form("where_point"):
@@ -374,17 +549,33 @@ with tab_regulator:
         st.write(f"{len(seen)} of {len(answer)} cameras can see it; "
                  f"{int((~seen['masked'].astype(bool)).sum())} without a mask over it.")
         st.dataframe(seen, hide_index=True, key="where_answer")
-    if len(table):
-        st.download_button("Download the report (HTML)", report_html(result),
-                           file_name=f"{Path(name).stem}-report.html", mime="text/html", key="download_report")
-        st.download_button("Download the table (CSV)", table.to_csv(index=False),
-                           file_name=f"{Path(name).stem}-regulator.csv")
-        st.download_button("Download summary.json", json.dumps(result.summary(), indent=1, default=str),
-                           file_name=f"{Path(name).stem}-summary.json")
 
-# ---------------------------------------------------------------- export
-with tab_export:
+
+def report_download(result: simulator.Result) -> None:
+    stem = Path(name).stem
+    key = ("report", id(result))
+    if st.session_state.get("report_for") != key and st.button("Prepare the report (HTML)", key="prepare_report"):
+        with st.spinner("Writing the report…"):
+            st.session_state["report"] = report_html(result)
+            st.session_state["report_for"] = key
+    if st.session_state.get("report_for") == key:
+        st.download_button("Download the report (HTML)", st.session_state["report"],
+                           file_name=f"{stem}-report.html", mime="text/html", key="download_report")
+    csv = memo(wb, "table_csv", lambda: human_table(table).to_csv(index=False))
+    st.download_button("Download the table (CSV)", csv, file_name=f"{stem}-regulator.csv", key="download_table")
+    st.download_button("Download summary.json", memo(wb, "summary", lambda: json.dumps(result.summary(), indent=1,
+                                                                                      default=str)),
+                       file_name=f"{stem}-summary.json", key="download_summary")
+
+
+@st.fragment
+def export_page() -> None:
     st.subheader("Mask configurations for the cameras")
+    over = table[table["masks"] > table["mask_limit"]] if len(table) else table
+    if len(over):
+        st.warning(f"{len(over)} cameras need more masks than they take ({', '.join(over['camera'][:8])}"
+                   f"{', …' if len(over) > 8 else ''}): their files say so at the top, and the device would keep "
+                   "only as many as it takes. Apply their proposed limits (Regulator tab) first.")
     vendor = st.radio("Mask format", ["onvif", "axis", "hikvision", "json"], horizontal=True, key="vendor")
     if st.button("Prepare signed mask plans", key="prepare_export"):
         with st.spinner("Signing and exporting…"):
@@ -404,3 +595,13 @@ with tab_export:
                            file_name=f"{Path(name).stem.replace('/', '-')}-scenario.zip", key="download_bundle")
     st.download_button("Save working state (cameras, JSON)", json.dumps(wb.state(), indent=1),
                        file_name=f"{Path(name).stem}-cameras.json")
+
+
+with tab_map:
+    map_page()
+with tab_view:
+    view_page()
+with tab_regulator:
+    regulator_page()
+with tab_export:
+    export_page()

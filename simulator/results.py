@@ -123,6 +123,11 @@ class Result:
         """The exposure rows of one camera."""
         return self._rows_by_camera.get(camera_id, self.exposures.iloc[:0])
 
+    def must_hide(self, camera_id: str) -> NDArray[np.intp]:
+        """The targets (indices) camera ``camera_id`` sees that its masks must hide (``MASKS_HIDE``):
+        maskable targets, and of openings those it sees into. What its plan covers and verifies."""
+        return must_hide(self.scene, self.camera_rows(camera_id))
+
     @cached_property
     def _rows_by_camera(self) -> dict[str, pd.DataFrame]:
         ex = self.exposures
@@ -197,6 +202,16 @@ def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> 
                   mask_plans={p.camera_id: p.plan for p in parts if p.plan is not None},
                   coverage={p.camera_id: p.coverage for p in parts if p.coverage is not None},
                   outputs={p.camera_id: p.outputs for p in parts})
+
+
+def must_hide(scene: Scene, rows: pd.DataFrame) -> NDArray[np.intp]:
+    """Of one camera's exposure rows, the targets (indices) its masks must hide (``MASKS_HIDE``):
+    maskable targets (``Scene.maskable``), and of openings those it sees into (the grazing rule)."""
+    if not len(rows):
+        return np.zeros(0, np.intp)
+    idx = rows["target"].to_numpy(np.intp)[rows["seen_into"].to_numpy(bool)]
+    hidden: NDArray[np.intp] = idx[scene.maskable[idx]]
+    return hidden
 
 
 LABELS = ("camera_id", "target_id", "target_kind", "building_id", "target_source")

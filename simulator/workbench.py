@@ -17,11 +17,13 @@ import pandas as pd
 
 from .build.cameras import place_camera
 from .inputs.bundle import pack_scenario
+from .outputs.analysed import AnalysedCameras
 from .outputs.export.plans import result_footprints
 from .outputs.report.tables import camera_table
 from .outputs.writers import coverage_frame, jsonable
 from .results import CameraResult, Result, assemble
 from .run.camera import camera_result
+from .run.pipeline import camera_results
 from .scenario import camera_spec
 from .scene import Camera, Scene
 
@@ -53,23 +55,45 @@ class Workbench:
     cameras: dict[str, Camera] = field(default_factory=dict)
     results: dict[str, CameraResult] = field(default_factory=dict)
     footprints: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)  # lon/lat, per camera
+    cache: AnalysedCameras | None = None  # analysed cameras on disk: none cast twice
+    analysed_from_cache: int = 0  # of the cameras ``open`` found, those read from ``cache``
+    _assembled: Result | None = field(default=None, repr=False)  # ``result()``, until a camera changes
+    _table: pd.DataFrame | None = field(default=None, repr=False)  # ``regulator_table()``, likewise
 
     @classmethod
     def open(cls, scene: Scene, state: list[dict[str, Any]] | None = None, *,
-             progress: Callable[[str, int, int], None] | None = None) -> Workbench:
-        """A workbench on ``scene`` with its own cameras, or those of a saved ``state``;
-        ``progress(camera_id, done, total)`` is called before each camera."""
-        wb = cls(scene)
-        specs = state if state is not None else [spec_of(c) for c in scene.cameras]
-        for i, spec in enumerate(specs):
-            if progress:
-                progress(str(spec.get("id")), i, len(specs))
-            wb.upsert(spec)
+             progress: Callable[[str, int, int], None] | None = None, processes: int = 1,
+             cache: AnalysedCameras | None = None) -> Workbench:
+        """A workbench on ``scene`` with its own cameras, or those of a saved ``state``. Cameras found in
+        ``cache`` are not analysed again; the others run as ``simulator run`` runs them (on
+        ``processes`` worker processes), ``progress(camera_id, done, total)`` called as each is done,
+        and are added to the cache."""
+        wb = cls(scene, cache=cache)
+        cams = list(scene.cameras) if state is None else [wb.place(spec) for spec in state]
+        found = {c.id: cache.load(c) if cache is not None else None for c in cams}
+        todo = [c for c in cams if found[c.id] is None]
+        if todo:
+            work = scene
+            if state is not None:  # edited cameras: a shallow copy holding them (it shares the mesh)
+                work = copy.copy(scene)
+                work.cameras = todo
+            done = camera_results(work, cameras=[c.id for c in todo], progress=progress, processes=processes)
+            for cam, made in zip(todo, done, strict=True):
+                found[cam.id] = made
+                if cache is not None:
+                    cache.save(cam, made)
+        wb.analysed_from_cache = len(cams) - len(todo)
+        for cam in cams:
+            r = found[cam.id]
+            assert r is not None
+            wb.cameras[cam.id] = cam
+            wb.specs[cam.id] = spec_of(cam)
+            wb.results[cam.id] = r
         return wb
 
-    def upsert(self, spec: dict[str, Any]) -> Camera:
-        """Add or replace one camera and analyse it (only it). ``spec`` is validated as a scenario
-        file's camera entry is (``scenario.camera_spec``); an error names the field."""
+    def place(self, spec: dict[str, Any]) -> Camera:
+        """A camera placed from ``spec``, validated as a scenario file's camera entry is
+        (``scenario.camera_spec``: an error names the field), not analysed."""
         where = f"camera {spec.get('id')}" if isinstance(spec, dict) else "camera"
         entry = camera_spec(spec, source="app", field=where)
         b = self.scene.buildings
@@ -78,15 +102,27 @@ class Workbench:
                               footprints=self.scene.footprint_index, footprint_geoms=fps,
                               scene_bounds=None, default_range_m=self.scene.scenario.analysis.max_range_m,
                               source="app", field=where)
+        return cam
+
+    def upsert(self, spec: dict[str, Any]) -> Camera:
+        """Add or replace one camera and analyse it (only it; from the cache when analysed before)."""
+        cam = self.place(spec)
+        found = self.cache.load(cam) if self.cache is not None else None
+        if found is None:
+            found = camera_result(self.scene, cam)
+            if self.cache is not None:
+                self.cache.save(cam, found)
         self.specs[cam.id] = spec_of(cam)  # every value resolved (catalogue, defaults), editable as is
         self.cameras[cam.id] = cam
-        self.results[cam.id] = camera_result(self.scene, cam)
+        self.results[cam.id] = found
         self.footprints.pop(cam.id, None)
+        self._assembled = self._table = None
         return cam
 
     def remove(self, camera_id: str) -> None:
         for d in (self.specs, self.cameras, self.results, self.footprints):
             d.pop(camera_id, None)
+        self._assembled = self._table = None
 
     def mask_footprints(self, camera_id: str) -> gpd.GeoDataFrame:
         """Where each mask of the camera hides things on the ground and facades (lon/lat polygons)."""
@@ -115,16 +151,23 @@ class Workbench:
 
     def result(self, camera_ids: list[str] | None = None) -> Result:
         """The cameras' results as one ``Result`` (``results.assemble``, as every run makes it), of all
-        cameras or those in ``camera_ids``."""
+        cameras (kept until a camera changes) or those in ``camera_ids``."""
+        if camera_ids is None and self._assembled is not None:
+            return self._assembled
         scene = copy.copy(self.scene)  # shallow: shares the mesh and caches; the cached scene keeps its cameras
         scene.cameras = list(self.cameras.values())
         ids = list(self.results) if camera_ids is None else camera_ids
-        return assemble(scene, [self.results[c] for c in ids], seconds=0.0)
+        made = assemble(scene, [self.results[c] for c in ids], seconds=0.0)
+        if camera_ids is None:
+            self._assembled = made
+        return made
 
     def regulator_table(self) -> pd.DataFrame:
         """Per camera: exposed targets by kind and DORI class, after masks, masks against the limit,
-        public share hidden, compliance and reasons (``report.camera_table``)."""
-        return camera_table(self.result())
+        public share hidden, compliance and reasons (``report.camera_table``), kept until a camera changes."""
+        if self._table is None:
+            self._table = camera_table(self.result())
+        return self._table
 
     def state(self) -> list[dict[str, Any]]:
         """The cameras as plain JSON-able specs (what the app saves, and a bundle's cameras)."""

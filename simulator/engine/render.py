@@ -56,7 +56,11 @@ def pixel_directions(camera: Camera, azimuth_deg: float, elevation_deg: float, h
 
 
 def render_view(scene: Scene, camera: Camera, *, azimuth_deg: float, elevation_deg: float, hfov_deg: float,
-                width: int = 480, masks: list[SphericalMask] | None = None, masked: bool = False) -> View:
+                width: int = 480, masks: list[SphericalMask] | None = None, masked: bool = False,
+                only: NDArray[np.intp] | None = None) -> View:
+    """What ``camera`` shows aimed at (azimuth, elevation) [deg] with a horizontal field of view
+    ``hfov_deg``, ``width`` pixels wide: private targets tinted red (all within its range, or those
+    in ``only``: say those its masks must hide), ``masks`` outlined or, ``masked``, painted black."""
     dirs, frame, height = pixel_directions(camera, azimuth_deg, elevation_deg, hfov_deg, width)
     cam = np.array(camera.position)
     t, normal = scene.engine.intersect(cam, dirs)
@@ -76,20 +80,38 @@ def render_view(scene: Scene, camera: Camera, *, azimuth_deg: float, elevation_d
     counts: dict[int, int] = {}
     private = np.zeros(len(dirs), bool)
     near: NDArray[np.intp] = (np.asarray(scene.target_index.query_ball_point(cam, camera.range_m), dtype=np.intp)
-                              if len(targets) else np.zeros(0, np.intp))
+                              if len(targets) else np.zeros(0, np.intp)) if only is None else np.unique(only)
     planes = targets.planes
-    for ti in near:
-        if planes.draped[ti]:
-            continue
+    near = near[~planes.draped[near]] if len(near) else near
+    near = near[np.einsum("ij,ij->i", planes.N[near], cam - planes.origin[near]) > 0] if len(near) else near
+    polygons: list[shapely.Polygon] = list(planes.polygons(near)) if len(near) else []
+    f, r, u = frame
+    tx = math.tan(math.radians(hfov_deg) / 2)
+    ty = tx * height / width
+    pixel = np.arange(len(dirs)).reshape(height, width)
+    usable = hit & np.isfinite(t)
+    for ti, poly in zip(near.tolist(), polygons, strict=True):
         n, o = planes.N[ti], planes.origin[ti]
-        if n @ (cam - o) <= 0:
+        # only the pixels within the image box of the target's outline (when wholly in front)
+        ring = np.asarray(poly.exterior.coords)
+        d = o + ring[:, :1] * planes.U[ti] + ring[:, 1:2] * planes.V[ti] - cam
+        d = _in_front(d, d @ f, NEAR_M)
+        if len(d) == 0:  # wholly behind the image plane: not in view
             continue
-        dist = (pts - o) @ n
-        cand = np.flatnonzero(hit & (np.abs(dist) < 0.25))
+        z = d @ f
+        cols = ((d @ r) / z / tx + 1) / 2 * width - 0.5
+        rows = (1 - (d @ u) / z / ty) / 2 * height - 0.5
+        c0, c1 = max(int(math.floor(cols.min())) - 1, 0), min(int(math.ceil(cols.max())) + 2, width)
+        r0, r1 = max(int(math.floor(rows.min())) - 1, 0), min(int(math.ceil(rows.max())) + 2, height)
+        if c0 >= c1 or r0 >= r1:
+            continue
+        box = pixel[r0:r1, c0:c1].ravel()
+        box = box[usable[box]]
+        cand = box[np.abs((pts[box] - o) @ n) < 0.25]
         if len(cand) == 0:
             continue
         rel = pts[cand] - o
-        inside = shapely.contains_xy(planes.polygons(np.array([ti]))[0], rel @ planes.U[ti], rel @ planes.V[ti])
+        inside = shapely.contains_xy(poly, rel @ planes.U[ti], rel @ planes.V[ti])
         if inside.any():
             px = cand[inside]
             img[px] = 0.35 * img[px] + 0.65 * PRIVATE
@@ -101,6 +123,23 @@ def render_view(scene: Scene, camera: Camera, *, azimuth_deg: float, elevation_d
     shown = private.reshape(height, width) & ~covered
     return View(np.clip(image, 0, 255).astype(np.uint8), counts, azimuth_deg, elevation_deg, hfov_deg,
                 private_pixels=int(private.sum()), unmasked_private_pixels=int(shown.sum()))
+
+
+NEAR_M = 0.01  # [m] target outlines are clipped this far in front of the camera before they are projected
+
+
+def _in_front(ring: F64, z: F64, near_m: float) -> F64:
+    """The part of a closed polygon ``ring`` (n, 3; relative to the camera) with depth ``z`` >= ``near_m``
+    (Sutherland-Hodgman against one plane): what of it can appear in the image. Empty: none."""
+    out = []
+    n = len(ring)
+    for i in range(n):
+        a, b, za, zb = ring[i], ring[(i + 1) % n], z[i], z[(i + 1) % n]
+        if za >= near_m:
+            out.append(a)
+        if (za >= near_m) != (zb >= near_m):
+            out.append(a + (b - a) * ((near_m - za) / (zb - za)))
+    return np.array(out).reshape(-1, 3)
 
 
 def _draw_masks(image: F64, masks: list[SphericalMask], frame: tuple[F64, F64, F64], hfov_deg: float,

@@ -55,6 +55,18 @@ def _sidecars(path: Path) -> list[Path]:
     return sorted({path, *(p for p in path.parent.glob(f"{stem}.*") if p.is_file())})
 
 
+def data_files(scenario: Scenario) -> list[Path]:
+    """Every data file ``scenario`` reads (with the files beside each that belong to it: ``.prj``,
+    ``.dbf`` ...), resolved, once each, in the order the scenario names them; missing ones left out."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    out: dict[Path, None] = {}
+    for entry, key in _layer_paths(data):
+        src = scenario.resolve(entry[key])
+        if src.is_file():
+            out.update(dict.fromkeys(_sidecars(src)))
+    return list(out)
+
+
 def pack_scenario(scenario: Scenario, *, cameras: Sequence[dict[str, Any]] | None = None,
                   crs: str | None = None, extra: dict[str, bytes] | None = None) -> bytes:
     """A zip bundle of ``scenario`` with its data files; ``cameras`` (plain specs, x/y in ``crs``)

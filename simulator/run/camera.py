@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..engine.coverage import camera_coverage
 from ..engine.exposure import camera_exposures, visible_samples
 from ..engine.masks.plan import CameraMasks, plan_camera_masks, visible_street_samples
 from ..errors import InputError
-from ..results import CameraOutputs, CameraResult, label_exposures
+from ..results import CameraOutputs, CameraResult, label_exposures, must_hide
 from ..scene import Camera, Scene
 
 # what a run derives from each camera's result where it was computed (a worker, or this process), for
@@ -74,9 +73,7 @@ def _exposures_and_plan(scene: Scene, cam: Camera, *, masks: bool = True) -> tup
                           refine=an.refine, terrain=scene.terrain)
     plan = None
     if masks and scene.scenario.masks.enabled:
-        # what a mask must hide: maskable targets, and of openings those seen into (the grazing rule)
-        idx = df["target"].to_numpy(int)[df["seen_into"].to_numpy(bool)] if len(df) else np.zeros(0, int)
-        plan = plan_camera_masks(cam, scene, seen, idx[scene.maskable[idx]], margin_deg=scene.scenario.masks.margin_deg,
+        plan = plan_camera_masks(cam, scene, seen, must_hide(scene, df), margin_deg=scene.scenario.masks.margin_deg,
                                  public=visible_street_samples(cam, scene))
     return df, plan
 

@@ -33,6 +33,16 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
     t0 = time.perf_counter()
     scene = scenario if isinstance(scenario, Scene) else build_scene(
         scenario if isinstance(scenario, Scenario) else load_scenario(scenario))
+    parts = camera_results(scene, cameras=cameras, progress=progress, tile_m=tile_m, processes=processes,
+                           meanwhile=meanwhile, finish=finish)
+    return assemble(scene, parts, seconds=time.perf_counter() - t0)
+
+
+def camera_results(scene: Scene, *, cameras: Sequence[str] | None = None,
+                   progress: Callable[[str, int, int], None] | None = None, tile_m: float | None = None,
+                   processes: int = 1, meanwhile: Callable[[Scene], None] | None = None,
+                   finish: Finish | None = None) -> list[CameraResult]:
+    """``analyse`` before the assembly: each selected camera's ``CameraResult``, in the scene's order."""
     selected = select_cameras(scene, cameras)
     tile_m = tile_m if tile_m is not None else scene.scenario.analysis.tile_m
     if processes > 1 and len(selected) > 1:
@@ -53,7 +63,7 @@ def analyse(scenario: str | Path | Scenario | Scene, *, cameras: Sequence[str] |
             parts = finished(scene, _analyse_by_tiles(scene, selected, tile_m, progress), finish)
     if progress:
         progress("", len(selected), len(selected))
-    return assemble(scene, parts, seconds=time.perf_counter() - t0)
+    return parts
 
 
 def _analyse_by_tiles(scene: Scene, selected: list[Camera], tile_m: float,

@@ -13,6 +13,7 @@ from ...engine.masks.spherical import SphericalMask
 from ...errors import SimulatorError
 from ...scene.camera import Camera
 from . import onvif_schema
+from .limits import over_limit_warning
 from .onvif_schema import TPTZ, TR2, TT
 from .views import generic_ptz, mask_view, pan_range_deg
 
@@ -38,6 +39,9 @@ def mask_plan_xml(camera: Camera, masks: list[SphericalMask], *, check: bool = T
     root.set("camera", camera.id)
     root.set("profileToken", profile_token)
     root.set("videoSourceToken", configuration_token)
+    warning = over_limit_warning(camera, masks)
+    if warning:
+        root.append(etree.Comment(f" {warning} "))
     for m in masks:
         view = mask_view(camera, m)
         if len(view.polygon) < 3:

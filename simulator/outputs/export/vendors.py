@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from ...engine.masks.spherical import SphericalMask, offset_ring
 from ...scene.camera import Camera
+from .limits import over_limit_warning
 from .views import axis_ptz, hikvision_ptz, mask_view, pan_range_deg
 
 HIK_W, HIK_H = 704, 576  # Hikvision's normalised screen (y measured from the bottom)
@@ -34,6 +35,9 @@ def axis_requests(camera: Camera, masks: list[SphericalMask], *, host: str = "CA
     w, h = camera.resolution_px
     lines = [f"# Axis VAPIX mask plan for camera {camera.id} ({camera.model or 'inline'}); "
              "send in order: each mask is drawn in the view the preceding move sets"]
+    warning = over_limit_warning(camera, masks)
+    if warning:
+        lines.append(f"# {warning}")
     for m in masks:
         view = mask_view(camera, m)
         if len(view.polygon) < 3:
@@ -100,6 +104,9 @@ def hikvision_xml(camera: Camera, masks: list[SphericalMask]) -> bytes:
             etree.SubElement(c, "positionX").text = str(x)
             etree.SubElement(c, "positionY").text = str(y)
         etree.SubElement(region, "maskType").text = "black"
+    warning = over_limit_warning(camera, masks)
+    if warning:
+        root.insert(0, etree.Comment(f" {warning} "))
     if camera.kind == "ptz":
         (lo, hi), (t_lo, t_hi) = camera.pan_limits_deg, camera.tilt_limits_deg
         root.append(etree.Comment(

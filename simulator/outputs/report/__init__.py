@@ -2,6 +2,7 @@
 
 from ...vocabulary import DORI_CLASSES, TARGET_KINDS
 from .html import report_html
-from .tables import camera_table, kind_dori_table
+from .tables import HUMAN_COLUMNS, camera_table, human_table, kind_dori_table, noncompliant_table
 
-__all__ = ["report_html", "DORI_CLASSES", "TARGET_KINDS", "camera_table", "kind_dori_table"]
+__all__ = ["report_html", "DORI_CLASSES", "TARGET_KINDS", "HUMAN_COLUMNS", "camera_table", "human_table",
+           "kind_dori_table", "noncompliant_table"]

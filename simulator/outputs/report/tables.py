@@ -13,7 +13,7 @@ from ...results import Result
 from ...vocabulary import BELOW_DETECT, DORI_CLASSES, DORI_OR_NONE, IEC_2025_LEVELS, TARGET_KINDS
 
 
-def _after_masks(ex: pd.DataFrame, result: Result) -> pd.DataFrame:
+def after_masks_rows(ex: pd.DataFrame, result: Result) -> pd.DataFrame:
     """The exposure rows still visible outside every mask (all rows of cameras without a plan)."""
     if not len(ex):
         return ex
@@ -32,7 +32,7 @@ def camera_table(result: Result) -> pd.DataFrame:
     kind and per DORI class (before masks), masks used and the limit, the share of the public street
     samples it sees that its masks hide, compliance and reasons."""
     ex = result.exposures
-    after = _after_masks(ex, result)
+    after = after_masks_rows(ex, result)
     after_counts = after.groupby("camera_id").size() if len(after) else pd.Series(dtype=int)
     rows = []
     for cam in result.cameras:
@@ -58,6 +58,39 @@ def camera_table(result: Result) -> pd.DataFrame:
     columns = ["camera", "model", "exposed", *TARGET_KINDS, *DORI_CLASSES, "after_masks", "masks", "mask_limit",
                "masks_lower_bound", "public_hidden_share", "compliant", "reasons", "proposed_limits"]
     return pd.DataFrame(rows, columns=columns)
+
+
+# what people read for the columns of ``camera_table`` (the app and the report); shares as percentages
+HUMAN_COLUMNS = {"camera": "Camera", "model": "Model", "exposed": "Exposed targets",
+                 "window": "Windows", "door": "Doors", "balcony": "Balconies", "terrace": "Terraces",
+                 "courtyard": "Courtyards", "backyard": "Backyards", "sensitive": "Sensitive places",
+                 "facade": "Facades",
+                 **{d: f"{d.capitalize()} (DORI)" for d in DORI_CLASSES},
+                 "after_masks": "Exposed after masks", "masks": "Masks", "mask_limit": "Mask limit",
+                 "masks_lower_bound": "Masks needed (proven lower bound)",
+                 "public_hidden_share": "Public view hidden [%]", "compliant": "Compliant", "reasons": "Reasons",
+                 "proposed_limits": "Remedy (proposed limits)"}
+
+
+def human_table(cams: pd.DataFrame) -> pd.DataFrame:
+    """``camera_table`` as people read it: ``HUMAN_COLUMNS`` names, the public share hidden in percent,
+    "yes"/"no" for compliance, and "given inline" for a camera described without a catalogue model."""
+    out = cams.copy()
+    if "public_hidden_share" in out:
+        out["public_hidden_share"] = [None if pd.isna(v) else round(100 * float(v), 1)
+                                      for v in out["public_hidden_share"]]
+    if "compliant" in out:
+        out["compliant"] = ["yes" if bool(v) else "no" for v in out["compliant"]]
+    if "model" in out:
+        out["model"] = out["model"].replace({"inline": "given inline"})
+    return out.rename(columns=HUMAN_COLUMNS)
+
+
+def noncompliant_table(cams: pd.DataFrame) -> pd.DataFrame:
+    """The cameras that are not compliant, with their reason and remedy (people's column names)."""
+    bad = cams[~cams["compliant"].astype(bool)] if len(cams) else cams
+    return human_table(bad[["camera", "exposed", "after_masks", "masks", "mask_limit", "reasons",
+                            "proposed_limits"]])
 
 
 def proposal_text(p: dict[str, Any]) -> str:
@@ -88,7 +121,7 @@ def kind_dori_table(result: Result, camera_id: str | None = None, *, after_masks
     if camera_id is not None and len(ex):
         ex = result.camera_rows(camera_id)
     if after_masks:
-        ex = _after_masks(ex, result)
+        ex = after_masks_rows(ex, result)
     column, classes = density_classes(result)
     counts = np.zeros((len(TARGET_KINDS) + 1, len(classes) + 1), np.int64)
     if len(ex):
