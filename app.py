@@ -10,6 +10,7 @@ widget in it redraws that tab alone; only a camera edit reruns the page.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import urllib.parse
@@ -21,6 +22,7 @@ import pandas as pd
 import pydeck as pdk
 import shapely
 import streamlit as st
+from pydeck.types import String
 
 import simulator
 from simulator.build.catalogue import catalogue
@@ -38,7 +40,8 @@ from simulator.where import point_from_lonlat, where_point, where_target
 from simulator.workbench import Workbench
 
 ROOT = Path(__file__).parent
-STATE_DIR = ROOT / ".app_state"  # the working state survives a browser reload
+# the working state survives a browser reload (``SIMULATOR_APP_STATE``: another folder for it)
+STATE_DIR = Path(os.environ.get("SIMULATOR_APP_STATE") or ROOT / ".app_state")
 OWN_DIR = STATE_DIR / "scenarios"  # scenarios made from uploads or opened bundles
 CACHE_DIR = STATE_DIR / "analysed"  # analysed cameras, by digest (``simulator.outputs.analysed``)
 DORI_COLOURS = {"identify": [200, 0, 0], "recognise": [240, 120, 0], "observe": [240, 200, 0],
@@ -47,6 +50,7 @@ BUILDING_COLOURS = {"exposed after masks": [200, 30, 30, 210], "exposed, hidden 
                     "private, not exposed": [215, 190, 150, 170], "not private": [175, 175, 190, 150]}
 CAMERA_COLOURS = {"compliant": [30, 140, 60], "not compliant": [200, 30, 30]}
 MAX_LABELS = 400  # street names drawn at most
+PIXELS = String("pixels")  # a literal for deck.gl (pydeck reads a plain string as a column)
 # a basemap style with no network resources: a plain background (the scenario's data is drawn on top)
 OFFLINE_STYLE = "data:application/json," + urllib.parse.quote(json.dumps(
     {"version": 8, "sources": {}, "layers": [{"id": "background", "type": "background",
@@ -157,7 +161,8 @@ def memo(wb: Workbench, key: str, make: Any) -> Any:
     store: dict[str, Any] = st.session_state.setdefault("memo", {})
     tag = (id(wb), id(wb.result()), key)
     if tag not in store:
-        store.clear() if len(store) > 64 else None
+        if len(store) > 64:
+            store.clear()
         store[tag] = make()
     return store[tag]
 
@@ -230,7 +235,8 @@ def camera_choice(key: str, label: str = "Camera") -> str | None:
     resync = st.session_state.get("resync", set())
     if st.session_state.get(key) not in ids or (key in resync and chosen in ids):
         st.session_state[key] = chosen if chosen in ids else ids[0]
-        resync.discard(key)
+        if key in resync:
+            resync.remove(key)
     cid: str = st.selectbox(label, ids, key=key)
     st.session_state["chosen"] = cid
     return cid
@@ -312,7 +318,7 @@ def map_page() -> None:
             tgt = pd.DataFrame({"camera": ex["camera_id"], "target": ex["target_id"], "dori": ex["dori"],
                                 "lon": tlon, "lat": tlat, "colour": [DORI_COLOURS[d] for d in ex["dori"]]})
             layers.append(pdk.Layer("ScatterplotLayer", tgt, id="targets", get_position=["lon", "lat"],
-                                    get_radius=2.5, radius_units="pixels", get_fill_color="colour", pickable=True))
+                                    get_radius=2.5, radius_units=PIXELS, get_fill_color="colour", pickable=True))
     clon, clat = scene.frame.to_lonlat([c.x for c in cams], [c.y for c in cams])
     compliant = dict(zip(table["camera"], table["compliant"], strict=True)) if len(table) else {}
     cam_df = pd.DataFrame({"id": [c.id for c in cams], "lon": clon, "lat": clat, "range": [c.range_m for c in cams],
@@ -328,7 +334,7 @@ def map_page() -> None:
         slon, slat = scene.frame.to_lonlat(sp[:, 0], sp[:, 1])
         points = pd.DataFrame({"lon": slon, "lat": slat})
         layers.append(pdk.Layer("ScatterplotLayer", points, id="street_points", get_position=["lon", "lat"],
-                                get_radius=2, radius_units="pixels", get_fill_color=[90, 90, 90, 110], pickable=True))
+                                get_radius=2, radius_units=PIXELS, get_fill_color=[90, 90, 90, 110], pickable=True))
     if "street names" in layers_shown:
         labels = memo(wb, "street_labels", street_labels)
         if len(labels):
@@ -336,7 +342,7 @@ def map_page() -> None:
                                     get_text="name", get_size=12, get_color=[60, 60, 80, 230],
                                     background=True, get_background_color=[255, 255, 255, 170]))
     layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="cameras", get_position=["lon", "lat"],
-                            get_radius="size", radius_units="pixels", get_fill_color="colour", stroked=True,
+                            get_radius="size", radius_units=PIXELS, get_fill_color="colour", stroked=True,
                             get_line_color=[255, 255, 255], line_width_min_pixels=1, pickable=True))
     if cams:
         view = fit_view(list(clon), list(clat))
@@ -463,9 +469,9 @@ def view_page() -> None:
     plan = wb.results[cid].plan
     c1, c2, c3 = st.columns(3)
     pan = c1.slider("Pan [deg from north]", 0.0, 360.0, float(round(cam.direction_deg or 0.0)), step=1.0,
-                    key="view_pan")
+                    format="%.0f°", key="view_pan")
     tilt = c2.slider("Tilt [deg]", -90.0, 90.0, float(round(cam.tilt_deg if cam.tilt_deg is not None else -10.0)),
-                     step=1.0, key="view_tilt")
+                     step=1.0, format="%.0f°", key="view_tilt")
     zoom = c3.slider("Zoom [x]", 1.0, float(max(cam.hfov_deg[0] / cam.hfov_deg[1], 1.0)), 1.0, step=0.5,
                      key="view_zoom")
     after = st.toggle("With masks applied (after)", value=False, key="view_after")
