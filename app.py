@@ -141,7 +141,7 @@ def rings(geoms: Any) -> list[list[list[tuple[float, float]]]]:
     out = []
     for g in geoms:
         p = g if g.geom_type == "Polygon" else max(g.geoms, key=lambda q: q.area)
-        out.append([list(p.exterior.coords), *(list(r.coords) for r in p.interiors)])
+        out.append([np.round(np.asarray(r.coords)[:, :2], 7).tolist() for r in (p.exterior, *p.interiors)])
     return out
 
 
@@ -259,7 +259,7 @@ def building_frame() -> pd.DataFrame:
     """Buildings in lon/lat, coloured by what their private targets show (``BUILDING_COLOURS``)."""
     result = wb.result()
     ex = result.exposures
-    b = scene.buildings.to_crs("EPSG:4326")
+    b = scene.buildings.assign(geometry=scene.buildings.geometry.simplify(0.2)).to_crs("EPSG:4326")
     before = ex.groupby("building_id").size() if len(ex) else pd.Series(dtype=int)
     after_rows = after_masks_rows(ex, result)
     after = after_rows.groupby("building_id").size() if len(after_rows) else pd.Series(dtype=int)
@@ -332,7 +332,7 @@ def map_page() -> None:
     if len(scene.streets):
         sp = scene.street_samples[:: max(1, len(scene.street_samples) // 3000)]
         slon, slat = scene.frame.to_lonlat(sp[:, 0], sp[:, 1])
-        points = pd.DataFrame({"lon": slon, "lat": slat})
+        points = pd.DataFrame({"lon": np.round(slon, 7), "lat": np.round(slat, 7)})
         layers.append(pdk.Layer("ScatterplotLayer", points, id="street_points", get_position=["lon", "lat"],
                                 get_radius=2, radius_units=PIXELS, get_fill_color=[90, 90, 90, 110], pickable=True))
     if "street names" in layers_shown:
@@ -388,7 +388,7 @@ def add_camera_form() -> None:
         else:
             lon0, lat0 = place_at
         with st.form("add_camera"):
-            new_id = st.text_input("Camera id", wb.new_id())
+            new_id = st.text_input("Camera id", wb.new_id(), key="add_id")
             model = st.selectbox("Model", models, index=models.index("bosch-mic-ip-starlight-7100i"))
             c1, c2 = st.columns(2)
             lat = c1.number_input("Latitude [deg]", value=lat0, format="%.6f", key="add_lat")

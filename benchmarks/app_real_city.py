@@ -168,7 +168,8 @@ def timed(page: Page, act: Callable[[], None], done: Callable[[], bool], timeout
         if ok:
             return time.perf_counter() - t0
         time.sleep(0.02)
-    raise TimeoutError("the page did not answer")
+    page.d.save_screenshot("/tmp/app_real_city-timeout.png")
+    raise TimeoutError("the page did not answer (screenshot: /tmp/app_real_city-timeout.png)")
 
 
 def cli_seconds(scenario: str) -> float:
@@ -230,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 layer.append(timed(page, act, lambda want=want: bool(driver.find_elements(
                     page.By.CSS_SELECTOR, "span[data-tag][aria-label='reach']")) == want))
             rows.append(("map layer on/off", layer, 1.0))
+            print(f"map layer: {layer}", flush=True)
             # another camera in the Regulator tab
             page.tab("Regulator")
             page.wait(lambda: True)
@@ -240,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
                 if cid is None:
                     break
                 reg.append(timed(page, lambda cid=cid: page.choose("Camera", cid),
-                                 lambda cid=cid: any(cid in e.text for e in driver.find_elements(
-                                     page.By.CSS_SELECTOR, '[data-testid="stSelectbox"]') if e.is_displayed())))
+                                 lambda cid=cid: page.widget("stSelectbox", "Camera").find_element(
+                                     page.By.CSS_SELECTOR, "input").get_attribute("value") == cid))
             rows.append(("another camera (Regulator)", reg, 1.0))
+            print(f"another camera: {reg}", flush=True)
             # the report
             report = timed(page, lambda: page.click(page.widget("stButton", "Prepare the report").find_element(
                 page.By.CSS_SELECTOR, "button")),

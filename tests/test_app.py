@@ -8,8 +8,10 @@ import json
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -20,6 +22,7 @@ from simulator.inputs.bundle import unpack_bundle
 from simulator.outputs.export.plans import flat_ground_z, mask_footprint
 from simulator.outputs.integrity import load_public_key, verify_plan
 from simulator.outputs.report import kind_dori_table
+from simulator.scenario import DEFAULT_MOUNT_HEIGHT_M
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = ROOT / "geodata" / "tutorial"
@@ -42,6 +45,22 @@ def app() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).run()
     assert not at.exception, at.exception
     return at
+
+
+def add_camera(at: AppTest, scene: simulator.Scene, cid: str | None, x: float, y: float) -> tuple[float, float]:
+    """Fill the Add form with the lon/lat of scene point (x, y) and place the camera; returns lon, lat."""
+    lon, lat = (float(v) for v in scene.frame.to_lonlat(x, y))
+    if cid is not None:
+        at.text_input(key="add_id").set_value(cid)
+    at.number_input(key="add_lat").set_value(lat)
+    at.number_input(key="add_lon").set_value(lon)
+    next(b for b in at.button if b.label == "Place camera").click().run()
+    return lon, lat
+
+
+def camera_frame(at: AppTest) -> Any:
+    """The Regulator's table of every camera (people's column names)."""
+    return next(d.value for d in at.dataframe if {"Mask limit", "Compliant"} <= set(getattr(d.value, "columns", [])))
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -68,21 +87,35 @@ def test_sidebar_totals_are_the_library_totals(expected):
 def test_map_page_layers(expected):
     at = app()
     layers = deck_layers(at)
-    assert {"buildings", "targets", "reach", "cameras", "coverage", "mask_footprints", "street_points"} <= set(layers)
+    # by default: buildings, the chosen camera's exposed targets and mask footprints, street points, cameras
+    assert {"buildings", "targets", "cameras", "mask_footprints", "street_points"} <= set(layers)
+    assert "coverage" not in layers and "reach" not in layers
     scene = expected.scene
+    chosen = at.selectbox(key="map_camera").value
     assert len(layers["buildings"]["data"]) == len(scene.buildings)
-    assert len(layers["targets"]["data"]) == len(expected.exposures)
+    assert len(layers["cameras"]["data"]) == len(expected.cameras)
+    assert len(layers["targets"]["data"]) == len(expected.camera_rows(chosen)) > 0
+    # the view opens top-down
+    view = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["initialViewState"]
+    assert view["pitch"] == 0 and view["bearing"] == 0
+    # mask footprints: one polygon per mask of the chosen camera that falls on something
+    cam = expected.camera(chosen)
+    footprints = sum(not mask_footprint(cam, m, scene.engine, ground_z=flat_ground_z(scene, cam)).is_empty
+                     for m in expected.mask_plans[chosen].masks)
+    assert len(layers["mask_footprints"]["data"]) == footprints > 0
+    # buildings coloured by what their targets show: exposed ones are those of the exposure rows
+    exposed = set(expected.exposures["building_id"])
+    shown = {d["id"] for d in layers["buildings"]["data"] if d["state"] != "private, not exposed"
+             and d["state"] != "not private"}
+    assert shown == exposed
     # coverage: per camera, the areas by DORI class and masked or not add up to the library's coverage
-    data = layers["coverage"]["data"]
-    for cam in expected.cameras:
-        cov = expected.coverage[cam.id]
-        mine = [d for d in data if d["camera_id"] == cam.id]
+    at.multiselect(key="layers").set_value(["coverage (all cameras)"]).run()
+    data = deck_layers(at)["coverage"]["data"]
+    for c in expected.cameras:
+        cov = expected.coverage[c.id]
+        mine = [d for d in data if d["camera_id"] == c.id]
         assert sum(d["area_m2"] for d in mine) == pytest.approx(cov.area_m2()) and cov.area_m2() > 0
         assert sum(d["area_m2"] for d in mine if d["dori"] == "identify") == pytest.approx(cov.area_m2("identify"))
-    # mask footprints: one polygon per mask that falls on something
-    footprints = sum(not mask_footprint(c, m, scene.engine, ground_z=flat_ground_z(scene, c)).is_empty
-                     for c in expected.cameras for m in expected.mask_plans[c.id].masks)
-    assert len(layers["mask_footprints"]["data"]) == footprints > 0
     # the face-identification layer: where some camera reaches identify through no mask
     at.multiselect(key="layers").set_value(["face identification"]).run()
     cell, cells = expected.identify_cells(after_masks=True)
@@ -96,17 +129,14 @@ def test_map_page_layers(expected):
 def test_add_edit_delete_camera_and_reload(expected):
     at = app()
     before = int(metrics(at)[EXPOSED])
-    form = at.tabs[0]
-    form.text_input[0].set_value("pole-east")
-    form.number_input[0].set_value(488040.0)
-    form.number_input[1].set_value(4290000.0)
-    form.button[0].click().run()
+    lon, lat = add_camera(at, expected.scene, "pole-east", 488040.0, 4290000.0)
     assert not at.exception
     m = metrics(at)
     assert m["Cameras"] == "4"
     wb_expected = simulator.workbench.Workbench.open(expected.scene)
-    added = wb_expected.upsert({"id": "pole-east", "model": "bosch-mic-ip-starlight-7100i", "x": 488040.0,
-                                "y": 4290000.0, "mount_height_m": 6.0})
+    added = wb_expected.upsert({"id": "pole-east", "model": "bosch-mic-ip-starlight-7100i", "lon": lon, "lat": lat,
+                                "mount_height_m": DEFAULT_MOUNT_HEIGHT_M})
+    assert added.x == pytest.approx(488040.0, abs=0.01) and added.y == pytest.approx(4290000.0, abs=0.01)
     n_new = len(wb_expected.results[added.id].exposures)
     assert int(m[EXPOSED]) == before + n_new and n_new > 0
     # edit the mask limit: the regulator table shows the plan the library makes under that limit
@@ -120,8 +150,9 @@ def test_add_edit_delete_camera_and_reload(expected):
                                                              "rectangle_only": False})
     wb_expected.upsert(spec)
     plan = wb_expected.results["pole-west"].plan
-    shown = at.dataframe[0].value.set_index("camera").loc["pole-west"]
-    assert shown["mask_limit"] == 3 and shown["masks"] == len(plan.masks) and bool(shown["compliant"]) == plan.compliant
+    shown = camera_frame(at).set_index("Camera").loc["pole-west"]
+    assert shown["Mask limit"] == 3 and shown["Masks"] == len(plan.masks)
+    assert shown["Compliant"] == ("yes" if plan.compliant else "no")
     # a fresh session (browser reload) sees the saved cameras, then delete one
     again = app()
     assert metrics(again)["Cameras"] == "4"
@@ -136,22 +167,24 @@ def test_camera_view_before_and_after_masks(expected):
     # look at the centre of a mask that covers a window
     mask = next(m for m in masks if any("/w" in t or "win" in t for t in m.targets))
     az_grid, el = azimuth_elevation(mask.centre[None, :])
-    pan, tilt = round(float(az_grid[0] - cam.grid_north_offset_deg) % 360, 2), round(float(el[0]), 2)
+    pan, tilt = float(round(float(az_grid[0] - cam.grid_north_offset_deg) % 360)), float(round(float(el[0])))
     at = app()
     at.selectbox(key="view_camera").set_value("pole-west").run()
     at.slider(key="view_pan").set_value(pan).run()
     at.slider(key="view_tilt").set_value(tilt).run()
+    hide = expected.must_hide("pole-west")
     ref = render_view(expected.scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=cam.hfov_deg[0], width=640,
-                      masks=masks, masked=False)
+                      masks=masks, masked=False, only=hide)
     m = metrics(at)
-    assert m["Private targets in view"] == str(len(ref.target_pixels)) and ref.private_pixels > 0
-    assert m["Private pixels outside masks"] == f"{ref.unmasked_private_pixels} of {ref.private_pixels}"
+    assert m["Targets masks must hide, in view"] == str(len(ref.target_pixels)) and ref.private_pixels > 0
+    assert set(ref.target_pixels) <= set(hide.tolist())
+    assert m["Their pixels outside masks"] == f"{ref.unmasked_private_pixels} of {ref.private_pixels}"
     assert ref.unmasked_private_pixels < ref.private_pixels  # the masks cover private pixels
     at.toggle(key="view_after").set_value(True).run()
     assert not at.exception
-    assert metrics(at)["Private pixels outside masks"] == m["Private pixels outside masks"]
+    assert metrics(at)["Their pixels outside masks"] == m["Their pixels outside masks"]
     after = render_view(expected.scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=cam.hfov_deg[0],
-                        width=640, masks=masks, masked=True)
+                        width=640, masks=masks, masked=True, only=hide)
     # the image after masks has the masked pixels painted black: darker than before
     assert after.image.mean() < ref.image.mean()
 
@@ -170,7 +203,21 @@ def test_regulator_page(expected):
     before = kind_dori_table(expected, "pole-west")
     assert any(f.shape == before.shape and np.array_equal(f.to_numpy(), before.to_numpy()) for f in frames)
     assert (at.error if not summary["compliant"] else at.success)
-    assert [b.label for b in at.get("download_button")][:1] == ["Download the report (HTML)"]
+    # the table of every camera holds summary.json's numbers, in people's words
+    table = camera_frame(at).set_index("Camera")
+    for c in expected.summary()["cameras"]:
+        row = table.loc[c["id"]]
+        assert row["Exposed targets"] == c["exposed_targets"] and row["Exposed after masks"] == c["exposed_after_masks"]
+        assert row["Masks"] == c["masks"] and row["Mask limit"] == c["mask_limit"]
+        assert row["Compliant"] == ("yes" if c["compliant"] else "no")
+        share = c["public_hidden_share"]
+        assert (pd.isna(row["Public view hidden [%]"]) if share is None
+                else row["Public view hidden [%]"] == pytest.approx(100 * share, abs=0.05))
+    # the report: prepared on request, then offered for download
+    assert "Download the report (HTML)" not in [b.label for b in at.get("download_button")]
+    at.button(key="prepare_report").click().run()
+    assert not at.exception
+    assert "Download the report (HTML)" in [b.label for b in at.get("download_button")]
 
 
 def test_export_page_signed_zip_and_scenario_bundle(expected, tmp_path):
@@ -204,15 +251,13 @@ def test_own_data_upload_then_add_a_camera():
     assert not at.exception and not at.sidebar.error
     assert at.sidebar.selectbox[0].value == "yours/street"
     assert metrics(at)["Cameras"] == "0"
-    form = at.tabs[0]
-    form.number_input[0].set_value(488040.0)
-    form.number_input[1].set_value(4290000.0)
-    form.button[0].click().run()
-    assert not at.exception
     path = ROOT / ".app_state" / "scenarios" / "street" / "scenario.yaml"
-    wb = simulator.workbench.Workbench.open(simulator.build_scene(simulator.load_scenario(path)))
-    cam = wb.upsert({"id": "cam-001", "model": "bosch-mic-ip-starlight-7100i", "x": 488040.0, "y": 4290000.0,
-                     "mount_height_m": 6.0})
+    own = simulator.build_scene(simulator.load_scenario(path))
+    lon, lat = add_camera(at, own, None, 488040.0, 4290000.0)
+    assert not at.exception
+    wb = simulator.workbench.Workbench.open(own)
+    cam = wb.upsert({"id": "cam-001", "model": "bosch-mic-ip-starlight-7100i", "lon": lon, "lat": lat,
+                     "mount_height_m": DEFAULT_MOUNT_HEIGHT_M})
     assert metrics(at)["Cameras"] == "1"
     assert int(metrics(at)[EXPOSED]) == len(wb.results[cam.id].exposures) > 0
 
@@ -240,11 +285,7 @@ def test_regulator_where_question(expected):
 
 def test_saved_scenario_reopens_from_the_sidebar_with_nothing_lost(expected):
     at = app()
-    form = at.tabs[0]
-    form.text_input[0].set_value("pole-east")
-    form.number_input[0].set_value(488040.0)
-    form.number_input[1].set_value(4290000.0)
-    form.button[0].click().run()
+    add_camera(at, expected.scene, "pole-east", 488040.0, 4290000.0)
     exposed = metrics(at)[EXPOSED]
     at.button(key="prepare_bundle").click().run()
     content = at.session_state["bundle_zip"]

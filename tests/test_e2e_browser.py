@@ -96,7 +96,7 @@ def test_add_camera_in_the_browser(server, tmp_path):
         box = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, 'input[aria-label="Camera id"]')))
         box.clear()
         box.send_keys("browser-cam")
-        button = driver.find_element(By.XPATH, "//button[.//*[text()='Add camera']]")
+        button = driver.find_element(By.XPATH, "//button[.//*[text()='Place camera']]")
         button.click()
         wait.until(lambda d: metric_values(d).get("Cameras") == "4")
         after = int(metric_values(driver)["Exposed private targets (camera x target)"])

@@ -21,6 +21,31 @@ DORI_FILL = {"identify": "#c80000", "recognise": "#f07800", "observe": "#f0c800"
 MASKED_FILL = "#303030"
 
 
+def _swatches(items: dict[str, str], round_: bool = False) -> str:
+    radius = "50%" if round_ else "2px"
+    return " ".join(f"<span style='display:inline-block;width:.8em;height:.8em;border-radius:{radius};"
+                    f"background:{c};margin:0 .2em 0 .7em;vertical-align:middle'></span>{html.escape(k)}"
+                    for k, c in items.items())
+
+
+def camera_legend() -> str:
+    """The legend of ``camera_figure``."""
+    return ("<p class='small legend'>Buildings:" + _swatches({"with exposed targets": "#d2503c",
+                                                               "private": "#d2aa78", "not private": "#9696aa"})
+            + "<br>Exposed targets and public ground covered, by DORI class:"
+            + _swatches({k: v for k, v in DORI_FILL.items() if k != "none"}, round_=True)
+            + _swatches({"ground hidden by a mask": MASKED_FILL})
+            + "<br>" + _swatches({"mask footprint (outline)": "#e6c800", "camera": "#1e3cc8",
+                                  "reach (dashed circle)": "#3c78dc"}) + "</p>")
+
+
+def identify_legend() -> str:
+    """The legend of ``identify_figure``."""
+    return ("<p class='small legend'>" + _swatches({"faces identifiable before masks": "#f0a0a0",
+                                                    "after masks": "#c80000", "buildings": "#9696aa",
+                                                    "cameras": "#1e3cc8"}) + "</p>")
+
+
 class _Canvas:
     """Scene metres to SVG pixels (y flipped), and shapely geometries to SVG paths."""
 

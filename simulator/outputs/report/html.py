@@ -10,7 +10,8 @@ import pandas as pd
 
 from ...results import MASKS_HIDE, Result
 from ...vocabulary import IEC_2025_LEVELS
-from .tables import camera_table, kind_dori_table, proposal_text
+from .figures import camera_legend, identify_legend
+from .tables import HUMAN_COLUMNS, camera_table, human_table, kind_dori_table, noncompliant_table, proposal_text
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em auto;max-width:70em;color:#222;
@@ -20,7 +21,30 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{border:1px sol
 text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
 .verdict{font-weight:bold}.ok{color:#176b2c}.no{color:#a11}.small{font-size:.85em;color:#555}
 .pair{display:flex;gap:2em;flex-wrap:wrap}
+details.camera{border-top:1px solid #ddd;padding:.3em 0}details.camera>summary{cursor:pointer;font-weight:bold;
+font-size:1.05em}.legend{margin-top:.2em}
+table{max-width:100%}td,th{overflow-wrap:anywhere}
+@media print{details::details-content{content-visibility:visible;display:block}details>summary{list-style:none}
+table{font-size:.75em}}
 """
+
+
+# the columns of the masks-and-compliance table (the others go in the exposure table)
+MASK_COLUMNS = ["exposed", "after_masks", "masks", "mask_limit", "masks_lower_bound", "public_hidden_share",
+                "compliant", "proposed_limits"]
+OPEN_SECTIONS = 20  # reports of at most this many cameras open every camera's section
+
+
+def _noncompliant(cams: pd.DataFrame) -> list[str]:
+    """The report's first table: the cameras that are not compliant, with their reason and remedy."""
+    bad = noncompliant_table(cams)
+    if not len(bad):
+        return ["<h2>Cameras not compliant</h2><p>None: for every camera, nothing its masks must hide stays "
+                "visible, within its mask limits.</p>"]
+    rows = bad.assign(Camera=[f"<a href='#cam-{html.escape(str(c))}'>{html.escape(str(c))}</a>" for c in bad["Camera"]])
+    return [f"<h2>Cameras not compliant: reason and remedy ({len(bad)} of {len(cams)})</h2>",
+            rows.to_html(index=False, border=0, na_rep="–", escape=False,
+                         formatters={c: (lambda v: html.escape(str(v))) for c in rows.columns if c != "Camera"})]
 
 
 def _table(df: pd.DataFrame, *, index: bool = False, cls: str = "") -> str:
@@ -146,6 +170,7 @@ def report_html(result: Result, *, figures: dict[str, str] | None = None, extra_
            f"<li>Exposed private targets (camera × target): <b>{exposed}</b>; still visible after masks: "
            f"<b>{after}</b></li>",
            f"<li>Buildings: {len(scene.buildings):,}; private targets analysed: {len(scene.targets):,}</li></ul>",
+           *_noncompliant(cams),
            _table(kind_dori_table(result).reset_index()),
            "<p class='small'>Rows: kind of private target; columns: the "
            f"{'IEC 62676-4:2025 level' if sc.analysis.density_levels == 'iec_2025' else 'DORI class (IEC 62676-4)'} "
@@ -160,7 +185,7 @@ def report_html(result: Result, *, figures: dict[str, str] | None = None, extra_
                 f"the identify class ({sc.analysis.dori_px_per_m.identify:g} px/m at the tele end): "
                 f"<b>{identify_before:,.0f} m²</b> before masks, <b>{identify_after:,.0f} m²</b> after masks "
                 f"(the cameras cover {public:,.0f} m² of public ground in all, counted per camera).</p>",
-                identify_figure(result) if draw else ""]
+                identify_figure(result) + identify_legend() if draw else ""]
     out.append("<h2>Assumptions</h2><ul>")
     whole = scene.facades_masked_whole
     out += [f"<li>{esc(a)}</li>" for a in _assumptions(result)]
@@ -206,14 +231,24 @@ def report_html(result: Result, *, figures: dict[str, str] | None = None, extra_
     if defaults:
         out.append(f"<li>{len(defaults)} cameras use stated defaults (see each camera).</li>")
     out.append("</ul><h2>Cameras</h2>")
-    out.append(_table(cams.drop(columns=["reasons"])))
+    exposure_cols = ["camera", "model", "exposed", *(k for k in HUMAN_COLUMNS if k in cams and k not in (
+        "camera", "model", "exposed", *MASK_COLUMNS))]
+    out += ["<h3>Exposure per camera (camera × target pairs, before masks)</h3>",
+            _table(human_table(cams[[c for c in exposure_cols if c in cams]])),
+            "<h3>Masks and compliance per camera</h3>", _table(human_table(cams[["camera", *MASK_COLUMNS]])),
+            f"<p class='small'>Each camera's section follows{' (click a camera to open it)' if len(cams) > 1 else ''}"
+            "; they print open.</p>"]
     for row in cams.itertuples(index=False):
         section = result.camera_outputs(str(row.camera)).section
-        if cached and section is not None:
-            out.append(section)
-        else:
-            out.append(camera_section(result, row, (figures or {}).get(row.camera)))
+        if not (cached and section is not None):
+            section = camera_section(result, row, (figures or {}).get(row.camera))
+        out.append(f"<details class='camera'{' open' if len(cams) <= OPEN_SECTIONS else ''}><summary>"
+                   f"{html.escape(str(row.camera))} — {_verdict(bool(row.compliant))}</summary>{section}</details>")
     out.append(extra_sections)
+    # printing (the PDF) opens every section
+    out.append("<script>addEventListener('beforeprint',()=>document.querySelectorAll('details')"
+               ".forEach(d=>d.open=true));if(matchMedia('print').matches)document.querySelectorAll('details')"
+               ".forEach(d=>d.open=true);</script>")
     out.append("</body></html>")
     return "\n".join(out)
 
@@ -233,7 +268,7 @@ def camera_section(result: Result, row: Any, figure: str | None) -> str:
     if cam.defaults:
         out.append(f"<p class='small'>Defaults used: {esc(', '.join(cam.defaults))}</p>")
     if figure:
-        out.append(figure)
+        out.append(figure + camera_legend())
     cov = result.coverage.get(row.camera)
     if cov is not None:
         out.append(f"<p>Public ground covered (seen at {sc.coverage.height_m:g} m above the ground): "

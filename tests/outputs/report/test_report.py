@@ -104,11 +104,15 @@ def test_report_numbers_match_summary_and_exposures(run_dir):
     for kind, n in exposures["target_kind"].value_counts().items():
         assert int(first.loc[kind, "total"]) == n
     # the cameras table agrees with summary.json
-    cams = next(t for t in tables if "camera" in t.columns and "exposed" in t.columns).set_index("camera")
+    cams = next(t for t in tables if "Masks" in t.columns and "Mask limit" in t.columns).set_index("Camera")
     for cam in summary["cameras"]:
         row = cams.loc[cam["id"]]
-        assert row["exposed"] == cam["exposed_targets"] == (exposures["camera_id"] == cam["id"]).sum()
-        assert row["after_masks"] == cam["exposed_after_masks"] and row["masks"] == cam["masks"]
+        assert row["Exposed targets"] == cam["exposed_targets"] == (exposures["camera_id"] == cam["id"]).sum()
+        assert row["Exposed after masks"] == cam["exposed_after_masks"] and row["Masks"] == cam["masks"]
+        assert row["Mask limit"] == cam["mask_limit"] and row["Compliant"] == ("yes" if cam["compliant"] else "no")
+        share = cam["public_hidden_share"]
+        assert (pd.isna(row["Public view hidden [%]"]) if share is None
+                else row["Public view hidden [%]"] == pytest.approx(100 * share, abs=0.05))
         assert f"Masks {cam['masks']} of {cam['mask_limit']}" in page
         assert f"{cam['coverage_m2']['identify'] and 0 or ''}" == ""  # (numbers below)
     # coverage tables, one per camera in order: before/after totals are the summary's
