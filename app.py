@@ -49,7 +49,8 @@ DORI_COLOURS = {"identify": [200, 0, 0], "recognise": [240, 120, 0], "observe": 
 BUILDING_COLOURS = {"exposed after masks": [200, 30, 30, 210], "exposed, hidden by masks": [240, 150, 60, 190],
                     "private, not exposed": [215, 190, 150, 170], "not private": [175, 175, 190, 150]}
 CAMERA_COLOURS = {"compliant": [30, 140, 60], "not compliant": [200, 30, 30]}
-MAX_LABELS = 400  # street names drawn at most
+MAX_LABELS = 200  # street names drawn at most (the longest streets first)
+MAX_STREET_POINTS = 1500  # street points drawn at most (every k-th), to click on
 PIXELS = String("pixels")  # a literal for deck.gl (pydeck reads a plain string as a column)
 # a basemap style with no network resources: a plain background (the scenario's data is drawn on top)
 OFFLINE_STYLE = "data:application/json," + urllib.parse.quote(json.dumps(
@@ -141,7 +142,7 @@ def rings(geoms: Any) -> list[list[list[tuple[float, float]]]]:
     out = []
     for g in geoms:
         p = g if g.geom_type == "Polygon" else max(g.geoms, key=lambda q: q.area)
-        out.append([np.round(np.asarray(r.coords)[:, :2], 7).tolist() for r in (p.exterior, *p.interiors)])
+        out.append([np.round(np.asarray(r.coords)[:, :2], 6).tolist() for r in (p.exterior, *p.interiors)])
     return out
 
 
@@ -259,7 +260,7 @@ def building_frame() -> pd.DataFrame:
     """Buildings in lon/lat, coloured by what their private targets show (``BUILDING_COLOURS``)."""
     result = wb.result()
     ex = result.exposures
-    b = scene.buildings.assign(geometry=scene.buildings.geometry.simplify(0.2)).to_crs("EPSG:4326")
+    b = scene.buildings.assign(geometry=scene.buildings.geometry.simplify(0.5)).to_crs("EPSG:4326")
     before = ex.groupby("building_id").size() if len(ex) else pd.Series(dtype=int)
     after_rows = after_masks_rows(ex, result)
     after = after_rows.groupby("building_id").size() if len(after_rows) else pd.Series(dtype=int)
@@ -330,9 +331,9 @@ def map_page() -> None:
                                 get_radius="range", filled=False, stroked=True, get_line_color=[60, 120, 220, 140],
                                 line_width_min_pixels=1))
     if len(scene.streets):
-        sp = scene.street_samples[:: max(1, len(scene.street_samples) // 3000)]
+        sp = scene.street_samples[:: max(1, -(-len(scene.street_samples) // MAX_STREET_POINTS))]
         slon, slat = scene.frame.to_lonlat(sp[:, 0], sp[:, 1])
-        points = pd.DataFrame({"lon": np.round(slon, 7), "lat": np.round(slat, 7)})
+        points = pd.DataFrame({"lon": np.round(slon, 6), "lat": np.round(slat, 6)})
         layers.append(pdk.Layer("ScatterplotLayer", points, id="street_points", get_position=["lon", "lat"],
                                 get_radius=2, radius_units=PIXELS, get_fill_color=[90, 90, 90, 110], pickable=True))
     if "street names" in layers_shown:

@@ -1,5 +1,6 @@
 """End to end in a real browser: the Streamlit server starts, the page loads in headless Chromium
-(Debian's), a camera is added through the UI and its exposures appear; a screenshot is saved.
+(Debian's), a camera is added through the UI and its exposures appear; a screenshot is saved. A real
+city (Amadora, the shipped scenario, not a generated one) opens with the totals of ``simulator run``.
 
 Skips, with the reason shown, only when Chromium is not installed (CI installs it)."""
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +49,7 @@ def server(tmp_path):
                 time.sleep(0.5)
         else:
             pytest.fail("streamlit did not start within 60 s")
-        yield f"http://127.0.0.1:{port}/?scenario=tutorial.yaml"
+        yield f"http://127.0.0.1:{port}/"
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -69,6 +71,44 @@ def metric_values(driver) -> dict[str, str]:
     return out
 
 
+def chromium(tmp_path: Path) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
+              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000"):
+        opts.add_argument(a)
+    return webdriver.Chrome(service=Service(DRIVER), options=opts)
+
+
+def test_a_real_city_in_the_browser(server, tmp_path):
+    """Amadora (141 cameras, 602k private targets) opened in the browser: the page's totals are those of
+    ``simulator run``'s summary.json for the same scenario, and every camera is on the map."""
+    import json
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    out = tmp_path / "run"
+    subprocess.run([sys.executable, "-m", "simulator.cli", "run", "scenarios/amadora.yaml", "--out", str(out)],
+                   cwd=ROOT, check=True, capture_output=True)
+    cams = json.loads((out / "summary.json").read_text())["cameras"]
+    driver = chromium(tmp_path)
+    try:
+        driver.get(server + "?scenario=amadora.yaml")
+        WebDriverWait(driver, 600).until(lambda d: metric_values(d).get("Cameras") == str(len(cams)))
+        m = metric_values(driver)
+        assert int(m["Exposed private targets (camera x target)"]) == sum(c["exposed_targets"] for c in cams)
+        assert int(m["Still exposed after masks"]) == sum(c["exposed_after_masks"] for c in cams)
+        assert m["Compliant cameras"] == f"{sum(c['compliant'] for c in cams)} / {len(cams)}"
+        logs = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        assert not [e for e in logs if "Uncaught" in e.get("message", "")], logs
+    finally:
+        driver.quit()
+
+
 def test_add_camera_in_the_browser(server, tmp_path):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -84,7 +124,7 @@ def test_add_camera_in_the_browser(server, tmp_path):
         opts.add_argument(a)
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
     try:
-        driver.get(server)
+        driver.get(server + "?scenario=tutorial.yaml")
         wait = WebDriverWait(driver, 120)
         wait.until(lambda d: metric_values(d).get("Cameras") == "3")
         before = int(metric_values(driver)["Exposed private targets (camera x target)"])

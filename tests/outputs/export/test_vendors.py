@@ -361,3 +361,25 @@ def test_a_non_zero_pan_zero_is_applied_by_every_exporter(results, monkeypatch):
         for d in decoded:
             inside |= d.contains(dirs)
         assert inside.all(), name
+
+
+def test_a_plan_over_the_cameras_limit_says_so_in_every_file(results):
+    """ing-03 with a mask limit one below its plan: each vendor file states it at the top (and still
+    validates); at the limit, no file carries the warning."""
+    from dataclasses import replace
+
+    from simulator.outputs.export.onvif import validate
+
+    result = results["ingolstadt-lod3"]
+    cam, masks = result.camera("ing-03"), result.mask_plans["ing-03"].masks
+    assert len(masks) >= 2
+    tight = replace(cam, mask_limits=replace(cam.mask_limits, max_masks=len(masks) - 1))
+    warning = f"NOT COMPLIANT: this plan holds {len(masks)} masks and camera ing-03 takes {len(masks) - 1}"
+    onvif = mask_plan_xml(tight, masks)
+    validate(onvif)
+    root = etree.fromstring(onvif)
+    assert warning in root[0].text  # a comment, first in the plan
+    assert warning in axis_requests(tight, masks).splitlines()[1]
+    assert warning in etree.fromstring(hikvision_xml(tight, masks))[0].text
+    for doc in (mask_plan_xml(cam, masks), axis_requests(cam, masks).encode(), hikvision_xml(cam, masks)):
+        assert b"NOT COMPLIANT" not in doc
