@@ -49,7 +49,7 @@ DORI_COLOURS = {"identify": [200, 0, 0], "recognise": [240, 120, 0], "observe": 
 BUILDING_COLOURS = {"exposed after masks": [200, 30, 30, 210], "exposed, hidden by masks": [240, 150, 60, 190],
                     "private, not exposed": [215, 190, 150, 170], "not private": [175, 175, 190, 150]}
 CAMERA_COLOURS = {"compliant": [30, 140, 60], "not compliant": [200, 30, 30]}
-MAX_LABELS = 200  # street names drawn at most (the longest streets first)
+MAX_LABELS = 60  # street names drawn at most (the longest streets first)
 MAX_STREET_POINTS = 1500  # street points drawn at most (every k-th), to click on
 PIXELS = String("pixels")  # a literal for deck.gl (pydeck reads a plain string as a column)
 # a basemap style with no network resources: a plain background (the scenario's data is drawn on top)
@@ -341,6 +341,7 @@ def map_page() -> None:
         if len(labels):
             layers.append(pdk.Layer("TextLayer", labels, id="street_names", get_position=["lon", "lat"],
                                     get_text="name", get_size=12, get_color=[60, 60, 80, 230],
+                                    character_set=String("auto"),
                                     background=True, get_background_color=[255, 255, 255, 170]))
     layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="cameras", get_position=["lon", "lat"],
                             get_radius="size", radius_units=PIXELS, get_fill_color="colour", stroked=True,

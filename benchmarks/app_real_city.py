@@ -213,6 +213,9 @@ def main(argv: list[str] | None = None) -> int:
             driver.get(url)  # a new session: the workbench opens from the cache on disk
             page.wait(lambda: page.metrics().get("Cameras") == str(cams))
             page.watch_runs()
+            shots = ROOT / "docs"
+            shots.mkdir(exist_ok=True)
+            driver.save_screenshot(str(shots / f"app-{Path(args.scenario).stem}-map.png"))
             rows.append(("second open (from the cache)", [time.perf_counter() - t0], 0.0))
             print(f"second open: {rows[-1][1][0]:.1f} s", flush=True)
             # a map layer on and off
@@ -272,23 +275,36 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
             edits = []
             for k in range(min(args.repeat, 3)):
-                form = driver.find_element(page.By.CSS_SELECTOR, '[data-testid="stForm"]:has(input[aria-label='
-                                                                 '"Pan from [deg]"])')
-                height = form.find_element(page.By.CSS_SELECTOR, 'input[aria-label="Mount height [m]"]')
+                def height_box() -> Any:
+                    for e in driver.find_elements(page.By.CSS_SELECTOR, 'input[aria-label="Mount height [m]"]'):
+                        form = e.find_elements(page.By.XPATH, "./ancestor::*[@data-testid='stForm'][1]")
+                        if form and form[0].find_elements(page.By.CSS_SELECTOR, 'input[aria-label="Pan from [deg]"]'):
+                            return e, form[0]
+                    raise LookupError("no edit form")
+                height, form = height_box()
+                for _ in range(5):
+                    if height.is_displayed():
+                        break
+                    summary = driver.find_element(page.By.XPATH, edit)
+                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+                    ActionChains(driver).move_to_element(summary).click().perform()
+                    time.sleep(1.0)
+                    height, form = height_box()
+                else:
+                    raise LookupError("the edit form does not open")
                 value = f"{8.5 + 0.5 * k:g}"
+                before = page.metrics().get("Exposed private targets (camera x target)")
 
                 def act(height: Any = height, value: str = value, form: Any = form) -> None:
-                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();",
-                                          height)
-                    ActionChains(driver).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL) \
-                        .send_keys(value).perform()
+                    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", height)
+                    ActionChains(driver).move_to_element(height).click().key_down(Keys.CONTROL).send_keys("a") \
+                        .key_up(Keys.CONTROL).send_keys(value).perform()
                     page.click(form.find_element(page.By.XPATH, ".//button[.//*[text()='Apply']]"))
-                edits.append(timed(page, act, lambda value=value: driver.find_element(
-                    page.By.CSS_SELECTOR, 'input[aria-label="Mount height [m]"][value]') is not None))
+                edits.append(timed(page, act, lambda value=value: float(height_box()[0].get_attribute("value")) ==
+                                   float(value)))
+                print(f"edit to {value} m: {edits[-1]:.2f} s (exposed {before} -> "
+                      f"{page.metrics().get('Exposed private targets (camera x target)')})", flush=True)
             rows.append(("camera edit (mount height)", edits, 2.0))
-            shots = ROOT / "docs"
-            shots.mkdir(exist_ok=True)
-            driver.save_screenshot(str(shots / f"app-{Path(args.scenario).stem}-map.png"))
         finally:
             driver.quit()
             server.terminate()
