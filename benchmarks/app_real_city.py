@@ -49,7 +49,7 @@ def start_server(state: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
                              "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
                              "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                             env={**os.environ, "SIMULATOR_APP_STATE": str(state)})
     for _ in range(240):
         try:
@@ -59,6 +59,19 @@ def start_server(state: Path, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.5)
     proc.kill()
     raise SystemExit("streamlit did not start within 120 s")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """The server and every process it started (its workers) stopped: politely, then not."""
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(server.pid, sig)
+            server.wait(timeout=10)
+            return
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            continue
 
 
 def browser(profile: Path) -> Any:
@@ -254,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                 page.By.CSS_SELECTOR, "button")),
                 lambda: bool(driver.find_elements(page.By.XPATH, "//*[text()='Download the report (HTML)']")))
             rows.append(("report prepared", [report], 1.0))
+            print(f"report: {report:.2f} s", flush=True)
             # pan one step in the Camera view
             page.tab("Camera view")
             page.wait(lambda: True)
@@ -267,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
                     ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()
                 pan.append(timed(page, act, lambda before=before: f"pan {before + 1:.0f}°" in driver.page_source))
             rows.append(("pan one step (Camera view)", pan, 1.0))
+            print(f"pan: {pan}", flush=True)
             # a camera edit: its mount height
             page.tab("Map")
             page.wait(lambda: True)
@@ -295,7 +310,10 @@ def main(argv: list[str] | None = None) -> int:
                 value = f"{8.5 + 0.5 * k:g}"
                 before = page.metrics().get("Exposed private targets (camera x target)")
 
-                def act(height: Any = height, value: str = value, form: Any = form) -> None:
+                time.sleep(0.5)  # let the page settle after the last edit's rerun (not timed)
+
+                def act(value: str = value) -> None:
+                    height, form = height_box()
                     driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", height)
                     ActionChains(driver).move_to_element(height).click().key_down(Keys.CONTROL).send_keys("a") \
                         .key_up(Keys.CONTROL).send_keys(value).perform()
@@ -307,8 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("camera edit (mount height)", edits, 2.0))
         finally:
             driver.quit()
-            server.terminate()
-            server.wait(timeout=30)
+            stop(server)
     print(f"\n{'what':32} {'median s':>9} {'largest s':>9} {'goal s':>7}  n")
     for what, times, goal in rows:
         if not times:
