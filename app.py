@@ -33,7 +33,7 @@ from simulator.outputs.analysed import AnalysedCameras
 from simulator.outputs.report import human_table, kind_dori_table, noncompliant_table, report_html
 from simulator.outputs.report.tables import after_masks_rows
 from simulator.results import MASKS_HIDE
-from simulator.scenario import DEFAULT_MOUNT_HEIGHT_M
+from simulator.scenario import DEFAULT_MOUNT_HEIGHT_M, MAX_MOUNT_HEIGHT_M
 from simulator.visibility import cores
 from simulator.vocabulary import DORI_CLASSES
 from simulator.where import point_from_lonlat, where_point, where_target
@@ -395,7 +395,8 @@ def add_camera_form() -> None:
             c1, c2 = st.columns(2)
             lat = c1.number_input("Latitude [deg]", value=lat0, format="%.6f", key="add_lat")
             lon = c2.number_input("Longitude [deg]", value=lon0, format="%.6f", key="add_lon")
-            mount = st.number_input("Mount height [m]", value=DEFAULT_MOUNT_HEIGHT_M, min_value=0.5, max_value=100.0)
+            mount = st.number_input("Mount height [m]", value=DEFAULT_MOUNT_HEIGHT_M, min_value=0.5,
+                                    max_value=MAX_MOUNT_HEIGHT_M)
             if st.form_submit_button("Place camera"):
                 try:
                     with st.spinner(f"Analysing {new_id}…"):

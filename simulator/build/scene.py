@@ -432,7 +432,7 @@ def _check_work(sc: Scenario, bounds: tuple[float, float, float, float], streets
                              f"limit", file=sc.source, field="coverage.cell_m")
 
 
-def _check_rays(sc: Scenario, targets: Any, cameras: list[Camera]) -> None:
+def _check_rays(sc: Scenario, targets: Targets, cameras: list[Camera]) -> None:
     """Refuse, before the analysis, more rays than ``limits.max_rays``: every sample of every private
     target whose centre lies within a camera's range (an upper bound on the exposure rays; facing and
     reach cut it down)."""

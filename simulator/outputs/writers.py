@@ -71,7 +71,7 @@ class Outputs:
         self.publication = Publication(out)
         self.out = self.publication.out
         self.stage = self.publication.stage
-        self._scene: Any = None  # the scene whose layers are in the staged GeoPackage
+        self._scene: Scene | None = None  # the scene whose layers are in the staged GeoPackage
 
     def __enter__(self) -> Outputs:
         return self
@@ -79,7 +79,7 @@ class Outputs:
     def __exit__(self, *exc: object) -> None:
         self.publication.close()
 
-    def scene_layers(self) -> Callable[[Any], None]:
+    def scene_layers(self) -> Callable[[Scene], None]:
         """The job that writes the GeoPackage's ``targets`` layer (every private target of a scene)
         into the staging folder, picklable, for ``pipeline.analyse(meanwhile=...)``: ``write`` takes
         it as done when given a result on the scene passed to ``scene_layers_done``."""

@@ -16,6 +16,7 @@ from ...engine.masks.spherical import SphericalMask, tangent_frame, unit
 from ...frames import azimuth_elevation
 from ...results import Result
 from ...scene import Camera, Scene
+from ...visibility import RayEngine
 from ..integrity import AuditAction, AuditLog, safe_name, sign_plan
 from .onvif import Validation, mask_plan_xml
 from .vendors import axis_requests, hikvision_xml
@@ -42,7 +43,7 @@ def canonical_plan(camera: Camera, plan: CameraMasks) -> dict[str, Any]:
             "proposed_tilt_limits_deg": plan.proposed_tilt_limits_deg, "masks": masks}
 
 
-def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: int = 9,
+def mask_footprint(camera: Camera, mask: SphericalMask, engine: RayEngine, *, grid: int = 9,
                    ground_z: float | None = None) -> shapely.Geometry:
     """Where the mask hides things: first hits, within the camera's range, of rays through its vertices
     and an interior grid, as a 2D convex hull (scene CRS); empty when every such ray meets nothing.
@@ -50,7 +51,7 @@ def mask_footprint(camera: Camera, mask: SphericalMask, engine: Any, *, grid: in
     return mask_footprints(camera, [mask], engine, grid=grid, ground_z=ground_z)[0]
 
 
-def mask_footprints(camera: Camera, masks: list[SphericalMask], engine: Any, *, grid: int = 9,
+def mask_footprints(camera: Camera, masks: list[SphericalMask], engine: RayEngine, *, grid: int = 9,
                     ground_z: float | None = None) -> list[shapely.Geometry]:
     """``mask_footprint`` of each of ``masks``, all rays cast at once (row by row the same arithmetic
     as one mask alone)."""
