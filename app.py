@@ -14,6 +14,7 @@ import os
 import re
 import time
 import urllib.parse
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,29 @@ def legend(items: dict[str, list[int]], title: str) -> str:
     return f"<div style='font-size:0.85em'><b>{title}</b>{swatches}</div>"
 
 
+@st.cache_resource
+def background() -> ThreadPoolExecutor:
+    """One thread for work the user has not asked for yet but likely will."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="prepare")
+
+
+def prepare_in_background(wb: Workbench) -> None:
+    """Once per state of the cameras: the report written in the background thread, and first this
+    process's ray engine built (the analysis ran on worker processes; an edit casts rays here)."""
+    result = wb.result()
+    key = ("report", id(result))
+    jobs: dict[Any, Future[str]] = st.session_state.setdefault("jobs", {})
+    if key not in jobs:
+        scene = wb.scene
+
+        def work() -> str:
+            _ = scene.engine, scene.target_index
+            return report_html(result)
+
+        jobs.clear()
+        jobs[key] = background().submit(work)
+
+
 def memo(wb: Workbench, key: str, make: Any) -> Any:
     """``make()`` computed once per state of the cameras (kept on the workbench's current result)."""
     store: dict[str, Any] = st.session_state.setdefault("memo", {})
@@ -213,6 +237,7 @@ if st.sidebar.button("Discard my edits"):
     st.session_state.pop(f"workbench:{name}")
     st.rerun()
 table = wb.regulator_table()
+prepare_in_background(wb)
 st.sidebar.metric("Cameras", len(wb.cameras))
 st.sidebar.metric("Exposed private targets (camera x target)", int(table["exposed"].sum()) if len(table) else 0)
 st.sidebar.metric("Still exposed after masks", int(table["after_masks"].sum()) if len(table) else 0)
@@ -562,14 +587,19 @@ def where_question(result: simulator.Result) -> None:
 
 def report_download(result: simulator.Result) -> None:
     stem = Path(name).stem
-    key = ("report", id(result))
-    if st.session_state.get("report_for") != key and st.button("Prepare the report (HTML)", key="prepare_report"):
+    job = st.session_state.get("jobs", {}).get(("report", id(result)))
+    ready = job is not None and job.done()
+    if not ready and st.button("Prepare the report (HTML)", key="prepare_report",
+                               help="It is being written in the background since the scenario opened"):
         with st.spinner("Writing the report…"):
-            st.session_state["report"] = report_html(result)
-            st.session_state["report_for"] = key
-    if st.session_state.get("report_for") == key:
-        st.download_button("Download the report (HTML)", st.session_state["report"],
-                           file_name=f"{stem}-report.html", mime="text/html", key="download_report")
+            if job is None:
+                prepare_in_background(wb)
+                job = st.session_state["jobs"][("report", id(result))]
+            job.result()
+        ready = True
+    if ready and job is not None:
+        st.download_button("Download the report (HTML)", job.result(), file_name=f"{stem}-report.html",
+                           mime="text/html", key="download_report")
     csv = memo(wb, "table_csv", lambda: human_table(table).to_csv(index=False))
     st.download_button("Download the table (CSV)", csv, file_name=f"{stem}-regulator.csv", key="download_table")
     st.download_button("Download summary.json", memo(wb, "summary", lambda: json.dumps(result.summary(), indent=1,
