@@ -263,9 +263,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("another camera (Regulator)", reg, 1.0))
             print(f"another camera: {reg}", flush=True)
             # the report
-            report = timed(page, lambda: page.click(page.widget("stButton", "Prepare the report").find_element(
-                page.By.CSS_SELECTOR, "button")),
-                lambda: bool(driver.find_elements(page.By.XPATH, "//*[text()='Download the report (HTML)']")))
+            def download() -> bool:
+                return bool(driver.find_elements(page.By.XPATH, "//*[text()='Download the report (HTML)']"))
+            # written in the background since the scenario opened: ready (0 s) or prepared on request
+            report = 0.0 if download() else timed(page, lambda: page.click(page.widget(
+                "stButton", "Prepare the report").find_element(page.By.CSS_SELECTOR, "button")), download)
             rows.append(("report prepared", [report], 1.0))
             print(f"report: {report:.2f} s", flush=True)
             # pan one step in the Camera view
