@@ -21,70 +21,18 @@ largest of the repeats stands for the 95th percentile); a camera edit within 2 s
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(state: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "SIMULATOR_APP_STATE": str(state)})
-    for _ in range(240):
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("streamlit did not start within 120 s")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    """The server and every process it started (its workers) stopped: politely, then not."""
-    import signal
-
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(server.pid, sig)
-            server.wait(timeout=10)
-            return
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            continue
-
-
-def browser(profile: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
-              f"--user-data-dir={profile}", "--window-size=1400,1000"):
-        opts.add_argument(a)
-    return webdriver.Chrome(service=Service(DRIVER), options=opts)
+sys.path.insert(0, str(ROOT))
+from tests.browser import CHROMIUM, DRIVER, chromium, free_port, start_app, stop_app  # noqa: E402
 
 
 class Page:
@@ -209,8 +157,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[tuple[str, list[float], float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         state, port = Path(tmp) / "state", free_port()
-        server = start_server(state, port)
-        driver = browser(Path(tmp) / "profile")
+        server = start_app(port, {"SIMULATOR_APP_STATE": str(state)}, timeout_s=240.0)
+        driver = chromium(Path(tmp) / "profile")
         try:
             page = Page(driver)
             url = f"http://127.0.0.1:{port}/?scenario={args.scenario}"
@@ -327,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(("camera edit (mount height)", edits, 2.0))
         finally:
             driver.quit()
-            stop(server)
+            stop_app(server)
     print(f"\n{'what':32} {'median s':>9} {'largest s':>9} {'goal s':>7}  n")
     for what, times, goal in rows:
         if not times:

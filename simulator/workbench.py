@@ -129,7 +129,7 @@ class Workbench:
         if camera_id not in self.footprints:
             plan = self.results[camera_id].plan
             masks = plan.masks if plan is not None else []
-            geoms = result_footprints(self.result([camera_id]), camera_id)
+            geoms = result_footprints(self.result(), camera_id)  # kept with the camera: the report reuses them
             g = gpd.GeoDataFrame({"camera_id": camera_id, "mask_id": [m.id for m in masks],
                                   "targets": [len(m.targets) for m in masks]},
                                  geometry=geoms, crs=self.scene.frame.crs)

@@ -6,60 +6,27 @@ Skips, with the reason shown, only when Chromium is not installed (CI installs i
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
+from tests.browser import CHROMIUM, DRIVER, ROOT, chromium, free_port, start_app, stop_app
+
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER),
                                 reason="Chromium or chromedriver missing: apt-get install chromium chromium-driver")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def server(tmp_path):
     shutil.rmtree(ROOT / ".app_state", ignore_errors=True)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.headless", "true", "--server.address", "127.0.0.1", "--server.port", str(port),
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-                            env={**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    proc = start_app(port, {"XDG_CONFIG_HOME": str(tmp_path / "config")})
     try:
-        import urllib.request
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("streamlit did not start within 60 s")
         yield f"http://127.0.0.1:{port}/"
-    finally:  # the server and its worker processes
-        import signal
-
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(proc.pid, sig)
-                proc.wait(timeout=10)
-                break
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                continue
+    finally:
+        stop_app(proc)
         shutil.rmtree(ROOT / ".app_state", ignore_errors=True)
 
 
@@ -78,19 +45,6 @@ def metric_values(driver) -> dict[str, str]:
     return out
 
 
-def chromium(tmp_path: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
-              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000"):
-        opts.add_argument(a)
-    return webdriver.Chrome(service=Service(DRIVER), options=opts)
-
-
 def test_a_real_city_in_the_browser(server, tmp_path):
     """Amadora (141 cameras, 602k private targets) opened in the browser: the page's totals are those of
     ``simulator run``'s summary.json for the same scenario, and every camera is on the map."""
@@ -102,7 +56,7 @@ def test_a_real_city_in_the_browser(server, tmp_path):
     subprocess.run([sys.executable, "-m", "simulator.cli", "run", "scenarios/amadora.yaml", "--out", str(out)],
                    cwd=ROOT, check=True, capture_output=True)
     cams = json.loads((out / "summary.json").read_text())["cameras"]
-    driver = chromium(tmp_path)
+    driver = chromium(tmp_path / "profile")
     try:
         driver.get(server + "?scenario=amadora.yaml")
         WebDriverWait(driver, 600).until(lambda d: metric_values(d).get("Cameras") == str(len(cams)))
@@ -117,19 +71,11 @@ def test_a_real_city_in_the_browser(server, tmp_path):
 
 
 def test_add_camera_in_the_browser(server, tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
-              f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1400,1000"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = chromium(tmp_path / "profile")
     try:
         driver.get(server + "?scenario=tutorial.yaml")
         wait = WebDriverWait(driver, 120)
