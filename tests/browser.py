@@ -45,14 +45,18 @@ def start_app(port: int, env: dict[str, str] | None = None, *, timeout_s: float 
 
 
 def stop_app(proc: subprocess.Popen[bytes]) -> None:
-    """The server and every process it started (its workers) stopped: politely, then not."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(timeout=10)
-            return
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            continue
+    """The server and every process it started (its workers) stopped: politely, then, for whatever of
+    its session is left, not."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def chromium(profile: Path) -> Any:

@@ -79,7 +79,12 @@ def test_add_camera_in_the_browser(server, tmp_path):
     try:
         driver.get(server + "?scenario=tutorial.yaml")
         wait = WebDriverWait(driver, 120)
-        wait.until(lambda d: metric_values(d).get("Cameras") == "3")
+        try:
+            wait.until(lambda d: metric_values(d).get("Cameras") == "3")
+        except Exception:
+            driver.save_screenshot(str(tmp_path / "failed.png"))
+            page = driver.find_element(By.TAG_NAME, "body").text[:1500]
+            raise AssertionError(f"no 3 cameras: {metric_values(driver)} page: {page!r}") from None
         before = int(metric_values(driver)["Exposed private targets (camera x target)"])
         assert before > 0
         # open "Add a camera", name it, submit

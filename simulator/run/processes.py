@@ -74,9 +74,15 @@ def _trim_heap() -> None:
 def _init(scene: Scene | bytes, threads: int, finish: Finish | None) -> None:
     global _SCENE, _FINISH
     import pickle
+    import signal
 
     from threadpoolctl import threadpool_limits
 
+    # a forked worker inherits its parent's Python signal handlers: in a server (Streamlit's stops its
+    # event loop, which does not run here) SIGTERM would then be ignored, and the pool's terminate
+    # would wait for ever; a worker ends on SIGTERM, and leaves SIGINT (Ctrl-C) to its parent
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
     # spawned: the scene as cloudpickle made it (it may hold closures)
     mine: Scene = pickle.loads(scene) if isinstance(scene, bytes) else scene
@@ -149,6 +155,8 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Camera], processes: in
                     progress(r.camera_id, len(by_id), n)
         if side is not None:
             side.get()
+        pool.close()  # the workers end on their own once the queue is empty
+        pool.join()
     return [by_id[c.id] for c in selected]
 
 

@@ -63,6 +63,26 @@ def test_a_failing_worker_job_fails_the_run(ingolstadt):
         analyse_on_processes(scene, scene.cameras, 2, meanwhile=_fail)
 
 
+def _sigterm_default(scene: simulator.Scene) -> None:
+    import signal
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        raise AssertionError(f"worker's SIGTERM handler: {signal.getsignal(signal.SIGTERM)!r}")
+
+
+def test_workers_forked_from_a_server_end_on_sigterm(ingolstadt):
+    """A server (Streamlit) installs a Python SIGTERM handler that stops its event loop; forked workers
+    inherited it, ignored the pool's SIGTERM and the app hung after its last camera. A worker ends on
+    SIGTERM whatever its parent's handler."""
+    import signal
+
+    scene, _ = ingolstadt
+    before = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        analyse_on_processes(scene, scene.cameras[:2], 2, meanwhile=_sigterm_default)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_workers_in_a_fresh_process_give_the_same_exposures(ingolstadt, method):
     """From a process that has built no Embree scene; spawned workers receive the pickled scene."""
