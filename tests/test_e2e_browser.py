@@ -71,6 +71,7 @@ def test_a_real_city_in_the_browser(server, tmp_path):
 
 
 def test_add_camera_in_the_browser(server, tmp_path):
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -81,8 +82,7 @@ def test_add_camera_in_the_browser(server, tmp_path):
         wait = WebDriverWait(driver, 120)
         try:
             wait.until(lambda d: metric_values(d).get("Cameras") == "3")
-        except Exception:
-            driver.save_screenshot(str(tmp_path / "failed.png"))
+        except TimeoutException:
             page = driver.find_element(By.TAG_NAME, "body").text[:1500]
             raise AssertionError(f"no 3 cameras: {metric_values(driver)} page: {page!r}") from None
         before = int(metric_values(driver)["Exposed private targets (camera x target)"])
