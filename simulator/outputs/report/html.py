@@ -23,7 +23,7 @@ text-align:right}th{background:#f3f3f3}td:first-child,th:first-child{text-align:
 .pair{display:flex;gap:2em;flex-wrap:wrap}
 details.camera{border-top:1px solid #ddd;padding:.3em 0}details.camera>summary{cursor:pointer;font-weight:bold;
 font-size:1.05em}.legend{margin-top:.2em}
-table{max-width:100%}td,th{overflow-wrap:anywhere}
+table{max-width:100%}td,th{overflow-wrap:anywhere}svg{max-width:100%;height:auto}
 @media print{details::details-content{content-visibility:visible;display:block}details>summary{list-style:none}
 table{font-size:.75em}}
 """

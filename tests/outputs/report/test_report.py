@@ -152,6 +152,21 @@ def test_report_renders_in_headless_chromium(run_dir, tmp_path):
         shots = ROOT / "tests" / "artifacts"
         shots.mkdir(exist_ok=True)
         driver.save_screenshot(str(shots / "report.png"))
+        # as printed (the PDF): A4 is 794 CSS px wide and Chromium's default print margins are 0.4 in (38 px)
+        # a side, so 718 px are left (less the scrollbar here); every table cell, header included, and
+        # every figure must fit: nothing is cut off the page
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 718, "height": 1000, "deviceScaleFactor": 1, "mobile": False})
+        width, cells, cut = driver.execute_script("""
+            const w = document.documentElement.clientWidth, out = [];
+            for (const e of document.querySelectorAll('table th, table td, svg')) {
+              const r = e.getBoundingClientRect();
+              if (r.right > w + 0.5 || r.width < 1) out.push(e.tagName + ' ' + e.textContent.trim().slice(0, 40));
+            }
+            return [w, document.querySelectorAll('table th').length, out];""")
+        assert 600 < width <= 718 and cells > 20 and cut == []
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= width
     finally:
         driver.quit()
 
