@@ -291,10 +291,12 @@ def building_frame() -> pd.DataFrame:
     after = after_rows.groupby("building_id").size() if len(after_rows) else pd.Series(dtype=int)
     state = ["exposed after masks" if after.get(i, 0) else "exposed, hidden by masks" if before.get(i, 0)
              else "private, not exposed" if p else "not private" for i, p in zip(b["id"], b["private"], strict=True)]
-    return pd.DataFrame({"id": b["id"], "use": b["use"], "polygon": rings(b.geometry),
-                         "exposed": [int(before.get(i, 0)) for i in b["id"]],
-                         "after": [int(after.get(i, 0)) for i in b["id"]], "state": state,
-                         "colour": [BUILDING_COLOURS[s] for s in state]})
+    exposed = [int(before.get(i, 0)) for i in b["id"]]
+    still = [int(after.get(i, 0)) for i in b["id"]]
+    tip = [f"Building {i} ({u or 'use unknown'}): {st_}; {e} exposed (camera x target), {a} still exposed after masks"
+           for i, u, st_, e, a in zip(b["id"], b["use"], state, exposed, still, strict=True)]
+    return pd.DataFrame({"id": b["id"], "use": b["use"], "polygon": rings(b.geometry), "exposed": exposed,
+                         "after": still, "state": state, "tip": tip, "colour": [BUILDING_COLOURS[s] for s in state]})
 
 
 @st.fragment
@@ -314,6 +316,8 @@ def map_page() -> None:
             coverage = memo(wb, "coverage", wb.coverage_polygons)
     if "coverage (all cameras)" in layers_shown and coverage is not None and len(coverage):
         layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({
+            "tip": [f"Camera {c}: {d} ({'hidden by a mask' if m else 'watched'}), {a:,.0f} m²" for c, d, m, a in
+                    zip(coverage["camera_id"], coverage["dori"], coverage["masked"], coverage["area_m2"], strict=True)],
             "camera_id": coverage["camera_id"], "dori": coverage["dori"], "area_m2": coverage["area_m2"].round(1),
             "polygon": rings(coverage.geometry),
             "colour": [[30, 30, 30, 150] if m else [*DORI_COLOURS[d], 90]
@@ -330,7 +334,7 @@ def map_page() -> None:
     if "mask footprints (chosen camera)" in layers_shown and chosen:
         fps = wb.mask_footprints(chosen)
         if len(fps):
-            layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({"mask_id": fps["mask_id"],
+            layers.append(pdk.Layer("PolygonLayer", pd.DataFrame({"tip": "Mask " + fps["mask_id"].astype(str),
                                                                   "polygon": rings(fps.geometry)}),
                                     id="mask_footprints", get_polygon="polygon", get_fill_color=[20, 20, 20, 90],
                                     get_line_color=[250, 220, 0, 230], stroked=True, get_line_width=0.2,
@@ -341,7 +345,9 @@ def map_page() -> None:
             t = scene.targets
             idx = ex["target"].to_numpy(int)
             tlon, tlat = scene.frame.to_lonlat(t.centroid[idx, 0], t.centroid[idx, 1])
-            tgt = pd.DataFrame({"camera": ex["camera_id"], "target": ex["target_id"], "dori": ex["dori"],
+            tip = [f"{t_} seen by {c} at {d}" for t_, c, d in zip(ex["target_id"], ex["camera_id"], ex["dori"],
+                                                                  strict=True)]
+            tgt = pd.DataFrame({"tip": tip, "target": ex["target_id"], "dori": ex["dori"],
                                 "lon": tlon, "lat": tlat, "colour": [DORI_COLOURS[d] for d in ex["dori"]]})
             layers.append(pdk.Layer("ScatterplotLayer", tgt, id="targets", get_position=["lon", "lat"],
                                     get_radius=2.5, radius_units=PIXELS, get_fill_color="colour", pickable=True))
@@ -351,6 +357,8 @@ def map_page() -> None:
                            "colour": [CAMERA_COLOURS["compliant" if compliant.get(c.id, True) else "not compliant"]
                                       for c in cams],
                            "size": [9 if c.id == chosen else 6 for c in cams]})
+    cam_df["tip"] = [f"Camera {i}: {'compliant' if compliant.get(i, True) else 'not compliant'} (click to choose)"
+                     for i in cam_df["id"]]
     if "reach" in layers_shown and len(cam_df):
         layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="reach", get_position=["lon", "lat"],
                                 get_radius="range", filled=False, stroked=True, get_line_color=[60, 120, 220, 140],
@@ -358,7 +366,8 @@ def map_page() -> None:
     if len(scene.streets):
         sp = scene.street_samples[:: max(1, -(-len(scene.street_samples) // MAX_STREET_POINTS))]
         slon, slat = scene.frame.to_lonlat(sp[:, 0], sp[:, 1])
-        points = pd.DataFrame({"lon": np.round(slon, 6), "lat": np.round(slat, 6)})
+        points = pd.DataFrame({"lon": np.round(slon, 6), "lat": np.round(slat, 6),
+                               "tip": "Street point: click to place a camera here"})
         layers.append(pdk.Layer("ScatterplotLayer", points, id="street_points", get_position=["lon", "lat"],
                                 get_radius=2, radius_units=PIXELS, get_fill_color=[90, 90, 90, 110], pickable=True))
     if "street names" in layers_shown:
@@ -379,7 +388,7 @@ def map_page() -> None:
     basemap = st.toggle("Web basemap (needs internet)", value=False, key="basemap")
     event = st.pydeck_chart(pdk.Deck(layers=layers, map_provider="carto",
                                      map_style="light" if basemap else OFFLINE_STYLE,
-                                     tooltip={"text": "{id}{target}{mask_id}{name}"}, initial_view_state=view),
+                                     tooltip={"text": "{tip}"}, initial_view_state=view),
                             on_select="rerun", selection_mode="single-object", key="map")
     st.markdown(legend(BUILDING_COLOURS, "Buildings:") + legend(CAMERA_COLOURS, "Cameras:")
                 + legend({k: [*v, 255] for k, v in DORI_COLOURS.items() if k != "none"},

@@ -108,6 +108,14 @@ def test_map_page_layers(expected):
     shown = {d["id"] for d in layers["buildings"]["data"] if d["state"] != "private, not exposed"
              and d["state"] != "not private"}
     assert shown == exposed
+    # each building's tooltip states its counts: camera x target rows before masks, and those still exposed
+    rows = expected.exposures.groupby("building_id").size()
+    for d in layers["buildings"]["data"]:
+        assert f"{rows.get(d['id'], 0)} exposed (camera x target)" in d["tip"] and d["tip"].startswith(f"Building {d['id']}")
+        assert f"{d['after']} still exposed after masks" in d["tip"]
+    after = sum(c["exposed_after_masks"] for c in expected.summary()["cameras"])
+    assert sum(d["after"] for d in layers["buildings"]["data"]) == after
+    assert {layer: all(d.get("tip") for d in layers[layer]["data"]) for layer in layers} == dict.fromkeys(layers, True)
     # coverage: per camera, the areas by DORI class and masked or not add up to the library's coverage
     at.multiselect(key="layers").set_value(["coverage (all cameras)"]).run()
     data = deck_layers(at)["coverage"]["data"]
