@@ -158,6 +158,9 @@ def legend(items: dict[str, list[int]], title: str) -> str:
     return f"<div style='font-size:0.85em'><b>{title}</b>{swatches}</div>"
 
 
+REPORT_DELAY_S = 2.0
+
+
 @st.cache_resource
 def background() -> ThreadPoolExecutor:
     """One thread for work the user has not asked for yet but likely will."""
@@ -166,7 +169,9 @@ def background() -> ThreadPoolExecutor:
 
 def prepare_in_background(wb: Workbench) -> None:
     """Once per state of the cameras: the report written in the background thread, and first this
-    process's ray engine built (the analysis ran on worker processes; an edit casts rays here)."""
+    process's ray engine built (the analysis ran on worker processes; an edit casts rays here). The
+    thread starts after ``REPORT_DELAY_S``: it shares the interpreter lock with the page's run, which
+    comes first."""
     result = wb.result()
     key = ("report", id(result))
     jobs: dict[Any, Future[str]] = st.session_state.setdefault("jobs", {})
@@ -174,11 +179,35 @@ def prepare_in_background(wb: Workbench) -> None:
         scene = wb.scene
 
         def work() -> str:
+            time.sleep(REPORT_DELAY_S)
             _ = scene.engine, scene.target_index
             return report_html(result)
 
         jobs.clear()
         jobs[key] = background().submit(work)
+
+
+def camera_memo(wb: Workbench, camera_id: str, key: Any, make: Any) -> Any:
+    """``make()`` computed once per state of one camera: kept until that camera changes (an edit of
+    another camera keeps it). At most 32 kept."""
+    store: dict[Any, tuple[Any, Any, Any]] = st.session_state.setdefault("camera_memo", {})
+    cam, res = wb.cameras[camera_id], wb.results[camera_id]
+    held = store.get((camera_id, key))
+    if held is None or held[0] is not cam or held[1] is not res:
+        if len(store) >= 32:
+            store.pop(next(iter(store)))
+        held = store[(camera_id, key)] = (cam, res, make())
+    return held[2]
+
+
+class CompactDeck(pdk.Deck):  # type: ignore[misc]
+    """A Deck whose JSON is written compactly by the C encoder: pydeck indents it, which makes
+    ``json`` fall back to its pure-Python encoder (about 1 s per page run for Amadora's buildings)."""
+
+    def to_json(self) -> str:
+        from pydeck.bindings.json_tools import default_serialize
+
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
 def memo(wb: Workbench, key: str, make: Any) -> Any:
@@ -386,7 +415,7 @@ def map_page() -> None:
         x0, y0, x1, y1 = scene.buildings.to_crs("EPSG:4326").total_bounds if len(scene.buildings) else (0, 0, 0, 0)
         view = fit_view([x0, x1], [y0, y1])
     basemap = st.toggle("Web basemap (needs internet)", value=False, key="basemap")
-    event = st.pydeck_chart(pdk.Deck(layers=layers, map_provider="carto",
+    event = st.pydeck_chart(CompactDeck(layers=layers, map_provider="carto",
                                      map_style="light" if basemap else OFFLINE_STYLE,
                                      tooltip={"text": "{tip}"}, initial_view_state=view),
                             on_select="rerun", selection_mode="single-object", key="map")
@@ -453,6 +482,8 @@ def edit_camera_form() -> None:
         if cid is None:
             return
         spec = wb.specs[cid]
+        if "edited" in st.session_state:  # the last edit, confirmed once the page shows its results
+            st.success(st.session_state.pop("edited"))
         with st.form("edit_camera_form"):
             model = st.selectbox("Model", ["(given inline)", *models],
                                  index=models.index(spec["model"]) + 1 if spec.get("model") in models else 0)
@@ -489,6 +520,11 @@ def edit_camera_form() -> None:
                     st.error(str(exc))
                 else:
                     save(name, wb)
+                    row = wb.regulator_table().set_index("camera").loc[cid]
+                    st.session_state["edited"] = (
+                        f"{cid} updated: mount height {mount:g} m; {int(row['exposed'])} exposed targets, "
+                        f"{int(row['after_masks'])} after masks, {int(row['masks'])} masks "
+                        f"({'compliant' if row['compliant'] else 'not compliant'}).")
                     st.rerun()
         if st.button("Delete camera", key="delete_camera"):
             wb.remove(cid)
@@ -513,9 +549,10 @@ def view_page() -> None:
                      key="view_zoom")
     after = st.toggle("With masks applied (after)", value=False, key="view_after")
     hfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(cam.hfov_deg[0]) / 2) / zoom)))
-    hide = memo(wb, f"must_hide:{cid}", lambda: wb.result().must_hide(cid))
-    view = render_view(scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=hfov, width=640,
-                       masks=plan.masks if plan else None, masked=after, only=hide)
+    hide = camera_memo(wb, cid, "must_hide", lambda: wb.result().must_hide(cid))
+    view = camera_memo(wb, cid, ("view", pan, tilt, hfov, after), lambda: render_view(
+        scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=hfov, width=640,
+        masks=plan.masks if plan else None, masked=after, only=hide))
     m1, m2, m3 = st.columns(3)
     m1.metric("Targets masks must hide, in view", len(view.target_pixels))
     m2.metric("Their pixels outside masks", f"{view.unmasked_private_pixels} of {view.private_pixels}")
@@ -568,7 +605,7 @@ def regulator_page() -> None:
 def where_question(result: simulator.Result) -> None:
     st.subheader("Which cameras can see it?")
     ask_target, ask_point = st.columns(2)
-    exposed_ids = memo(wb, "exposed_ids", lambda: sorted(set(result.exposures["target_id"].astype(str)))
+    exposed_ids = memo(wb, "exposed_ids", lambda: np.sort(pd.unique(result.exposures["target_id"]).astype(str)).tolist()
                        if len(result.exposures) else [])
     target_id = ask_target.selectbox("A window, door, balcony, garden … (exposed targets)", exposed_ids, index=None,
                                      key="where_target")

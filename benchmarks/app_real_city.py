@@ -268,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
                     ActionChains(driver).move_to_element(height).click().key_down(Keys.CONTROL).send_keys("a") \
                         .key_up(Keys.CONTROL).send_keys(value).perform()
                     page.click(form.find_element(page.By.XPATH, ".//button[.//*[text()='Apply']]"))
-                edits.append(timed(page, act, lambda value=value: float(height_box()[0].get_attribute("value")) ==
-                                   float(value)))
+                def confirmed(value: str = value) -> bool:  # the app confirms an edit once its results are shown
+                    return any(f"updated: mount height {value} m" in e.text
+                               for e in driver.find_elements(page.By.CSS_SELECTOR, '[data-testid="stAlert"]'))
+
+                edits.append(timed(page, act, confirmed))
                 print(f"edit to {value} m: {edits[-1]:.2f} s (exposed {before} -> "
                       f"{page.metrics().get('Exposed private targets (camera x target)')})", flush=True)
             rows.append(("camera edit (mount height)", edits, 2.0))

@@ -5,7 +5,7 @@ labels."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -186,10 +186,13 @@ class CameraOutputs:
     section: str | None = None  # its section of the report (HTML, with its map)
 
 
-def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float) -> Result:
+def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float,
+             labelled: Callable[[CameraResult], pd.DataFrame] | None = None) -> Result:
     """A ``Result`` from per-camera results, in the order given (their rows labelled here, once:
-    ``label_exposures``)."""
-    frames = [label_exposures(scene, p.camera_id, p.exposures.copy()) for p in parts if len(p.exposures)]
+    ``label_exposures``; or by ``labelled(part)``, which must return the same rows, for a caller that
+    keeps them between assemblies)."""
+    label = labelled or (lambda p: label_exposures(scene, p.camera_id, p.exposures.copy()))
+    frames = [label(p) for p in parts if len(p.exposures)]
     exposures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         {c: pd.Series(dtype=object) for c in [*EXPOSURE_COLUMNS, "target"]})
     t = scene.targets

@@ -21,7 +21,7 @@ from .outputs.analysed import AnalysedCameras
 from .outputs.export.plans import result_footprints
 from .outputs.report.tables import camera_table
 from .outputs.writers import coverage_frame, jsonable
-from .results import CameraResult, Result, assemble
+from .results import CameraResult, Result, assemble, label_exposures
 from .run.camera import camera_result
 from .run.pipeline import camera_results
 from .scenario import camera_spec
@@ -59,6 +59,9 @@ class Workbench:
     analysed_from_cache: int = 0  # of the cameras ``open`` found, those read from ``cache``
     _assembled: Result | None = field(default=None, repr=False)  # ``result()``, until a camera changes
     _table: pd.DataFrame | None = field(default=None, repr=False)  # ``regulator_table()``, likewise
+    # each camera's labelled rows (``results.label_exposures``) with the result they were made from:
+    # an edit labels only the edited camera's rows again
+    _labelled: dict[str, tuple[CameraResult, pd.DataFrame]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def open(cls, scene: Scene, state: list[dict[str, Any]] | None = None, *,
@@ -120,7 +123,7 @@ class Workbench:
         return cam
 
     def remove(self, camera_id: str) -> None:
-        for d in (self.specs, self.cameras, self.results, self.footprints):
+        for d in (self.specs, self.cameras, self.results, self.footprints, self._labelled):
             d.pop(camera_id, None)
         self._assembled = self._table = None
 
@@ -157,10 +160,17 @@ class Workbench:
         scene = copy.copy(self.scene)  # shallow: shares the mesh and caches; the cached scene keeps its cameras
         scene.cameras = list(self.cameras.values())
         ids = list(self.results) if camera_ids is None else camera_ids
-        made = assemble(scene, [self.results[c] for c in ids], seconds=0.0)
+        made = assemble(scene, [self.results[c] for c in ids], seconds=0.0, labelled=self._labelled_rows)
         if camera_ids is None:
             self._assembled = made
         return made
+
+    def _labelled_rows(self, part: CameraResult) -> pd.DataFrame:
+        held = self._labelled.get(part.camera_id)
+        if held is None or held[0] is not part:
+            held = self._labelled[part.camera_id] = (
+                part, label_exposures(self.scene, part.camera_id, part.exposures.copy()))
+        return held[1]
 
     def regulator_table(self) -> pd.DataFrame:
         """Per camera: exposed targets by kind and DORI class, after masks, masks against the limit,

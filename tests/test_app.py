@@ -111,7 +111,8 @@ def test_map_page_layers(expected):
     # each building's tooltip states its counts: camera x target rows before masks, and those still exposed
     rows = expected.exposures.groupby("building_id").size()
     for d in layers["buildings"]["data"]:
-        assert f"{rows.get(d['id'], 0)} exposed (camera x target)" in d["tip"] and d["tip"].startswith(f"Building {d['id']}")
+        assert d["tip"].startswith(f"Building {d['id']}")
+        assert f"{rows.get(d['id'], 0)} exposed (camera x target)" in d["tip"]
         assert f"{d['after']} still exposed after masks" in d["tip"]
     after = sum(c["exposed_after_masks"] for c in expected.summary()["cameras"])
     assert sum(d["after"] for d in layers["buildings"]["data"]) == after
