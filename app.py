@@ -477,13 +477,13 @@ def add_camera_form() -> None:
 
 
 def edit_camera_form() -> None:
+    if "edited" in st.session_state:  # the last edit, confirmed once the page shows its results
+        st.success(st.session_state.pop("edited"))
     with st.expander("Edit or delete a camera", expanded=bool(st.session_state.get("picked_camera"))):
         cid = camera_choice("edit_camera")
         if cid is None:
             return
         spec = wb.specs[cid]
-        if "edited" in st.session_state:  # the last edit, confirmed once the page shows its results
-            st.success(st.session_state.pop("edited"))
         with st.form("edit_camera_form"):
             model = st.selectbox("Model", ["(given inline)", *models],
                                  index=models.index(spec["model"]) + 1 if spec.get("model") in models else 0)

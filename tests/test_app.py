@@ -155,6 +155,7 @@ def test_add_edit_delete_camera_and_reload(expected):
     limit.set_value(3)
     [b for b in form.button if b.label == "Apply"][0].click().run()
     assert not at.exception
+    assert [m.value for m in at.success if m.value.startswith("pole-west updated")]  # the edit is confirmed
     spec = dict(wb_expected.specs["pole-west"], mask_limits={"max_masks": 3, "max_vertices": 4,
                                                              "rectangle_only": False})
     wb_expected.upsert(spec)
