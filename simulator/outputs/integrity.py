@@ -162,15 +162,29 @@ def sign_plan(plan: dict[str, Any], key: Ed25519PrivateKey, *, scenario_sha256: 
         "public_key_id": key_id(key.public_key()), "signature": base64.b64encode(key.sign(message)).decode()}}
 
 
+# every key of a plan's integrity block (``sign_plan`` writes them all; the signature covers the plan,
+# the timestamp and the scenario's digest, and the others are checked against the key and the content)
+INTEGRITY_KEYS = ("algorithm", "sha256", "timestamp", "scenario_sha256", "public_key_id", "signature")
+
+
 def verify_plan(plan: dict[str, Any], pub: Ed25519PublicKey) -> None:
     """Raise ``IntegrityError`` unless the plan is exactly the one that was signed."""
     integ = plan.get("integrity")
     if not isinstance(integ, dict):
         raise IntegrityError("no integrity block: the plan is not signed", field="integrity")
     body = {k: v for k, v in plan.items() if k != "integrity"}
-    missing = [k for k in ("timestamp", "scenario_sha256", "sha256", "signature") if k not in integ]
+    missing = [k for k in INTEGRITY_KEYS if k not in integ]
     if missing:
         raise IntegrityError(f"integrity block lacks {', '.join(missing)}", field="integrity")
+    unknown = sorted(set(integ) - set(INTEGRITY_KEYS), key=str)
+    if unknown:
+        raise IntegrityError(f"integrity block holds unknown keys ({_short(unknown)}): it was changed",
+                             field="integrity")
+    if integ["algorithm"] != "Ed25519":
+        raise IntegrityError(f"unknown signature algorithm {_short(integ['algorithm'])}", field="integrity.algorithm")
+    if integ["public_key_id"] != key_id(pub):
+        raise IntegrityError(f"signed by key {_short(integ['public_key_id'])}: the signature does not verify with "
+                             f"this public key ({key_id(pub)})", field="integrity.public_key_id")
     try:
         message = canonical({"plan": body, "timestamp": integ["timestamp"],
                              "scenario_sha256": integ["scenario_sha256"]})

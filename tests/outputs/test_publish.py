@@ -436,3 +436,18 @@ def test_many_aliases_of_a_small_anchor_are_a_valid_scenario(tmp_path):
         f"  - {{id: c{i}, kind: ptz, resolution_px: [1920, 1080], hfov_deg: *l, x: 0, y: {i}}}\n" for i in range(150)))
     with pytest.raises(Exception, match="unknown key"):  # 150 aliases parse; 'lens' is no scenario key
         load_scenario(sc)
+
+
+def test_every_key_of_the_integrity_block_is_checked(run_copy, key):
+    """The fields the signature does not cover are checked too: a renamed, added or changed
+    ``public_key_id`` or ``algorithm`` is caught (a one-byte change once found unnoticed)."""
+    from simulator.outputs.integrity import IntegrityError, load_public_key, verify_plan
+
+    plan = json.loads((run_copy / "masks" / "a.json").read_text())
+    pub = load_public_key(key.with_suffix(".pub"))
+    verify_plan(plan, pub)
+    integ = plan["integrity"]
+    for changed in ({k if k != "public_key_id" else " ublic_key_id": v for k, v in integ.items()},
+                    integ | {"extra": 1}, integ | {"algorithm": "Ed448"}, integ | {"public_key_id": "0" * 16}):
+        with pytest.raises(IntegrityError):
+            verify_plan(plan | {"integrity": changed}, pub)
