@@ -159,6 +159,7 @@ def legend(items: dict[str, list[int]], title: str) -> str:
 
 
 REPORT_DELAY_S = 2.0
+MEMO_ENTRIES = 64
 
 
 @st.cache_resource
@@ -187,19 +188,6 @@ def prepare_in_background(wb: Workbench) -> None:
         jobs[key] = background().submit(work)
 
 
-def camera_memo(wb: Workbench, camera_id: str, key: Any, make: Any) -> Any:
-    """``make()`` computed once per state of one camera: kept until that camera changes (an edit of
-    another camera keeps it). At most 32 kept."""
-    store: dict[Any, tuple[Any, Any, Any]] = st.session_state.setdefault("camera_memo", {})
-    cam, res = wb.cameras[camera_id], wb.results[camera_id]
-    held = store.get((camera_id, key))
-    if held is None or held[0] is not cam or held[1] is not res:
-        if len(store) >= 32:
-            store.pop(next(iter(store)))
-        held = store[(camera_id, key)] = (cam, res, make())
-    return held[2]
-
-
 class CompactDeck(pdk.Deck):  # type: ignore[misc]
     """A Deck whose JSON is written compactly by the C encoder: pydeck indents it, which makes
     ``json`` fall back to its pure-Python encoder (about 1 s per page run for Amadora's buildings)."""
@@ -210,15 +198,17 @@ class CompactDeck(pdk.Deck):  # type: ignore[misc]
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
-def memo(wb: Workbench, key: str, make: Any) -> Any:
-    """``make()`` computed once per state of the cameras (kept on the workbench's current result)."""
-    store: dict[str, Any] = st.session_state.setdefault("memo", {})
-    tag = (id(wb), id(wb.result()), key)
-    if tag not in store:
-        if len(store) > 64:
-            store.clear()
-        store[tag] = make()
-    return store[tag]
+def memo(wb: Workbench, key: Any, make: Any, *, camera: str | None = None) -> Any:
+    """``make()`` computed once per state of the cameras, or with ``camera`` once per state of that
+    camera (an edit of another camera keeps it); at most ``MEMO_ENTRIES`` kept, the oldest dropped."""
+    store: dict[Any, tuple[tuple[Any, ...], Any]] = st.session_state.setdefault("memo", {})
+    owners = (wb.cameras[camera], wb.results[camera]) if camera is not None else (wb, wb.result())
+    held = store.get((camera, key))
+    if held is None or any(a is not b for a, b in zip(held[0], owners, strict=True)):
+        if len(store) >= MEMO_ENTRIES:
+            store.pop(next(iter(store)))
+        held = store[(camera, key)] = (owners, make())
+    return held[1]
 
 
 # ---------------------------------------------------------------- sidebar: scenario and own data
@@ -549,10 +539,10 @@ def view_page() -> None:
                      key="view_zoom")
     after = st.toggle("With masks applied (after)", value=False, key="view_after")
     hfov = float(np.degrees(2 * np.arctan(np.tan(np.radians(cam.hfov_deg[0]) / 2) / zoom)))
-    hide = camera_memo(wb, cid, "must_hide", lambda: wb.result().must_hide(cid))
-    view = camera_memo(wb, cid, ("view", pan, tilt, hfov, after), lambda: render_view(
+    hide = memo(wb, "must_hide", lambda: wb.result().must_hide(cid), camera=cid)
+    view = memo(wb, ("view", pan, tilt, hfov, after), lambda: render_view(
         scene, cam, azimuth_deg=pan, elevation_deg=tilt, hfov_deg=hfov, width=640,
-        masks=plan.masks if plan else None, masked=after, only=hide))
+        masks=plan.masks if plan else None, masked=after, only=hide), camera=cid)
     m1, m2, m3 = st.columns(3)
     m1.metric("Targets masks must hide, in view", len(view.target_pixels))
     m2.metric("Their pixels outside masks", f"{view.unmasked_private_pixels} of {view.private_pixels}")

@@ -55,10 +55,11 @@ def lazy_greedy(reach: Sequence[NDArray[np.intp]], weights: F64, *, budget: int,
     candidate adds anything (see the module docstring)."""
     if budget < 0:
         raise ValueError("budget must be at least 0")
+    reach = [np.unique(r) for r in reach]  # each element once
     n = len(reach)
     keys = list(tie_key) if tie_key is not None else [()] * n
     covered = np.zeros(len(weights), bool)
-    single = np.array([float(weights[np.unique(r)].sum()) for r in reach], float)
+    single = np.array([float(weights[r].sum()) for r in reach], float)
     heap = [(-single[i], keys[i], i, 0) for i in range(n)]
     heapq.heapify(heap)
     order: list[int] = []
@@ -76,8 +77,8 @@ def lazy_greedy(reach: Sequence[NDArray[np.intp]], weights: F64, *, budget: int,
             continue
         fresh = reach[i][~covered[reach[i]]]
         evaluations += 1
-        heapq.heappush(heap, (-float(weights[np.unique(fresh)].sum()), key, i, len(order)))
-    after = np.array([float(weights[np.unique(r[~covered[r]])].sum()) for r in reach], float)
+        heapq.heappush(heap, (-float(weights[fresh].sum()), key, i, len(order)))
+    after = np.array([float(weights[r[~covered[r]]].sum()) for r in reach], float)
     bound = min(value + _largest_sum(after, budget), _largest_sum(single, budget)) if n else 0.0
     return Choice(order, gains, float(value), float(max(bound, value)), evaluations)
 
