@@ -285,6 +285,68 @@ class WorkLimits(_Strict):
     max_rays: int = Field(500_000_000, ge=1)  # rays to private-target samples in each camera's range
 
 
+DoriLevel = Literal["identify", "recognise", "observe", "detect"]  # vocabulary.DORI_CLASSES
+
+
+class WatchAreasLayer(Layer):
+    """Public places to watch (polygons), each at the DORI level it needs (``level_field``, else
+    ``default_level``): what ``simulator place`` maximises."""
+
+    id_field: str = "id"
+    level_field: str = "level"
+    default_level: DoriLevel = "observe"
+
+
+class WatchStreets(_Strict):
+    """The watched space where a scenario has no ``watch_areas``: the public ground within
+    ``half_width_m`` of the centre line of its streets (of these ``highways`` only, if given), at ``level``."""
+
+    highways: tuple[str, ...] | None = None
+    half_width_m: float = Field(6.0, gt=0, le=100)
+    level: DoriLevel = "observe"
+
+
+class PolesAlongStreets(_Strict):
+    """Candidate poles every ``spacing_m`` along the streets (of these ``highways`` only, if given),
+    ``setback_m`` from the centre line, on alternate sides."""
+
+    spacing_m: float = Field(40.0, ge=5, le=10_000)
+    setback_m: float = Field(4.0, ge=0, le=100)
+    highways: tuple[str, ...] | None = None
+
+
+class FacadeMounts(_Strict):
+    """Candidate brackets on the outer walls of non-residential buildings, every ``spacing_m`` along
+    them (at the candidates' mount heights up to the building's height)."""
+
+    spacing_m: float = Field(30.0, ge=5, le=10_000)
+
+
+class PlacementCandidates(_Strict):
+    """Where ``simulator place`` may put a camera, and what it tries there: every position at every
+    mount height with every model."""
+
+    poles: PolesAlongStreets | None = PolesAlongStreets()
+    osm_mounts: bool = True  # street lamps, poles and masts in the scenario's OSM files
+    facades: FacadeMounts | None = None
+    points: Layer | None = None  # the user's own positions (points)
+    mount_heights_m: tuple[Annotated[float, Field(gt=0, le=MAX_MOUNT_HEIGHT_M)], ...] = Field((6.0,), min_length=1,
+                                                                                              max_length=8)
+    models: tuple[str, ...] = ()  # catalogue ids; none given: the PTZ default (cameras' defaults)
+
+
+class PlacementSettings(_Strict):
+    """What ``simulator place`` proposes: up to ``budget`` cameras (``--budget``), stopping early once
+    ``target_share`` of the watched area is reached (``--target-share``), among at most
+    ``max_candidates`` candidates (a bound on the work, checked before it)."""
+
+    budget: int = Field(10, ge=1, le=10_000)
+    target_share: float | None = Field(None, gt=0, le=1)
+    watch_streets: WatchStreets = WatchStreets()
+    candidates: PlacementCandidates = PlacementCandidates()
+    max_candidates: int = Field(5000, ge=1, le=1_000_000)
+
+
 class Scenario(_Strict):
     name: str = Field(min_length=1, max_length=200)
     crs: str | None = None
@@ -298,6 +360,8 @@ class Scenario(_Strict):
     models: tuple[Layer, ...] = ()
     private_areas: PrivateAreasLayer | None = None
     sensitive_places: SensitivePlacesLayer | None = None
+    watch_areas: WatchAreasLayer | None = None
+    placement: PlacementSettings = PlacementSettings()
     analysis: Analysis = Analysis()
     masks: MaskSettings = MaskSettings()
     coverage: CoverageSettings = CoverageSettings()

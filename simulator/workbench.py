@@ -15,7 +15,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from .build.cameras import place_camera
+from .build.cameras import place_on_scene
 from .inputs.bundle import pack_scenario
 from .outputs.analysed import AnalysedCameras
 from .outputs.export.plans import result_footprints
@@ -99,13 +99,7 @@ class Workbench:
         (``scenario.camera_spec``: an error names the field), not analysed."""
         where = f"camera {spec.get('id')}" if isinstance(spec, dict) else "camera"
         entry = camera_spec(spec, source="app", field=where)
-        b = self.scene.buildings
-        fps = b.geometry.values if len(b) else None
-        cam, _ = place_camera(entry, frame=self.scene.frame, ground_at=self.scene.ground_at or (lambda x, y: 0.0),
-                              footprints=self.scene.footprint_index, footprint_geoms=fps,
-                              scene_bounds=None, default_range_m=self.scene.scenario.analysis.max_range_m,
-                              source="app", field=where)
-        return cam
+        return place_on_scene(self.scene, entry, source="app", field=where)
 
     def upsert(self, spec: dict[str, Any]) -> Camera:
         """Add or replace one camera and analyse it (only it; from the cache when analysed before)."""

@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from ..errors import InputError
 from ..frames import Frame
 from ..scenario import DEFAULT_MOUNT_HEIGHT_M, DEFAULT_TILT_DEG, CameraSpec
+from ..scene import Scene
 from ..scene.camera import Camera, MaskLimits
 from .catalogue import model_spec
 
@@ -94,6 +95,16 @@ def place_camera(entry: CameraSpec, *, frame: Frame, ground_at: Callable[[float,
         grid_north_offset_deg=offset, defaults=tuple(defaults), onvif_tokens=_onvif_tokens(spec),
     )
     return cam, notes
+
+
+def place_on_scene(scene: Scene, entry: CameraSpec, *, source: str, field: str) -> Camera:
+    """``place_camera`` on a built scene (the app's edits, ``simulator place``'s candidates)."""
+    b = scene.buildings
+    cam, _ = place_camera(entry, frame=scene.frame, ground_at=scene.ground_at or (lambda x, y: 0.0),
+                          footprints=scene.footprint_index, footprint_geoms=b.geometry.values if len(b) else None,
+                          scene_bounds=None, default_range_m=scene.scenario.analysis.max_range_m,
+                          source=source, field=field)
+    return cam
 
 
 ONVIF_TOKENS = (("profile_token", "Profile_1"), ("video_source_token", "VideoSourceConfig_1"),

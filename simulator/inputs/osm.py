@@ -24,6 +24,8 @@ BUILDING_KEYS = ("building", "height", "building:levels", "building:use", "min_h
 GARDEN_TAGS = {("leisure", "garden"), ("landuse", "residential_garden")}
 SENSITIVE_TAGS = {("amenity", "toilets"), ("leisure", "changing_room"), ("amenity", "changing_room"),
                   ("building", "toilets"), ("amenity", "shower")}
+# street furniture a camera can be mounted on (candidate positions of ``simulator place``)
+MOUNT_TAGS = {("highway", "street_lamp"), ("power", "pole"), ("man_made", "mast")}
 
 
 @dataclass
@@ -36,6 +38,7 @@ class OsmData:
     cameras: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
     sensitive: gpd.GeoDataFrame | None = None  # places used in seclusion: toilets, changing rooms, showers
+    mounts: gpd.GeoDataFrame | None = None  # street lamps, poles and masts (``MOUNT_TAGS``): points, with ``mount``
 
 
 class _Handler(osmium.SimpleHandler):
@@ -46,6 +49,7 @@ class _Handler(osmium.SimpleHandler):
         self.gardens: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
         self.sensitive: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
         self.cameras: list[dict[str, Any]] = []
+        self.mounts: list[tuple[str, shapely.Geometry, dict[str, str]]] = []
         self.clipped_salvaged = 0
         self.clipped_dropped = 0
 
@@ -54,6 +58,10 @@ class _Handler(osmium.SimpleHandler):
         if tags.get("man_made") == "surveillance" and n.location.valid():
             self.cameras.append({"osm_id": f"node/{n.id}", "lon": n.location.lon, "lat": n.location.lat,
                                  "tags": {t.k: t.v for t in tags}})
+        mount = next((f"{k}={v}" for k, v in MOUNT_TAGS if tags.get(k) == v), None)
+        if mount is not None and n.location.valid():
+            self.mounts.append((f"node/{n.id}", shapely.Point(n.location.lon, n.location.lat),
+                                {"mount": mount, **_pick(tags, ("height", "name"))}))
         if _is_sensitive(tags) and n.location.valid():
             self.sensitive.append((f"node/{n.id}", shapely.Point(n.location.lon, n.location.lat),
                                    {t.k: t.v for t in tags}))
@@ -135,4 +143,4 @@ def read_osm(path: Path, *, label: str | None = None) -> OsmData:
                      f"nodes present; {handler.clipped_dropped} had fewer than 3 and were dropped")
     return OsmData(buildings=_frame(handler.buildings), streets=_frame(handler.streets),
                    gardens=_frame(handler.gardens), cameras=handler.cameras, notes=notes,
-                   sensitive=_frame(handler.sensitive))
+                   sensitive=_frame(handler.sensitive), mounts=_frame(handler.mounts))

@@ -14,6 +14,7 @@ is computed the same way, on the same scene); they are returned in camera order.
 
 from __future__ import annotations
 
+import copy
 import gc
 import multiprocessing as mp
 import warnings
@@ -158,6 +159,59 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Camera], processes: in
         pool.close()  # the workers end on their own once the queue is empty
         pool.join()
     return [by_id[c.id] for c in selected]
+
+
+_TASK: Callable[[Scene, Camera], Any] | None = None  # what ``map_on_processes`` applies to each camera
+
+
+def _task_init(scene: Scene, threads: int, task: Callable[[Scene, Camera], Any]) -> None:
+    global _TASK
+    _init(scene, threads, None)
+    _TASK = task
+
+
+def _task(i: int) -> tuple[int, Any]:
+    assert _SCENE is not None and _TASK is not None
+    return i, _TASK(_SCENE, _CAMERAS[i])
+
+
+_CAMERAS: list[Camera] = []  # the cameras ``map_on_processes`` deals (inherited by the forked workers)
+
+
+def map_on_processes(scene: Scene, cameras: list[Camera], task: Callable[[Scene, Camera], Any], processes: int, *,
+                     progress: Callable[[str, int, int], None] | None = None) -> list[Any]:
+    """``[task(scene, c) for c in cameras]`` on ``processes`` forked worker processes that share the
+    scene (``task`` a module-level function; its results picklable), heaviest cameras first; in
+    order. Where the platform cannot fork, in this process."""
+    global _CAMERAS
+    if start_method() != "fork":
+        return [task(scene, c) for c in cameras]
+    prepare(scene)
+    processes = max(1, min(processes, len(cameras)))
+    threads = max(1, (scene.scenario.analysis.threads or cores()) // processes)
+    _CAMERAS = cameras
+    work = copy.copy(scene)
+    work.cameras = cameras
+    order = _heaviest_first(work, list(range(len(cameras))))
+    out: dict[int, Any] = {}
+    gc.collect()
+    gc.freeze()
+    _trim_heap()
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+            pool = mp.get_context("fork").Pool(processes, initializer=_task_init, initargs=(scene, threads, task))
+        gc.unfreeze()
+        with pool:
+            for i, value in pool.imap_unordered(_task, order, chunksize=1):
+                out[i] = value
+                if progress:
+                    progress(cameras[i].id, len(out), len(cameras))
+            pool.close()
+            pool.join()
+    finally:
+        _CAMERAS = []
+    return [out[i] for i in range(len(cameras))]
 
 
 def _heaviest_first(scene: Scene, cameras: list[int]) -> list[int]:

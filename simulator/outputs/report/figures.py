@@ -21,7 +21,7 @@ DORI_FILL = {"identify": "#c80000", "recognise": "#f07800", "observe": "#f0c800"
 MASKED_FILL = "#303030"
 
 
-def _swatches(items: dict[str, str], round_: bool = False) -> str:
+def swatches(items: dict[str, str], round_: bool = False) -> str:
     radius = "50%" if round_ else "2px"
     return " ".join(f"<span style='display:inline-block;width:.8em;height:.8em;border-radius:{radius};"
                     f"background:{c};margin:0 .2em 0 .7em;vertical-align:middle'></span>{html.escape(k)}"
@@ -30,23 +30,23 @@ def _swatches(items: dict[str, str], round_: bool = False) -> str:
 
 def camera_legend() -> str:
     """The legend of ``camera_figure``."""
-    return ("<p class='small legend'>Buildings:" + _swatches({"with exposed targets": "#d2503c",
+    return ("<p class='small legend'>Buildings:" + swatches({"with exposed targets": "#d2503c",
                                                                "private": "#d2aa78", "not private": "#9696aa"})
             + "<br>Exposed targets and public ground covered, by DORI class:"
-            + _swatches({k: v for k, v in DORI_FILL.items() if k != "none"}, round_=True)
-            + _swatches({"ground hidden by a mask": MASKED_FILL})
-            + "<br>" + _swatches({"mask footprint (outline)": "#e6c800", "camera": "#1e3cc8",
+            + swatches({k: v for k, v in DORI_FILL.items() if k != "none"}, round_=True)
+            + swatches({"ground hidden by a mask": MASKED_FILL})
+            + "<br>" + swatches({"mask footprint (outline)": "#e6c800", "camera": "#1e3cc8",
                                   "reach (dashed circle)": "#3c78dc"}) + "</p>")
 
 
 def identify_legend() -> str:
     """The legend of ``identify_figure``."""
-    return ("<p class='small legend'>" + _swatches({"faces identifiable before masks": "#f0a0a0",
+    return ("<p class='small legend'>" + swatches({"faces identifiable before masks": "#f0a0a0",
                                                     "after masks": "#c80000", "buildings": "#9696aa",
                                                     "cameras": "#1e3cc8"}) + "</p>")
 
 
-class _Canvas:
+class Canvas:
     """Scene metres to SVG pixels (y flipped), and shapely geometries to SVG paths."""
 
     def __init__(self, bounds: tuple[float, float, float, float], width: int = 520) -> None:
@@ -72,7 +72,7 @@ class _Canvas:
         return " ".join(out)
 
 
-def _svg(canvas: _Canvas, body: list[str], title: str) -> str:
+def svg_figure(canvas: Canvas, body: list[str], title: str) -> str:
     bar = 10 ** np.floor(np.log10(canvas.width / canvas.scale / 4))  # a round length, about a quarter wide
     bar_px = bar * canvas.scale
     y = canvas.height - 12
@@ -90,7 +90,7 @@ def camera_figure(result: Result, camera_id: str, *, width: int = 520, simplify_
     scene = result.scene
     cam = result.camera(camera_id)
     r = cam.range_m
-    canvas = _Canvas((cam.x - r * 1.05, cam.y - r * 1.05, cam.x + r * 1.05, cam.y + r * 1.05), width)
+    canvas = Canvas((cam.x - r * 1.05, cam.y - r * 1.05, cam.x + r * 1.05, cam.y + r * 1.05), width)
     body: list[str] = []
     cov = result.coverage.get(camera_id)
     if cov is not None and len(cov.ix):
@@ -124,7 +124,7 @@ def camera_figure(result: Result, camera_id: str, *, width: int = 520, simplify_
     cx, cy = canvas.xy(cam.x, cam.y)
     body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r * canvas.scale:.1f}" fill="none" stroke="#3c78dc" '
                 f'stroke-dasharray="4 3"/><circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="#1e3cc8"/>')
-    return _svg(canvas, body, f"camera {camera_id}: reach, coverage by DORI class, exposed targets, masks")
+    return svg_figure(canvas, body, f"camera {camera_id}: reach, coverage by DORI class, exposed targets, masks")
 
 
 def identify_figure(result: Result, *, width: int = 720, simplify_m: float = 1.0) -> str:
@@ -138,7 +138,7 @@ def identify_figure(result: Result, *, width: int = 720, simplify_m: float = 1.0
     if not pts:
         return ""
     a = np.array(pts)
-    canvas = _Canvas((a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max()), width)
+    canvas = Canvas((a[:, 0].min(), a[:, 1].min(), a[:, 2].max(), a[:, 3].max()), width)
     body: list[str] = []
     for when, fill in (("before_masks", "#f0a0a0"), ("after_masks", "#c80000")):
         for geom in result.identify_polygons(after_masks=when == "after_masks"):
@@ -150,4 +150,4 @@ def identify_figure(result: Result, *, width: int = 720, simplify_m: float = 1.0
     for c in cams:
         x, y = canvas.xy(c.x, c.y)
         body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#1e3cc8"/>')
-    return _svg(canvas, body, "where face identification detail is reachable")
+    return svg_figure(canvas, body, "where face identification detail is reachable")

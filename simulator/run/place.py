@@ -1,0 +1,211 @@
+"""``simulator place``: propose cameras that reach the most watched public ground, each compliant.
+
+Every candidate (a site x mount height x model, ``build.placement``) is analysed as ``simulator run``
+analyses a camera (``run.camera.camera_result``: exposures, mask plan, coverage), on worker processes
+or a Dask cluster. A candidate whose masks fit its limits is taken as it is; one whose plan does not
+fit takes the limits the plan proposes (``engine.masks.plan``), if the masks chosen again for them are
+compliant, and its coverage is computed again with those limits and masks; any other candidate is
+left out. What a candidate *reaches* is the watched cells it covers at their required DORI level or
+better through no mask. The choice is the lazy greedy of ``engine.placement`` (at least (1 - 1/e) of
+the best any as many candidates reach), ties broken by the fewest private targets seen into, then the
+fewest masks; its upper bound is printed with it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..build.cameras import place_on_scene
+from ..build.placement import Site, WatchGrid, candidate_sites, candidate_specs, watch_grid
+from ..engine.coverage import camera_coverage
+from ..engine.placement import Choice, lazy_greedy
+from ..errors import InputError
+from ..frames import Frame
+from ..results import must_hide
+from ..scenario import CameraSpec
+from ..scene import Camera, Scene
+from ..vocabulary import DORI_OR_NONE
+from .camera import camera_result
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One candidate (or existing camera) as analysed: compliant as it is, with proposed limits, or not
+    at all (``reason``); the watched cells it reaches (element indices of the ``WatchGrid``), the
+    private targets it sees into, its masks and their limit."""
+
+    camera_id: str
+    usable: bool
+    reached: NDArray[np.intp]
+    seen_into: int
+    masks: int
+    mask_limit: int
+    pan_limits_deg: tuple[float, float] | None = None  # proposed (None: the camera's own)
+    tilt_limits_deg: tuple[float, float] | None = None
+    reason: str = ""
+
+
+def outcome(scene: Scene, cam: Camera, grid: WatchGrid) -> Outcome:
+    """``cam`` analysed and judged as in the module docstring."""
+    r = camera_result(scene, cam)
+    plan = r.plan
+    seen_into = len(must_hide(scene, r.exposures))
+    limit = cam.mask_limits.max_masks
+    cov, pan, tilt, masks = r.coverage, None, None, (len(plan.masks) if plan is not None else 0)
+    if plan is not None and not plan.compliant:
+        alt = plan.proposed_plan
+        if alt is None or not alt.compliant:
+            why = plan.reasons[0] if plan.reasons else "not compliant"
+            return Outcome(cam.id, False, np.zeros(0, np.intp), seen_into, masks, limit,
+                           reason=f"not compliant, and no proposed limits make it so: {why}")
+        pan, tilt = plan.proposed_pan_limits_deg, plan.proposed_tilt_limits_deg
+        limited = replace(cam, pan_limits_deg=pan or cam.pan_limits_deg, tilt_limits_deg=tilt or cam.tilt_limits_deg)
+        cov = camera_coverage(scene, limited, masks=alt.masks) if scene.scenario.coverage.enabled else None
+        masks = len(alt.masks)
+    if cov is None:
+        return Outcome(cam.id, True, np.zeros(0, np.intp), seen_into, masks, limit, pan, tilt)
+    elements = grid.elements(cov.ix, cov.iy)
+    rank = np.array([DORI_OR_NONE.index(d) for d in cov.dori], np.int8) if len(cov.dori) else np.zeros(0, np.int8)
+    need = grid.need.ravel()[grid.cells[np.maximum(elements, 0)]] if len(elements) else np.zeros(0, np.int8)
+    ok = (elements >= 0) & ~cov.masked & (rank <= need)
+    return Outcome(cam.id, True, elements[ok], seen_into, masks, limit, pan, tilt)
+
+
+_GRID: WatchGrid | None = None  # the watch grid of a worker process
+
+
+def _outcome_task(scene: Scene, cam: Camera) -> Outcome:
+    assert _GRID is not None
+    return outcome(scene, cam, _GRID)
+
+
+def outcomes(scene: Scene, cameras: Sequence[Camera], grid: WatchGrid, *, processes: int = 1,
+             progress: Progress | None = None) -> list[Outcome]:
+    """``outcome`` of every camera, in order, in this process or on ``processes`` worker processes."""
+    global _GRID
+    _GRID = grid  # forked workers inherit it
+    try:
+        if processes > 1 and len(cameras) > 1:
+            from .processes import map_on_processes
+
+            return map_on_processes(scene, list(cameras), _outcome_task, processes, progress=progress)
+        out = []
+        for i, cam in enumerate(cameras):
+            if progress:
+                progress(cam.id, i, len(cameras))
+            out.append(outcome(scene, cam, grid))
+        if progress:
+            progress("", len(cameras), len(cameras))
+        return out
+    finally:
+        _GRID = None
+
+
+@dataclass
+class Proposal:
+    """What ``place`` found: the watched grid, the candidates (spec, site) and their outcomes, the
+    choice, and the outcomes of the scenario's own cameras (the 'before')."""
+
+    grid: WatchGrid
+    candidates: list[tuple[CameraSpec, Site]]
+    cameras: list[Camera]  # the candidates placed
+    results: list[Outcome]
+    choice: Choice
+    budget: int
+    target_share: float | None
+    models: tuple[str, ...]
+    existing: list[Outcome] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> list[int]:
+        return self.choice.order
+
+    def reached_m2(self, which: Sequence[Outcome]) -> NDArray[np.float64]:
+        """Per watch area, the area [m2] the union of ``which`` reaches."""
+        g = self.grid
+        hit = np.zeros(len(g.cells), bool)
+        for o in which:
+            hit[o.reached] = True
+        return np.bincount(g.cell_areas()[hit], minlength=len(g.names)).astype(float) * g.cell_area_m2
+
+    def watched_m2(self) -> NDArray[np.float64]:
+        g = self.grid
+        return np.bincount(g.cell_areas(), minlength=len(g.names)).astype(float) * g.cell_area_m2
+
+
+def check_models(scene: Scene, models: Sequence[str], *, field_name: str) -> tuple[str, ...]:
+    """The models to try: ``models`` as given (each a catalogue id), else the scenario's, else the
+    PTZ default of the cameras' defaults."""
+    from ..build.catalogue import model_spec
+    from ..scenario import CameraDefaults
+
+    chosen = tuple(models) or scene.scenario.placement.candidates.models or (CameraDefaults().ptz_model,)
+    for m in chosen:
+        model_spec(m, file=scene.scenario.source, field=field_name)
+    return chosen
+
+
+def propose(scene: Scene, *, budget: int | None = None, target_share: float | None = None,
+            models: Sequence[str] = (), processes: int = 1, progress: Progress | None = None,
+            existing: bool = True) -> Proposal:
+    """The proposal for ``scene`` (see the module docstring); ``budget`` and ``target_share`` override
+    the scenario's ``placement``; ``existing``: also judge the scenario's own cameras (the 'before')."""
+    sc = scene.scenario
+    pl = sc.placement
+    budget = pl.budget if budget is None else budget
+    target_share = pl.target_share if target_share is None else target_share
+    if budget < 1:
+        raise InputError(f"the budget must be at least 1 camera, got {budget}", field="--budget")
+    if target_share is not None and not 0 < target_share <= 1:
+        raise InputError(f"the target share must lie in (0, 1], got {target_share:g}", field="--target-share")
+    if not sc.masks.enabled or not sc.coverage.enabled:
+        raise InputError("placement needs masks and coverage enabled (masks.enabled, coverage.enabled)",
+                         file=sc.source, field="masks.enabled" if not sc.masks.enabled else "coverage.enabled")
+    models = check_models(scene, models, field_name="placement.candidates.models")
+    grid = watch_grid(scene)
+    sites = candidate_sites(scene)
+    specs = candidate_specs(sites, heights_m=pl.candidates.mount_heights_m, models=models)
+    if not specs:
+        raise InputError("no candidate positions: no streets for poles, no OSM mounts, no non-residential "
+                         "facades and no points", file=sc.source, field="placement.candidates")
+    if len(specs) > pl.max_candidates:
+        raise InputError(f"{len(specs):,} candidates ({len(sites):,} sites x heights x models), more than "
+                         f"placement.max_candidates ({pl.max_candidates:,}); raise it, or the spacing",
+                         file=sc.source, field="placement.max_candidates")
+    cams = [place_on_scene(scene, spec, source=sc.source, field="placement.candidates") for spec, _ in specs]
+    own = list(scene.cameras) if existing else []
+    results = outcomes(scene, [*cams, *own], grid, processes=processes, progress=progress)
+    found, before = results[:len(cams)], results[len(cams):]
+    weights = np.full(len(grid.cells), grid.cell_area_m2)
+    total = float(weights.sum())
+    reach = [o.reached if o.usable else np.zeros(0, np.intp) for o in found]
+    keys = [(float(o.seen_into), float(o.masks)) for o in found]
+    choice = lazy_greedy(reach, weights, budget=budget, tie_key=keys,
+                         target_value=None if target_share is None else target_share * total * (1 - 1e-12))
+    return Proposal(grid, specs, cams, found, choice, budget, target_share, models, before)
+
+
+def chosen_spec(p: Proposal, i: int, name: str, frame: Frame) -> dict[str, object]:
+    """The scenario entry of chosen candidate ``i`` (index into ``p.candidates``), named ``name``, at
+    its lon/lat (WGS 84, to 1e-7 deg: about 1 cm), with its proposed limits."""
+    spec, _ = p.candidates[i]
+    o = p.results[i]
+    lon, lat = (float(v) for v in frame.to_lonlat(spec.x or 0.0, spec.y or 0.0))
+    entry: dict[str, object] = {"id": name, "model": spec.model, "lon": round(lon, 7), "lat": round(lat, 7),
+                                "mount_height_m": spec.mount_height_m}
+    if o.pan_limits_deg is not None:
+        entry["pan_limits_deg"] = [round(v % 360.0, 1) for v in o.pan_limits_deg]  # wraps through north
+    if o.tilt_limits_deg is not None:
+        entry["tilt_limits_deg"] = [round(v, 1) for v in o.tilt_limits_deg]
+    return entry
+
+
+def share(part: float, whole: float) -> float:
+    return part / whole if whole > 0 and math.isfinite(whole) else 0.0
