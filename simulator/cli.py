@@ -108,7 +108,7 @@ def _place(args: argparse.Namespace) -> int:
     from .build import build_scene
     from .outputs.placement import write_placement
     from .outputs.publish import check_out, folder_lock
-    from .run.place import propose
+    from .run.place import propose, setup
     from .scenario import load_scenario
 
     err = Console(stderr=True)
@@ -125,8 +125,11 @@ def _place(args: argparse.Namespace) -> int:
         pass
     with err.status("building the scene…"):
         scene = build_scene(scenario)
+    with err.status("watched ground and candidates…"):
+        ready = setup(scene, budget=args.budget, target_share=args.target_share, models=args.model or ())
     err.print(f"scene: {len(scene.buildings)} buildings, {len(scene.targets)} private targets, "
-              f"{len(scene.cameras)} cameras of its own ({scene.frame.crs.to_string()})")
+              f"{len(scene.cameras)} cameras of its own ({scene.frame.crs.to_string()}); "
+              f"{len(ready.grid.cells) * ready.grid.cell_area_m2:,.0f} m² watched, {len(ready.cameras):,} candidates")
     with Progress(TextColumn("candidates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   TextColumn("{task.description}"), console=err, transient=False) as bar:
         task = bar.add_task("", total=None)
@@ -134,8 +137,7 @@ def _place(args: argparse.Namespace) -> int:
         def tick(cam: str, i: int, n: int) -> None:
             bar.update(task, completed=i, total=n, description=cam)
 
-        p = propose(scene, budget=args.budget, target_share=args.target_share, models=args.model or (),
-                    processes=args.processes, progress=tick)
+        p = propose(scene, processes=args.processes, progress=tick, prepared=ready)
     data = write_placement(Path(args.out), scene, p)
     w = data["watched"]
     if w["default"]:

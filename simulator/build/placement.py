@@ -133,8 +133,7 @@ def _watch_areas(scene: Scene) -> tuple[list[str], list[str], list[shapely.Geome
     check_lonlat_order(g, label=wa.path)
     g = g.to_crs(scene.frame.crs)
     names, levels, polys = [], [], []
-    x0, y0, x1, y1 = _scene_box(scene)
-    box = shapely.box(x0, y0, x1, y1)
+    box = shapely.box(*_scene_box(scene)).buffer(sc.analysis.max_range_m)  # what a camera there could see
     for k, row in enumerate(g.itertuples(index=False)):
         name = str(getattr(row, wa.id_field, None) or f"area-{k + 1}") if wa.id_field in g else f"area-{k + 1}"
         level = getattr(row, wa.level_field, None) if wa.level_field in g else None
@@ -156,8 +155,13 @@ def _watch_areas(scene: Scene) -> tuple[list[str], list[str], list[shapely.Geome
 
 
 def _scene_box(scene: Scene) -> tuple[float, float, float, float]:
-    """The bounds (scene CRS) of the scene's buildings and streets."""
+    """The bounds (scene CRS) of the scene's buildings and streets, and of its extent if given."""
     parts = [g.total_bounds for g in (scene.buildings, scene.streets) if len(g)]
+    if scene.scenario.extent is not None:
+        lon0, lat0, lon1, lat1 = scene.scenario.extent
+        x, y = scene.frame.from_lonlat(np.array([lon0, lon1]), np.array([lat0, lat1]))
+        parts.append(np.array([x[0], y[0], x[1], y[1]]))
+
     if not parts:
         return (0.0, 0.0, 0.0, 0.0)
     b = np.array(parts)

@@ -152,11 +152,25 @@ def check_models(scene: Scene, models: Sequence[str], *, field_name: str) -> tup
     return chosen
 
 
-def propose(scene: Scene, *, budget: int | None = None, target_share: float | None = None,
-            models: Sequence[str] = (), processes: int = 1, progress: Progress | None = None,
-            existing: bool = True) -> Proposal:
-    """The proposal for ``scene`` (see the module docstring); ``budget`` and ``target_share`` override
-    the scenario's ``placement``; ``existing``: also judge the scenario's own cameras (the 'before')."""
+@dataclass(frozen=True)
+class Setup:
+    """What a placement works on, checked before the work: the watched grid, the candidates (spec,
+    site) placed as cameras, the budget, the target share and the models."""
+
+    grid: WatchGrid
+    candidates: list[tuple[CameraSpec, Site]]
+    cameras: list[Camera]
+    budget: int
+    target_share: float | None
+    models: tuple[str, ...]
+
+
+def setup(scene: Scene, *, budget: int | None = None, target_share: float | None = None,
+          models: Sequence[str] = ()) -> Setup:
+    """Check the placement's input and make its grid and candidates (``InputError`` on bad input:
+    a budget below 1, a share outside (0, 1], an unknown model, no candidates, too many, a watch area
+    with an unknown level or outside the data); ``budget`` and ``target_share`` override the
+    scenario's ``placement``."""
     sc = scene.scenario
     pl = sc.placement
     budget = pl.budget if budget is None else budget
@@ -168,10 +182,10 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
     if not sc.masks.enabled or not sc.coverage.enabled:
         raise InputError("placement needs masks and coverage enabled (masks.enabled, coverage.enabled)",
                          file=sc.source, field="masks.enabled" if not sc.masks.enabled else "coverage.enabled")
-    models = check_models(scene, models, field_name="placement.candidates.models")
+    chosen_models = check_models(scene, models, field_name="--model" if models else "placement.candidates.models")
     grid = watch_grid(scene)
     sites = candidate_sites(scene)
-    specs = candidate_specs(sites, heights_m=pl.candidates.mount_heights_m, models=models)
+    specs = candidate_specs(sites, heights_m=pl.candidates.mount_heights_m, models=chosen_models)
     if not specs:
         raise InputError("no candidate positions: no streets for poles, no OSM mounts, no non-residential "
                          "facades and no points", file=sc.source, field="placement.candidates")
@@ -180,6 +194,16 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
                          f"placement.max_candidates ({pl.max_candidates:,}); raise it, or the spacing",
                          file=sc.source, field="placement.max_candidates")
     cams = [place_on_scene(scene, spec, source=sc.source, field="placement.candidates") for spec, _ in specs]
+    return Setup(grid, specs, cams, budget, target_share, chosen_models)
+
+
+def propose(scene: Scene, *, budget: int | None = None, target_share: float | None = None,
+            models: Sequence[str] = (), processes: int = 1, progress: Progress | None = None,
+            existing: bool = True, prepared: Setup | None = None) -> Proposal:
+    """The proposal for ``scene`` (see the module docstring) on ``setup``'s input (``prepared``, else
+    made here); ``existing``: also judge the scenario's own cameras (the 'before')."""
+    s = prepared or setup(scene, budget=budget, target_share=target_share, models=models)
+    grid, cams = s.grid, s.cameras
     own = list(scene.cameras) if existing else []
     results = outcomes(scene, [*cams, *own], grid, processes=processes, progress=progress)
     found, before = results[:len(cams)], results[len(cams):]
@@ -187,9 +211,9 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
     total = float(weights.sum())
     reach = [o.reached if o.usable else np.zeros(0, np.intp) for o in found]
     keys = [(float(o.seen_into), float(o.masks)) for o in found]
-    choice = lazy_greedy(reach, weights, budget=budget, tie_key=keys,
-                         target_value=None if target_share is None else target_share * total * (1 - 1e-12))
-    return Proposal(grid, specs, cams, found, choice, budget, target_share, models, before)
+    choice = lazy_greedy(reach, weights, budget=s.budget, tie_key=keys,
+                         target_value=None if s.target_share is None else s.target_share * total * (1 - 1e-12))
+    return Proposal(grid, s.candidates, cams, found, choice, s.budget, s.target_share, s.models, before)
 
 
 def chosen_spec(p: Proposal, i: int, name: str, frame: Frame) -> dict[str, object]:
