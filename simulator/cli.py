@@ -120,6 +120,10 @@ def _place(args: argparse.Namespace) -> int:
     if args.target_share is not None and not 0 < args.target_share <= 1:
         raise InputError(f"--target-share must lie in (0, 1], got {args.target_share:g}", field="--target-share")
     scenario = load_scenario(args.scenario)
+    if args.workers is not None or args.scheduler is not None:
+        from .run.dask import check_cluster_arguments
+
+        check_cluster_arguments(args.workers, args.scheduler)
     t0 = time.perf_counter()
     with folder_lock(Path(args.out)):  # another run on the folder fails now, not after the work
         pass
@@ -137,7 +141,8 @@ def _place(args: argparse.Namespace) -> int:
         def tick(cam: str, i: int, n: int) -> None:
             bar.update(task, completed=i, total=n, description=cam)
 
-        p = propose(scene, processes=args.processes, progress=tick, prepared=ready)
+        p = propose(scene, processes=args.processes, progress=tick, prepared=ready, workers=args.workers,
+                    scheduler=args.scheduler)
     data = write_placement(Path(args.out), scene, p)
     w = data["watched"]
     if w["default"]:
@@ -193,8 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="stop once this share (0-1] of the watched area is reached")
     pl.add_argument("--model", action="append", metavar="ID", help="a catalogue model to try (repeatable; "
                                                                     "default: placement.candidates.models)")
-    pl.add_argument("--processes", type=int, metavar="N", default=cores(),
-                    help=f"analyse the candidates on N local processes (default: one per core, here {cores()})")
+    where_pl = pl.add_mutually_exclusive_group()
+    where_pl.add_argument("--processes", type=int, metavar="N", default=cores(),
+                          help=f"analyse the candidates on N local processes (default: one per core, here {cores()})")
+    where_pl.add_argument("--workers", type=int, metavar="N", help="analyse the candidates on N local processes (Dask)")
+    where_pl.add_argument("--scheduler", metavar="ADDRESS", help="analyse the candidates on this Dask cluster")
     pl.set_defaults(func=_place)
     wh = sub.add_parser("where", help="which cameras can see a point or a target (window, door …), masked or not")
     wh.add_argument("scenario", help="scenario YAML file")

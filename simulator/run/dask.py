@@ -33,13 +33,17 @@ from .tiles import plan_tiles, result_to_scene, scene_part
 _BUILT: list[tuple[str, tuple[int, int]]] = []
 
 
-def run_part(part: Scene, run: str, key: tuple[int, int], camera_ids: Sequence[str]) -> list[CameraResult]:
-    """A worker's task: the results of ``camera_ids`` on a tile's ``part`` (its Embree scene built on
-    the worker's first chunk of it and kept with it), indices turned into the whole scene's."""
+def run_part(part: Scene, run: str, key: tuple[int, int], camera_ids: Sequence[str],
+             task: Callable[..., Any] | None = None, extra: Any = None) -> list[Any]:
+    """A worker's task: ``task(part, camera[, extra])`` of each of ``camera_ids`` on a tile's ``part``
+    (its Embree scene built on the worker's first chunk of it and kept with it); by default the
+    camera's result, its indices turned into the whole scene's."""
     if not part.engine_built:
         _BUILT.append((run, key))
     by_id = {c.id: c for c in part.cameras}
-    return [result_to_scene(part, camera_result(part, by_id[cid])) for cid in camera_ids]
+    if task is None:
+        return [result_to_scene(part, camera_result(part, by_id[cid])) for cid in camera_ids]
+    return [task(part, by_id[cid]) if extra is None else task(part, by_id[cid], extra) for cid in camera_ids]
 
 
 def built() -> list[tuple[str, tuple[int, int]]]:
@@ -88,6 +92,29 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
     scattered at a time; each tile's cameras go in enough chunks that every worker gets
     ``chunks_per_worker`` of the work when there are few tiles. ``finish``: what the client derives
     from each camera's result as it arrives (``run.camera.Finish``)."""
+    t0 = time.perf_counter()
+    scene = scene if scene is not None else build_scene(scenario)
+    selected = [c.id for c in select_cameras(scene, cameras)]
+    results: dict[str, CameraResult] = {}
+
+    def arrived(cid: str, r: Any) -> None:
+        results[cid] = finished(scene, [r], finish)[0]
+
+    on_cluster(scene, selected, arrived, workers=workers, scheduler=scheduler, progress=progress,
+               chunks_per_worker=chunks_per_worker, tile_m=tile_m or scenario.analysis.tile_m,
+               tiles_in_flight=tiles_in_flight)
+    return assemble(scene, [results[cid] for cid in selected], seconds=time.perf_counter() - t0)
+
+
+def on_cluster(scene: Scene, selected: Sequence[str], arrived: Callable[[str, Any], None], *,
+               workers: int | None = None, scheduler: str | None = None,
+               progress: Callable[[str, int, int], None] | None = None, chunks_per_worker: int = 2,
+               tile_m: float | None = None, tiles_in_flight: int = 2, task: Callable[..., Any] | None = None,
+               extra: Any = None) -> None:
+    """The cameras ``selected`` (ids of ``scene.cameras``) on the cluster, tile by tile (see
+    ``analyse_distributed``): ``task(part, camera[, extra])`` of each (default: its ``CameraResult``)
+    handed to ``arrived(camera_id, value)`` as it arrives. ``extra`` (the same for every camera) is
+    sent to the cluster once."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as exc:  # pragma: no cover - dask is a dependency; a broken install says so
@@ -96,14 +123,11 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
     if (workers is None) == (scheduler is None):
         raise InputError("give either a number of workers or a scheduler address", field="--workers/--scheduler")
     check_cluster_arguments(workers, scheduler)
-    t0 = time.perf_counter()
-    scene = scene if scene is not None else build_scene(scenario)
-    selected = [c.id for c in select_cameras(scene, cameras)]
-    tile_m = tile_m or scenario.analysis.tile_m or DEFAULT_TILE_M
-    tiles = plan_tiles(scene, selected, tile_m)
+    tile_m = tile_m or DEFAULT_TILE_M
+    tiles = plan_tiles(scene, list(selected), tile_m)
     run = f"{os.getpid()}-{time.time_ns()}"
     cluster = None
-    results: dict[str, CameraResult] = {}
+    done = 0
     try:
         if scheduler is not None:
             try:
@@ -122,6 +146,7 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
             pending: dict[Any, tuple[tuple[int, int], list[str]]] = {}  # future -> its tile and cameras
             open_chunks: dict[tuple[int, int], int] = {}  # tile -> chunks not yet done
             shared: dict[tuple[int, int], Any] = {}  # tile -> its scattered part
+            sent = client.scatter(extra, broadcast=True, hash=False) if extra is not None else None
 
             def submit_next() -> list[Any]:
                 nxt = next(todo, None)
@@ -136,7 +161,7 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
                 open_chunks[tile.key] = len(parts)
                 futs = []
                 for ids in parts:
-                    f = client.submit(run_part, shared[tile.key], run, tile.key, ids, pure=False)
+                    f = client.submit(run_part, shared[tile.key], run, tile.key, ids, task, sent, pure=False)
                     pending[f] = (tile.key, ids)
                     futs.append(f)
                 return futs
@@ -144,17 +169,17 @@ def analyse_distributed(scenario: Scenario, *, cameras: Sequence[str] | None = N
             first = [f for _ in range(tiles_in_flight * n_workers) for f in submit_next()]
             queue = as_completed(first)
             for fut in queue:
-                for r in finished(scene, fut.result(), finish):
-                    results[r.camera_id] = r
                 key, ids = pending.pop(fut)
+                for cid, value in zip(ids, fut.result(), strict=True):
+                    arrived(cid, value)
+                done += len(ids)
                 open_chunks[key] -= 1
                 if open_chunks[key] == 0:  # the tile is done: release its part on the cluster
                     shared.pop(key).release()
                     for f in submit_next():
                         queue.add(f)
                 if progress:
-                    progress(ids[-1], len(results), len(selected))
+                    progress(ids[-1], done, len(selected))
     finally:
         if cluster is not None:
             cluster.close()
-    return assemble(scene, [results[cid] for cid in selected], seconds=time.perf_counter() - t0)

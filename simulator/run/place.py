@@ -1,14 +1,14 @@
 """``simulator place``: propose cameras that reach the most watched public ground, each compliant.
 
 Every candidate (a site x mount height x model, ``build.placement``) is analysed as ``simulator run``
-analyses a camera (``run.camera.camera_result``: exposures, mask plan, coverage), on worker processes
-or a Dask cluster. A candidate whose masks fit its limits is taken as it is; one whose plan does not
-fit takes the limits the plan proposes (``engine.masks.plan``), if the masks chosen again for them are
-compliant, and its coverage is computed again with those limits and masks; any other candidate is
-left out. What a candidate *reaches* is the watched cells it covers at their required DORI level or
-better through no mask. The choice is the lazy greedy of ``engine.placement`` (at least (1 - 1/e) of
-the best any as many candidates reach), ties broken by the fewest private targets seen into, then the
-fewest masks; its upper bound is printed with it.
+analyses a camera (``run.camera.camera_result``: exposures, mask plan, coverage), on worker processes or
+a Dask cluster (tile by tile, as ``run.dask``). A candidate whose masks fit its limits is taken as it
+is; one whose plan does not fit takes the limits the plan proposes (``engine.masks.plan``), if the masks
+chosen again for them are compliant, and its coverage is computed again with those limits and masks; any
+other candidate is left out. What a candidate *reaches* is the watched cells it covers at their required
+DORI level or better through no mask. The choice is the lazy greedy of ``engine.placement`` (at least (1
+- 1/e) of the best any as many candidates reach), ties broken by the fewest private targets seen into,
+then the fewest masks; its upper bound is printed with it.
 """
 
 from __future__ import annotations
@@ -87,9 +87,23 @@ def _outcome_task(scene: Scene, cam: Camera) -> Outcome:
 
 
 def outcomes(scene: Scene, cameras: Sequence[Camera], grid: WatchGrid, *, processes: int = 1,
-             progress: Progress | None = None) -> list[Outcome]:
-    """``outcome`` of every camera, in order, in this process or on ``processes`` worker processes."""
+             progress: Progress | None = None, workers: int | None = None,
+             scheduler: str | None = None) -> list[Outcome]:
+    """``outcome`` of every camera, in order: in this process, on ``processes`` worker processes, or
+    on a Dask cluster (``workers`` local processes, or the cluster at ``scheduler``; tile by tile, as
+    ``run.dask``)."""
     global _GRID
+    if workers is not None or scheduler is not None:
+        import copy
+
+        from .dask import on_cluster
+
+        work = copy.copy(scene)
+        work.cameras = list(cameras)
+        found: dict[str, Outcome] = {}
+        on_cluster(work, [c.id for c in cameras], found.__setitem__, workers=workers, scheduler=scheduler,
+                   progress=progress, tile_m=scene.scenario.analysis.tile_m, task=outcome, extra=grid)
+        return [found[c.id] for c in cameras]
     _GRID = grid  # forked workers inherit it
     try:
         if processes > 1 and len(cameras) > 1:
@@ -199,13 +213,15 @@ def setup(scene: Scene, *, budget: int | None = None, target_share: float | None
 
 def propose(scene: Scene, *, budget: int | None = None, target_share: float | None = None,
             models: Sequence[str] = (), processes: int = 1, progress: Progress | None = None,
-            existing: bool = True, prepared: Setup | None = None) -> Proposal:
+            existing: bool = True, prepared: Setup | None = None, workers: int | None = None,
+            scheduler: str | None = None) -> Proposal:
     """The proposal for ``scene`` (see the module docstring) on ``setup``'s input (``prepared``, else
     made here); ``existing``: also judge the scenario's own cameras (the 'before')."""
     s = prepared or setup(scene, budget=budget, target_share=target_share, models=models)
     grid, cams = s.grid, s.cameras
     own = list(scene.cameras) if existing else []
-    results = outcomes(scene, [*cams, *own], grid, processes=processes, progress=progress)
+    results = outcomes(scene, [*cams, *own], grid, processes=processes, progress=progress, workers=workers,
+                       scheduler=scheduler)
     found, before = results[:len(cams)], results[len(cams):]
     weights = np.full(len(grid.cells), grid.cell_area_m2)
     total = float(weights.sum())

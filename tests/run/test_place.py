@@ -178,3 +178,18 @@ def test_watch_grid_levels_where_areas_overlap(tmp_path):
     need = g.need.ravel()[cells]
     assert len(cells) == 150
     assert set(need[x < 45].tolist()) == {2} and set(need[x > 45].tolist()) == {0}  # observe | identify
+
+
+def test_same_proposal_in_one_process_on_processes_and_on_dask(tmp_path):
+    box = (0.0, 0.0, 70.0, 20.0)
+    poles = [("A", 20.0, 10.0), ("B", 25.0, 10.0), ("C", 55.0, 10.0), ("D", 62.0, 30.0)]
+    path = scenario(tmp_path, areas=[square(*box, "recognise", "square")], points=poles, budget=3)
+    scene = simulator.build_scene(simulator.load_scenario(path))
+    one = propose(scene)
+    many = propose(scene, processes=2)
+    dask = propose(scene, workers=2)
+    for other in (many, dask):
+        assert other.chosen == one.chosen and other.choice.gains == one.choice.gains
+        for a, b in zip(one.results, other.results, strict=True):
+            assert a.camera_id == b.camera_id and np.array_equal(np.sort(a.reached), np.sort(b.reached))
+            assert (a.seen_into, a.masks, a.usable) == (b.seen_into, b.masks, b.usable)
