@@ -50,6 +50,7 @@ DORI_COLOURS = {"identify": [200, 0, 0], "recognise": [240, 120, 0], "observe": 
 BUILDING_COLOURS = {"exposed after masks": [200, 30, 30, 210], "exposed, hidden by masks": [240, 150, 60, 190],
                     "private, not exposed": [215, 190, 150, 170], "not private": [175, 175, 190, 150]}
 CAMERA_COLOURS = {"compliant": [30, 140, 60], "not compliant": [200, 30, 30]}
+PROPOSED_COLOUR = [150, 40, 200, 255]
 MAX_LABELS = 60  # street names drawn at most (the longest streets first)
 MAX_STREET_POINTS = 1500  # street points drawn at most (every k-th), to click on
 PIXELS = String("pixels")  # a literal for deck.gl (pydeck reads a plain string as a column)
@@ -396,6 +397,17 @@ def map_page() -> None:
                                     get_text="name", get_size=12, get_color=[60, 60, 80, 230],
                                     character_set=String("auto"),
                                     background=True, get_background_color=[255, 255, 255, 170]))
+    proposal = st.session_state.get("proposal")
+    if proposal is not None and proposal[0] == name and proposal[1].chosen:
+        p = proposal[1]
+        pc = [p.cameras[i] for i in p.chosen]
+        plon, plat = scene.frame.to_lonlat([c.x for c in pc], [c.y for c in pc])
+        layers.append(pdk.Layer("ScatterplotLayer", pd.DataFrame({
+            "lon": plon, "lat": plat, "tip": [f"Proposed camera {k + 1}: adds {g:,.0f} m² watched"
+                                              for k, g in enumerate(p.choice.gains)]}),
+            id="proposed", get_position=["lon", "lat"], get_radius=8, radius_units=PIXELS,
+            get_fill_color=PROPOSED_COLOUR, stroked=True, get_line_color=[255, 255, 255],
+            line_width_min_pixels=2, pickable=True))
     layers.append(pdk.Layer("ScatterplotLayer", cam_df, id="cameras", get_position=["lon", "lat"],
                             get_radius="size", radius_units=PIXELS, get_fill_color="colour", stroked=True,
                             get_line_color=[255, 255, 255], line_width_min_pixels=1, pickable=True))
@@ -413,7 +425,8 @@ def map_page() -> None:
                 + legend({k: [*v, 255] for k, v in DORI_COLOURS.items() if k != "none"},
                          "Exposed targets and coverage, by DORI class:")
                 + legend({"mask footprint": [250, 220, 0, 230], "hidden by a mask": [30, 30, 30, 150],
-                          "street point (click to place a camera)": [90, 90, 90, 200]}, "Also:"),
+                          "street point (click to place a camera)": [90, 90, 90, 200],
+                          "proposed camera (Suggest cameras)": PROPOSED_COLOUR}, "Also:"),
                 unsafe_allow_html=True)
     selection = event.selection.objects if event and event.selection else {}
     picked = (selection.get("street_points") or [None])[0]
@@ -426,6 +439,7 @@ def map_page() -> None:
         st.session_state["place_at"] = (float(picked["lon"]), float(picked["lat"]))
     add_camera_form()
     edit_camera_form()
+    suggest_form()
 
 
 def add_camera_form() -> None:
@@ -464,6 +478,121 @@ def add_camera_form() -> None:
                     st.rerun()
     if st.session_state.get("placed"):
         st.success(f"Camera {st.session_state.pop('placed')} placed and analysed.")
+
+
+def suggest_form() -> None:
+    """'Suggest cameras': ``simulator place`` on this scenario, the proposal shown and accepted (or part of it)."""
+    if st.session_state.get("accepted"):
+        ids = st.session_state.pop("accepted")
+        st.success(f"{len(ids)} proposed camera{'s' if len(ids) != 1 else ''} added, analysed and saved: "
+                   f"{', '.join(ids)}.")
+    held = st.session_state.get("proposal")
+    with st.expander("Suggest cameras", expanded=held is not None and held[0] == name):
+        st.caption("Proposes where cameras go to watch the most public ground at the level it needs, each compliant "
+                   "(its masks fit its limits, or it gets pan/tilt limits that make it so), preferring cameras "
+                   "that see into no home. Your current cameras are the 'before'.")
+        pl = scene.scenario.placement
+        own_areas = scene.scenario.watch_areas is not None
+        kinds = (["the scenario's watch areas"] if own_areas else []) + ["public street space", "a rectangle"]
+        with st.form("suggest"):
+            what = st.radio("Watch", kinds, horizontal=True, key="suggest_what")
+            highways = sorted(str(h) for h in scene.streets["highway"].dropna().unique()) \
+                if "highway" in scene.streets else []
+            c1, c2, c3 = st.columns(3)
+            chosen_roads = c1.multiselect("Streets (public street space)", highways, default=list(
+                pl.watch_streets.highways or []), placeholder="every street", key="suggest_roads")
+            half = c2.number_input("Either side of the centre line [m]", 1.0, 100.0,
+                                   float(pl.watch_streets.half_width_m), key="suggest_half")
+            level = c3.selectbox("Level needed", DORI_CLASSES, index=DORI_CLASSES.index(pl.watch_streets.level),
+                                 key="suggest_level")
+            lon0, lat0, lon1, lat1 = (scene.buildings.to_crs("EPSG:4326").total_bounds if len(scene.buildings)
+                                      else (0.0, 0.0, 0.0, 0.0))
+            r1, r2, r3, r4 = st.columns(4)
+            west = r1.number_input("Rectangle: west [lon]", value=float(lon0), format="%.6f", key="suggest_w")
+            south = r2.number_input("south [lat]", value=float(lat0), format="%.6f", key="suggest_s")
+            east = r3.number_input("east [lon]", value=float(lon1), format="%.6f", key="suggest_e")
+            north = r4.number_input("north [lat]", value=float(lat1), format="%.6f", key="suggest_n")
+            d1, d2, d3, d4 = st.columns(4)
+            budget = d1.number_input("Budget [cameras]", 1, 10_000, min(pl.budget, 10), key="suggest_budget")
+            model = d2.selectbox("Model", models, index=models.index(pl.candidates.models[0] if pl.candidates.models
+                                                                     else "bosch-mic-ip-starlight-7100i"),
+                                 key="suggest_model")
+            spacing = d3.number_input("Poles every [m]", 5.0, 1000.0,
+                                      float(pl.candidates.poles.spacing_m if pl.candidates.poles else 40.0),
+                                      key="suggest_spacing")
+            height = d4.number_input("Mount height [m]", 1.0, MAX_MOUNT_HEIGHT_M,
+                                     float(pl.candidates.mount_heights_m[0]), key="suggest_height")
+            go = st.form_submit_button("Suggest cameras")
+        if go:
+            from simulator.scenario import PolesAlongStreets, WatchAreasLayer, WatchStreets
+
+            watch = None
+            if what == "a rectangle":
+                box = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
+                    "id": "rectangle", "level": level}, "geometry": {"type": "Polygon", "coordinates": [[
+                        [west, south], [east, south], [east, north], [west, north], [west, south]]]}}]}
+                STATE_DIR.mkdir(exist_ok=True)
+                area_file = STATE_DIR / "watch-rectangle.geojson"
+                area_file.write_text(json.dumps(box))
+                watch = WatchAreasLayer(path=str(area_file), crs="EPSG:4326")
+            elif what == "the scenario's watch areas":
+                watch = scene.scenario.watch_areas
+            settings = pl.model_copy(update={
+                "budget": int(budget),
+                "watch_streets": WatchStreets(highways=tuple(chosen_roads) or None, half_width_m=half, level=level),
+                "candidates": pl.candidates.model_copy(update={
+                    "poles": PolesAlongStreets(spacing_m=spacing, setback_m=(pl.candidates.poles.setback_m if
+                                                                             pl.candidates.poles else 4.0)),
+                    "mount_heights_m": (float(height),), "models": (model,)})})
+            bar = st.progress(0.0, text="Analysing the candidates…")
+
+            def progress(cid: str, done: int, total: int) -> None:
+                bar.progress(min(done / max(total, 1), 1.0), text=f"Analysing the candidates: {done} of {total}")
+
+            try:
+                if what == "a rectangle" and not (west < east and south < north):
+                    raise SimulatorError("the rectangle needs west < east and south < north")
+                proposal = wb.suggest(settings, watch_areas=watch, processes=cores(), progress=progress)
+            except SimulatorError as exc:
+                bar.empty()
+                st.error(str(exc))
+                return
+            bar.empty()
+            st.session_state["proposal"] = held = (name, proposal)
+        if held is None or held[0] != name:
+            return
+        p = held[1]
+        watched, before, after = p.watched_m2(), p.reached_m2(p.existing), p.reached_m2([p.results[i]
+                                                                                         for i in p.chosen])
+        total = float(watched.sum())
+        if p.grid.default:
+            st.caption(p.grid.default[0].upper() + p.grid.default[1:] + ".")
+        reach = "proposed camera reaches" if len(p.chosen) == 1 else "proposed cameras reach"
+        st.markdown(f"**{len(p.chosen)} {reach} {after.sum():,.0f} m² of {total:,.0f} m² watched "
+                    f"({after.sum() / max(total, 1e-9):.1%})**; your {len(p.existing)} cameras reach "
+                    f"{before.sum():,.0f} m² ({before.sum() / max(total, 1e-9):.1%}). No {p.budget} of these "
+                    f"{len(p.results)} candidates reach more than {p.choice.upper_bound:,.0f} m².")
+        st.dataframe(pd.DataFrame({"Watch area": p.grid.names, "Level needed": p.grid.levels,
+                                   "Watched [m²]": watched.round(0), "Before [m²]": before.round(0),
+                                   "After [m²]": after.round(0)}), hide_index=True)
+        rows = []
+        for k, (i, gain) in enumerate(zip(p.chosen, p.choice.gains, strict=True)):
+            o = p.results[i]
+            limits = "proposed" if (o.pan_limits_deg or o.tilt_limits_deg) else "its own"
+            rows.append({"#": k + 1, "Model": p.candidates[i][0].model, "Mount height [m]": p.cameras[i].mount_height_m,
+                         "Pan/tilt limits": limits, "Masks": f"{o.masks} / {o.mask_limit}",
+                         "Private targets seen into": o.seen_into, "Adds [m²]": round(gain),
+                         "Reached so far": f"{sum(p.choice.gains[:k + 1]) / max(total, 1e-9):.1%}"})
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        picked = st.multiselect("Accept these (by #)", list(range(1, len(p.chosen) + 1)),
+                                default=list(range(1, len(p.chosen) + 1)), key="suggest_accept")
+        if st.button("Accept into my cameras", disabled=not picked, key="suggest_go"):
+            with st.spinner("Analysing the accepted cameras…"):
+                ids = wb.accept(p, [k - 1 for k in picked])
+            save(name, wb)
+            st.session_state.pop("proposal", None)
+            st.session_state["accepted"] = ids
+            st.rerun()
 
 
 def edit_camera_form() -> None:

@@ -100,6 +100,11 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cameras(n: int) -> str:
+    """'1 camera reaches' / 'n cameras reach'."""
+    return f"{n} camera reaches" if n == 1 else f"{n} cameras reach"
+
+
 def _place(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -159,7 +164,7 @@ def _place(args: argparse.Namespace) -> int:
     cand = data["candidates"]
     before = data["existing_cameras"]
     Console().print(
-        f"{len(data['chosen'])} cameras reach {data['reached_m2']:,.0f} m² of {w['total_m2']:,.0f} m² watched "
+        f"{cameras(len(data['chosen']))} {data['reached_m2']:,.0f} m² of {w['total_m2']:,.0f} m² watched "
         f"({data['reached_share']:.1%}); no {p.budget} of these candidates reach more than "
         f"{data['upper_bound_m2']:,.0f} m² (the greedy choice is guaranteed 63.2 % of the best). The scenario's own "
         f"{before['cameras']} cameras reach {before['reached_m2']:,.0f} m². {cand['tried']:,} candidates tried, "

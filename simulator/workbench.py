@@ -7,7 +7,7 @@ import copy
 import io
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,8 @@ from .outputs.writers import coverage_frame, jsonable
 from .results import CameraResult, Result, assemble, label_exposures
 from .run.camera import camera_result
 from .run.pipeline import camera_results
-from .scenario import camera_spec
+from .run.place import Proposal
+from .scenario import PlacementSettings, WatchAreasLayer, camera_spec
 from .scene import Camera, Scene
 
 VENDOR_FILES = {"onvif": "onvif/*.xml", "axis": "axis/*.txt", "hikvision": "hikvision/*.xml", "json": "*.json"}
@@ -139,6 +140,33 @@ class Workbench:
         g = coverage_frame(self.result()).explode(index_parts=False).reset_index(drop=True)
         g["area_m2"] = g.geometry.area  # of each part, in the scene's metres
         return g.to_crs("EPSG:4326")
+
+    def suggest(self, placement: PlacementSettings, *, watch_areas: WatchAreasLayer | None = None,
+                models: Sequence[str] = (), processes: int = 1,
+                progress: Callable[[str, int, int], None] | None = None) -> Proposal:
+        """``simulator place`` on this scene with ``placement`` (and ``watch_areas``, else the street
+        space of ``placement.watch_streets``); the working cameras are the 'before' (from their results,
+        no ray cast again). ``InputError`` on bad input, as the command line."""
+        from .run.place import outcome_of, propose
+        from .scenario import Scenario
+
+        sc: Scenario = self.scene.scenario.model_copy(update={"placement": placement, "watch_areas": watch_areas})
+        work = copy.copy(self.scene)  # shallow: shares the mesh and caches
+        work.scenario = sc
+        p = propose(work, models=models, processes=processes, progress=progress, existing=False)
+        p.existing = [outcome_of(work, self.cameras[c], self.results[c], p.grid) for c in self.cameras]
+        return p
+
+    def accept(self, proposal: Proposal, picked: Sequence[int]) -> list[str]:
+        """Add the proposed cameras ``picked`` (positions in ``proposal.chosen``) to the working
+        cameras, with their proposed limits, each under a new id; returns the ids."""
+        from .run.place import chosen_spec
+
+        ids = []
+        for k in picked:
+            spec = chosen_spec(proposal, proposal.chosen[k], self.new_id("placed"), self.scene.frame)
+            ids.append(self.upsert(spec).id)
+        return ids
 
     def new_id(self, prefix: str = "cam") -> str:
         k = len(self.specs) + 1

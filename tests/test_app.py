@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from streamlit.testing.v1 import AppTest
 
 import simulator
@@ -310,3 +311,39 @@ def test_saved_scenario_reopens_from_the_sidebar_with_nothing_lost(expected):
     m = metrics(again)
     assert m["Cameras"] == "4" and m[EXPOSED] == exposed
     assert set(again.selectbox(key="edit_camera").options) == {"pole-west", "bullet-east", "mast-limited", "pole-east"}
+
+
+def test_suggest_cameras_then_accept(expected, tmp_path):
+    """'Suggest cameras' on the tutorial: the proposal shown is the one ``simulator place`` makes for the
+    same settings (the app's cameras being the scenario's), and accepting it adds its cameras, with
+    the totals of the library for the new set."""
+    from simulator.run.place import propose
+
+    at = app()
+    next(b for b in at.button if b.label == "Suggest cameras").click().run()
+    assert not at.exception, at.exception
+    scene = simulator.build_scene(simulator.load_scenario(ROOT / "scenarios" / "tutorial.yaml"))
+    p = propose(scene, budget=3)
+    shown = at.session_state["proposal"][1]
+    assert shown.chosen == p.chosen and shown.choice.gains == p.choice.gains
+    text = " ".join(m.value for m in at.markdown)
+    reach = "proposed camera reaches" if len(p.chosen) == 1 else "proposed cameras reach"
+    assert f"{len(p.chosen)} {reach} {p.choice.value:,.0f} m²" in text
+    before = p.reached_m2(p.existing).sum()
+    assert f"your 3 cameras reach {before:,.0f} m²" in text
+    next(b for b in at.button if b.label == "Accept into my cameras").click().run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Cameras"] == str(3 + len(p.chosen))
+    assert any("added, analysed and saved" in s.value for s in at.success)
+    # the totals are the library's for the scenario's cameras plus the accepted ones, as accepted
+    from simulator.outputs.placement import chosen_entries
+
+    data = yaml.safe_load((ROOT / "scenarios" / "tutorial.yaml").read_text())
+    for layer in ("buildings", "openings", "streets", "private_areas"):
+        data[layer]["path"] = str((ROOT / "scenarios" / data[layer]["path"]).resolve())
+    data["cameras"] = data["cameras"] + chosen_entries(scene, p)
+    path = tmp_path / "with-proposal.yaml"
+    path.write_text(yaml.safe_dump(data))
+    res = simulator.analyse(path)
+    assert metrics[EXPOSED] == str(sum(c["exposed_targets"] for c in res.summary()["cameras"]))

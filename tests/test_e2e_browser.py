@@ -107,3 +107,37 @@ def test_add_camera_in_the_browser(server, tmp_path):
         assert not [e for e in logs if "Uncaught" in e.get("message", "")], logs
     finally:
         driver.quit()
+
+
+def test_suggest_cameras_in_the_browser(server, tmp_path):
+    """'Suggest cameras' on the tutorial in the browser: the proposal appears, is accepted, and the
+    camera count and the exposure total change (the accepted camera's exposures are added)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = chromium(tmp_path / "profile")
+    try:
+        driver.get(server + "?scenario=tutorial.yaml")
+        wait = WebDriverWait(driver, 180)
+        wait.until(lambda d: metric_values(d).get("Cameras") == "3")
+        before = int(metric_values(driver)["Exposed private targets (camera x target)"])
+        expander = wait.until(ec.element_to_be_clickable((By.XPATH, "//summary[.//*[text()='Suggest cameras']]")))
+        driver.execute_script("arguments[0].scrollIntoView();", expander)
+        expander.click()
+        button = wait.until(ec.element_to_be_clickable((By.XPATH, "//button[.//*[text()='Suggest cameras']]")))
+        button.click()
+        accept = wait.until(ec.element_to_be_clickable((By.XPATH, "//button[.//*[text()='Accept into my cameras']]")))
+        text = driver.find_element(By.TAG_NAME, "body").text
+        assert "proposed camera" in text and "m² watched" in text
+        accept.click()
+        wait.until(lambda d: metric_values(d).get("Cameras") not in (None, "3"))
+        n = int(metric_values(driver)["Cameras"])
+        assert n > 3
+        wait.until(lambda d: "added, analysed and saved" in d.find_element(By.TAG_NAME, "body").text)
+        after = int(metric_values(driver)["Exposed private targets (camera x target)"])
+        assert after > before
+        logs = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        assert not [e for e in logs if "Uncaught" in e.get("message", "")], logs
+    finally:
+        driver.quit()

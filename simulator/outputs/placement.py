@@ -186,6 +186,9 @@ def placement_html(scene: Scene, p: Proposal, data: dict[str, Any]) -> str:
     elif len(data["chosen"]) < p.budget:
         stop = " It stopped before the budget: no candidate left reaches any more watched ground."
     name = e(data["scenario"])
+    n = len(data["chosen"])
+    cameras_reach = f"1 camera proposed (budget {p.budget}) reaches" if n == 1 else \
+        f"{n} cameras proposed (budget {p.budget}) reach"
     n_own = data["existing_cameras"]["cameras"]
     by_source = ", ".join(f"{v:,} {e(k)}" for k, v in cand["sites_by_source"].items())
     return f"""<!doctype html><html lang=en><head><meta charset=utf-8><title>Camera placement: {name}</title>
@@ -193,7 +196,7 @@ def placement_html(scene: Scene, p: Proposal, data: dict[str, Any]) -> str:
 table{{border-collapse:collapse;margin:.5em 0 1.5em}}td,th{{border:1px solid #ccc;padding:.2em .5em;vertical-align:top}}
 th{{background:#eef}}td.n{{text-align:right}}.small{{font-size:12px}}svg{{max-width:100%;height:auto}}</style></head><body>
 <h1>Camera placement: {name}</h1>
-<p>{len(data['chosen'])} cameras proposed (budget {p.budget}) reach <b>{data['reached_m2']:,.0f} m²</b> of the
+<p>{cameras_reach} <b>{data['reached_m2']:,.0f} m²</b> of the
 {total:,.0f} m² watched (<b>{data['reached_share']:.1%}</b>). No choice of {p.budget} of these candidates reaches
 more than {data['upper_bound_m2']:,.0f} m² ({share(data['upper_bound_m2'], total):.1%}); the greedy choice is
 guaranteed at least 63.2 % of the best.{stop} Every proposed camera is compliant: its masks fit its limits, with

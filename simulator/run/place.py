@@ -26,7 +26,7 @@ from ..engine.coverage import camera_coverage
 from ..engine.placement import Choice, lazy_greedy
 from ..errors import InputError
 from ..frames import Frame
-from ..results import must_hide
+from ..results import CameraResult, must_hide
 from ..scenario import CameraSpec
 from ..scene import Camera, Scene
 from ..vocabulary import DORI_OR_NONE
@@ -54,7 +54,11 @@ class Outcome:
 
 def outcome(scene: Scene, cam: Camera, grid: WatchGrid) -> Outcome:
     """``cam`` analysed and judged as in the module docstring."""
-    r = camera_result(scene, cam)
+    return outcome_of(scene, cam, camera_result(scene, cam), grid)
+
+
+def outcome_of(scene: Scene, cam: Camera, r: CameraResult, grid: WatchGrid) -> Outcome:
+    """``cam`` judged from its result ``r`` (``run.camera.camera_result``), as in the module docstring."""
     plan = r.plan
     seen_into = len(must_hide(scene, r.exposures))
     limit = cam.mask_limits.max_masks
