@@ -36,6 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--spacing", type=float, default=50.0)
     ap.add_argument("--budget", type=int, default=141)
+    ap.add_argument("--keep", metavar="DIR", help="copy the outputs of place (and of the run) into DIR")
     args = ap.parse_args()
     src = ROOT / "scenarios" / "amadora.yaml"
     data = yaml.safe_load(src.read_text())
@@ -62,6 +63,12 @@ def main() -> None:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t_run = time.perf_counter() - t1
         summary = json.loads((Path(tmp) / "run" / "summary.json").read_text())
+        if args.keep:
+            import shutil
+
+            shutil.rmtree(args.keep, ignore_errors=True)
+            shutil.copytree(out, Path(args.keep) / "placed")
+            shutil.copy(Path(tmp) / "run" / "summary.json", Path(args.keep) / "run-summary.json")
     before = res["existing_cameras"]["reached_m2"]
     after = res["reached_m2"]
     cams = summary["cameras"]

@@ -123,7 +123,8 @@ def _watch_areas(scene: Scene) -> tuple[list[str], list[str], list[shapely.Geome
             streets = streets[streets["highway"].isin(ws.highways)]
         if len(streets) == 0:
             which = f" of highway {', '.join(ws.highways)}" if ws.highways else ""
-            raise InputError(f"no watch_areas and no streets{which} to watch", file=sc.source, field="watch_areas")
+            raise InputError(f"no watch_areas and no streets{which} to watch: give watch_areas (polygons, each "
+                             f"with a level)", file=sc.source, field="watch_areas")
         street_space = shapely.union_all(shapely.buffer(streets.geometry.values, ws.half_width_m))
         which = f" ({', '.join(ws.highways)})" if ws.highways else ""
         default = (f"no watch_areas given: the public street space is watched, the public ground within "

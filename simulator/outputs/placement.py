@@ -23,7 +23,7 @@ import yaml
 
 from ..run.place import Proposal, chosen_spec, share
 from ..scene import Scene
-from .publish import Publication
+from .publish import Publication, kill_point
 from .report.figures import DORI_FILL, Canvas, svg_figure, swatches
 
 PATH_KEYS = ("path", "osm")
@@ -242,5 +242,6 @@ def write_placement(out: Path, scene: Scene, p: Proposal) -> dict[str, Any]:
             + yaml.safe_dump(sc_data, sort_keys=False, allow_unicode=True), encoding="utf-8")
         (pub.stage / "placement.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
         (pub.stage / "placement.html").write_text(placement_html(scene, p, data), encoding="utf-8")
+        kill_point("staged")
         pub.publish()
     return data

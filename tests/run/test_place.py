@@ -193,3 +193,24 @@ def test_same_proposal_in_one_process_on_processes_and_on_dask(tmp_path):
         for a, b in zip(one.results, other.results, strict=True):
             assert a.camera_id == b.camera_id and np.array_equal(np.sort(a.reached), np.sort(b.reached))
             assert (a.seen_into, a.masks, a.usable) == (b.seen_into, b.masks, b.usable)
+
+
+@pytest.mark.parametrize("step", ["staged", "before-swap"])
+def test_killed_place_leaves_the_previous_outputs(tmp_path, step):
+    """A place killed (SIGKILL) before its outputs are swapped in leaves the previous ones, whole."""
+    import os
+
+    path = scenario(tmp_path / "in", areas=[square(0.0, 0.0, 70.0, 20.0, "recognise", "square")],
+                    points=[("A", 20.0, 10.0), ("C", 55.0, 10.0)])
+    out = tmp_path / "out"
+    assert run("place", str(path), "--out", str(out), "--budget", "1").returncode == 0
+    first = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    env = {**os.environ, "SIMULATOR_KILL_AT": step}
+    p = subprocess.run([sys.executable, "-m", "simulator.cli", "place", str(path), "--out", str(out), "--budget", "2"],
+                       capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    assert p.returncode == -9
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == first
+    again = run("place", str(path), "--out", str(out), "--budget", "2")
+    assert again.returncode == 0
+    assert len(json.loads((out / "placement.json").read_text())["chosen"]) == 2
+    assert not list(tmp_path.glob(".out.staging-*")) and not list(tmp_path.glob(".out.previous"))
