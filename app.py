@@ -581,7 +581,7 @@ def suggest_form() -> None:
             limits = "proposed" if (o.pan_limits_deg or o.tilt_limits_deg) else "its own"
             rows.append({"#": k + 1, "Model": p.candidates[i][0].model, "Mount height [m]": p.cameras[i].mount_height_m,
                          "Pan/tilt limits": limits, "Masks": f"{o.masks} / {o.mask_limit}",
-                         "Private targets seen into": o.seen_into, "Adds [m²]": round(gain),
+                         "Private targets its masks hide": o.seen_into, "Adds [m²]": round(gain),
                          "Reached so far": f"{sum(p.choice.gains[:k + 1]) / max(total, 1e-9):.1%}"})
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         picked = st.multiselect("Accept these (by #)", list(range(1, len(p.chosen) + 1)),

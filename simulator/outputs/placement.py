@@ -95,7 +95,9 @@ def placement_json(scene: Scene, p: Proposal) -> dict[str, Any]:
         "upper_bound_m2": round(p.choice.upper_bound, 1),
         "guarantee": "the greedy choice reaches at least (1 - 1/e) = 63.2 % of the best any as many candidates "
                      "reach; no choice of as many candidates reaches more than upper_bound_m2",
+        "private_targets_seen_into": sum(p.results[i].seen_into for i in p.chosen),
         "existing_cameras": {"cameras": len(p.existing), "reached_m2": round(float(before.sum()), 1),
+                             "private_targets_seen_into": sum(o.seen_into for o in p.existing),
                              "left_out": [o.camera_id for o in p.existing if not o.usable]},
     }
 
@@ -201,7 +203,7 @@ th{{background:#eef}}td.n{{text-align:right}}.small{{font-size:12px}}svg{{max-wi
 more than {data['upper_bound_m2']:,.0f} m² ({share(data['upper_bound_m2'], total):.1%}); the greedy choice is
 guaranteed at least 63.2 % of the best.{stop} Every proposed camera is compliant: its masks fit its limits, with
 the pan/tilt limits shown where its own did not.</p>
-{default}<p>{e(data['what_counts'])}.</p>
+{default}<p>{e(data["what_counts"][0].upper() + data["what_counts"][1:])}.</p>
 <h2>Coverage of the watched areas</h2>
 <table><tr><th>area</th><th>level needed</th><th>watched m²</th><th>before: the scenario's {n_own} cameras</th>
 <th>after: the proposed cameras</th></tr>{areas}</table>
@@ -210,7 +212,7 @@ the pan/tilt limits shown where its own did not.</p>
 <p>The marginal gain is the watched area a camera adds to those before it: where it falls off, extra cameras
 stop paying off.</p>{gains_figure(p, total)}
 <table><tr><th>#</th><th>camera</th><th>model</th><th>x, y (scene CRS, m)</th><th>mount height m</th><th>site</th>
-<th>pan/tilt limits</th><th>masks / limit</th><th>private targets seen into</th><th>marginal gain m²</th>
+<th>pan/tilt limits</th><th>masks / limit</th><th>private targets its masks hide</th><th>marginal gain m²</th>
 <th>reached so far</th></tr>{rows}</table>
 <h2>Candidates</h2><p>{cand['tried']:,} candidates tried ({by_source}
 sites; mount heights {', '.join(f'{h:g}' for h in cand['mount_heights_m'])} m; models {e(', '.join(cand['models']))}):
