@@ -13,7 +13,7 @@ the least private exposure, then the fewest masks), then the lower index.
 
 The upper bound printed with a choice holds for any set of ``budget`` candidates: the value of the
 choice plus the ``budget`` largest marginal gains with respect to it, and the sum of the ``budget``
-largest single values, and the weight of every element; the smallest of the three.
+largest single values, and the weight of what all the candidates together reach; the smallest of the three.
 """
 
 from __future__ import annotations
@@ -79,7 +79,11 @@ def lazy_greedy(reach: Sequence[NDArray[np.intp]], weights: F64, *, budget: int,
         evaluations += 1
         heapq.heappush(heap, (-float(weights[fresh].sum()), key, i, len(order)))
     after = np.array([float(weights[r[~covered[r]]].sum()) for r in reach], float)
-    bound = min(value + _largest_sum(after, budget), _largest_sum(single, budget), float(weights.sum())) if n else 0.0
+    everything = covered.copy()  # what all the candidates together reach: no choice reaches more
+    for r in reach:
+        everything[r] = True
+    bound = min(value + _largest_sum(after, budget), _largest_sum(single, budget),
+                float(weights[everything].sum())) if n else 0.0
     return Choice(order, gains, float(value), float(max(bound, value)), evaluations)
 
 
