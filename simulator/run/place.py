@@ -230,6 +230,12 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
     weights = np.full(len(grid.cells), grid.cell_area_m2)
     total = float(weights.sum())
     reach = [o.reached if o.usable else np.zeros(0, np.intp) for o in found]
+    if not any(len(r) for r in reach):
+        levels = ", ".join(sorted(set(grid.levels)))
+        raise InputError(f"none of the {len(found):,} candidates reaches any watched cell at the level it needs "
+                         f"({levels}) through no mask; lower the level or add candidates nearer",
+                         file=scene.scenario.source, field="watch_areas" if scene.scenario.watch_areas
+                         else "placement.watch_streets.level")
     keys = [(float(o.seen_into), float(o.masks)) for o in found]
     choice = lazy_greedy(reach, weights, budget=s.budget, tie_key=keys,
                          target_value=None if s.target_share is None else s.target_share * total * (1 - 1e-12))

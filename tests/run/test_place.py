@@ -214,3 +214,50 @@ def test_killed_place_leaves_the_previous_outputs(tmp_path, step):
     assert again.returncode == 0
     assert len(json.loads((out / "placement.json").read_text())["chosen"]) == 2
     assert not list(tmp_path.glob(".out.staging-*")) and not list(tmp_path.glob(".out.previous"))
+
+
+def test_candidate_sites_by_hand(tmp_path):
+    """Poles every 40 m along a 100 m street, 4 m off its centre line on alternate sides; brackets
+    every 15 m around a 20 x 10 m office block, 0.3 m outside its walls; none on the house."""
+    import shapely
+
+    from simulator.build.placement import WALL_OFFSET_M, candidate_sites
+
+    street = {"type": "Feature", "properties": {"id": "s1", "highway": "residential"},
+              "geometry": {"type": "LineString", "coordinates": [[X0, Y0], [X0 + 100, Y0]]}}
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "s.geojson").write_text(json.dumps(fc([street])))
+    office = building("O", 30, 20, 50, 30, 12.0, use="office")
+    house = building("H", 60, 20, 80, 30, 9.0)
+    path = scenario(tmp_path, areas=[square(0, -10, 100, 10, "observe", "street")], points=[],
+                    buildings=[office, house], streets={"path": "s.geojson"})
+    data = yaml.safe_load(path.read_text())
+    data["placement"]["candidates"] = {"poles": {"spacing_m": 40, "setback_m": 4}, "osm_mounts": False,
+                                       "facades": {"spacing_m": 15}, "mount_heights_m": [6]}
+    path.write_text(yaml.safe_dump(data))
+    scene = simulator.build_scene(simulator.load_scenario(path))
+    sites = candidate_sites(scene)
+    poles = sorted((round(s.x - X0, 6), round(s.y - Y0, 6)) for s in sites if s.source == "pole")
+    assert poles == [(20.0, 4.0), (60.0, -4.0)]  # 20 and 60 m along (the next, 100 m, is the street's end)
+    brackets = [s for s in sites if s.source == "facade"]
+    assert len(brackets) == 4  # 60 m of wall, every 15 m from 7.5 m
+    fp = shapely.box(X0 + 30, Y0 + 20, X0 + 50, Y0 + 30)
+    for s in brackets:
+        p = shapely.Point(s.x, s.y)
+        assert not fp.contains(p) and fp.exterior.distance(p) == pytest.approx(WALL_OFFSET_M, abs=1e-9)
+        assert s.max_height_m == 12.0
+
+
+def test_a_level_no_candidate_can_give_is_refused_before_any_output(tmp_path):
+    # identify (250 px/m) from a 100 deg fixed camera about 58 m away: 1920 px over 2 * 58 m * tan(50 deg)
+    # gives 14 px/m, below even detect
+    path = scenario(tmp_path / "in", areas=[square(40.0, 20.0, 44.0, 24.0, "identify", "far")],
+                    points=[("A", 100.0, 22.0)])
+    data = yaml.safe_load(path.read_text())
+    data["placement"]["candidates"]["models"] = ["generic-bullet-2.8mm"]
+    data["analysis"]["max_range_m"] = 200
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "out"
+    p = run("place", str(path), "--out", str(out))
+    assert p.returncode == 2 and "reaches any watched cell" in p.stderr and "Traceback" not in p.stderr
+    assert not out.exists()
