@@ -238,6 +238,9 @@ def write_placement(out: Path, scene: Scene, p: Proposal) -> dict[str, Any]:
     """Publish ``out`` (scenario.yaml, placement.json, placement.html) in one swap; returns the JSON."""
     data = placement_json(scene, p)
     with Publication(out) as pub:
+        for name in ("scenario.yaml", "placement.json", "placement.html"):
+            # a previous place's files came over as hard links: replaced, never written through
+            (pub.stage / name).unlink(missing_ok=True)
         sc_data = placed_scenario(scene, p, Path(out).resolve())
         (pub.stage / "scenario.yaml").write_text(
             "# written by simulator place: the scenario with the chosen cameras in place of its own\n"

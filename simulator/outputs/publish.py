@@ -40,7 +40,6 @@ from ..errors import InputError
 
 MARKER = ".privacy-zone-run"  # written into every run folder: what lets a later run replace it
 OURS = {"summary.json", "exposures.csv", "results.gpkg", "report.html", "report.pdf", "masks", "signing-key.pub",
-        "scenario.yaml", "placement.json", "placement.html",
         "audit", MARKER}
 KILL_POINTS = ("staged", "before-swap", "aside", "swapped", "cleaned")
 KILL_ENV = "SIMULATOR_KILL_AT"
