@@ -16,6 +16,7 @@ building footprint or a private area is left out; so is a second site within 1 m
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -52,9 +53,9 @@ class WatchGrid:
     polygons: tuple[shapely.Geometry, ...]  # each area's polygon (scene CRS)
     default: str | None  # what was watched when the scenario has no watch_areas (stated in the outputs)
 
-    @property
+    @cached_property
     def cells(self) -> NDArray[np.intp]:
-        return np.flatnonzero(self.need.ravel() >= 0)
+        return np.flatnonzero(self.need.ravel() >= 0)  # once per grid: read for every candidate
 
     @property
     def cell_area_m2(self) -> float:
