@@ -34,7 +34,7 @@ from simulator.outputs.analysed import AnalysedCameras
 from simulator.outputs.report import human_table, kind_dori_table, noncompliant_table, report_html
 from simulator.outputs.report.tables import after_masks_rows
 from simulator.results import MASKS_HIDE
-from simulator.scenario import DEFAULT_MOUNT_HEIGHT_M, MAX_MOUNT_HEIGHT_M
+from simulator.scenario import DEFAULT_MOUNT_HEIGHT_M, MAX_MOUNT_HEIGHT_M, CameraDefaults
 from simulator.visibility import cores
 from simulator.vocabulary import DORI_CLASSES
 from simulator.where import point_from_lonlat, where_point, where_target
@@ -489,8 +489,10 @@ def suggest_form() -> None:
     held = st.session_state.get("proposal")
     with st.expander("Suggest cameras", expanded=held is not None and held[0] == name):
         st.caption("Proposes where cameras go to watch the most public ground at the level it needs, each compliant "
-                   "(its masks fit its limits, or it gets pan/tilt limits that make it so), preferring cameras "
-                   "that see into no home. Your current cameras are the 'before'.")
+                   "(its masks fit its limits, or it gets pan/tilt limits that make it so). Among equal coverage it "
+                   "prefers the camera whose masks must hide the fewest private targets (windows, doors, "
+                   "balconies, gardens it sees into), then the fewest masks. Your current cameras are the "
+                   "'before' (with the limits proposed for them where their masks do not fit).")
         pl = scene.scenario.placement
         own_areas = scene.scenario.watch_areas is not None
         kinds = (["the scenario's watch areas"] if own_areas else []) + ["public street space", "a rectangle"]
@@ -514,8 +516,8 @@ def suggest_form() -> None:
             north = r4.number_input("north [lat]", value=float(lat1), format="%.6f", key="suggest_n")
             d1, d2, d3, d4 = st.columns(4)
             budget = d1.number_input("Budget [cameras]", 1, 10_000, min(pl.budget, 10), key="suggest_budget")
-            model = d2.selectbox("Model", models, index=models.index(pl.candidates.models[0] if pl.candidates.models
-                                                                     else "bosch-mic-ip-starlight-7100i"),
+            wanted = pl.candidates.models[0] if pl.candidates.models else CameraDefaults().ptz_model  # as the CLI
+            model = d2.selectbox("Model", models, index=models.index(wanted) if wanted in models else 0,
                                  key="suggest_model")
             spacing = d3.number_input("Poles every [m]", 5.0, 1000.0,
                                       float(pl.candidates.poles.spacing_m if pl.candidates.poles else 40.0),

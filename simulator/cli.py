@@ -112,7 +112,7 @@ def _place(args: argparse.Namespace) -> int:
 
     from .build import build_scene
     from .outputs.placement import write_placement
-    from .outputs.publish import check_out, folder_lock
+    from .outputs.publish import Publication, check_out
     from .run.place import propose, setup
     from .scenario import load_scenario
 
@@ -130,25 +130,26 @@ def _place(args: argparse.Namespace) -> int:
 
         check_cluster_arguments(args.workers, args.scheduler)
     t0 = time.perf_counter()
-    with folder_lock(Path(args.out)):  # another run on the folder fails now, not after the work
-        pass
-    with err.status("building the scene…"):
-        scene = build_scene(scenario)
-    with err.status("watched ground and candidates…"):
-        ready = setup(scene, budget=args.budget, target_share=args.target_share, models=args.model or ())
-    err.print(f"scene: {len(scene.buildings)} buildings, {len(scene.targets)} private targets, "
-              f"{len(scene.cameras)} cameras of its own ({scene.frame.crs.to_string()}); "
-              f"{len(ready.grid.cells) * ready.grid.cell_area_m2:,.0f} m² watched, {len(ready.cameras):,} candidates")
-    with Progress(TextColumn("candidates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=err, transient=False) as bar:
-        task = bar.add_task("", total=None)
+    # the folder's lock is held from now to the publication: another run on it fails now, not after the work
+    with Publication(args.out) as pub:
+        with err.status("building the scene…"):
+            scene = build_scene(scenario)
+        with err.status("watched ground and candidates…"):
+            ready = setup(scene, budget=args.budget, target_share=args.target_share, models=args.model or ())
+        err.print(f"scene: {len(scene.buildings)} buildings, {len(scene.targets)} private targets, "
+                  f"{len(scene.cameras)} cameras of its own ({scene.frame.crs.to_string()}); "
+                  f"{len(ready.grid.cells) * ready.grid.cell_area_m2:,.0f} m² watched, "
+                  f"{len(ready.cameras):,} candidates")
+        with Progress(TextColumn("candidates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=err, transient=False) as bar:
+            task = bar.add_task("", total=None)
 
-        def tick(cam: str, i: int, n: int) -> None:
-            bar.update(task, completed=i, total=n, description=cam)
+            def tick(cam: str, i: int, n: int) -> None:
+                bar.update(task, completed=i, total=n, description=cam)
 
-        p = propose(scene, processes=args.processes, progress=tick, prepared=ready, workers=args.workers,
-                    scheduler=args.scheduler)
-    data = write_placement(Path(args.out), scene, p)
+            p = propose(scene, processes=args.processes, progress=tick, prepared=ready, workers=args.workers,
+                        scheduler=args.scheduler)
+        data = write_placement(pub, scene, p)
     w = data["watched"]
     if w["default"]:
         err.print(f"[dim]note: {w['default']}[/dim]")
@@ -157,6 +158,8 @@ def _place(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col in ("camera", "model", "limits") else "right")
     for k, c in enumerate(data["chosen"]):
         limits = "proposed" if c["limits"] == "proposed" else "its own"
+        if c.get("direction_deg") is not None:
+            limits = f"fixed, {c['direction_deg']:g}°"
         table.add_row(str(k + 1), c["id"], str(c["model"]), f"{c['mount_height_m']:g}", limits,
                       f"{c['masks']}/{c['mask_limit']}", f"{c['marginal_gain_m2']:,.0f}",
                       f"{c['cumulative_share']:.1%}")

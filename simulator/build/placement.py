@@ -136,14 +136,16 @@ def _watch_areas(scene: Scene) -> tuple[list[str], list[str], list[shapely.Geome
     g = g.to_crs(scene.frame.crs)
     names, levels, polys = [], [], []
     box = shapely.box(*_scene_box(scene)).buffer(sc.analysis.max_range_m)  # what a camera there could see
-    for k, row in enumerate(g.itertuples(index=False)):
-        name = str(getattr(row, wa.id_field, None) or f"area-{k + 1}") if wa.id_field in g else f"area-{k + 1}"
-        level = getattr(row, wa.level_field, None) if wa.level_field in g else None
+    ids = g[wa.id_field] if wa.id_field in g else None  # by column: a field may be no Python name
+    lvls = g[wa.level_field] if wa.level_field in g else None
+    for k, geom in enumerate(g.geometry.values):
+        given = None if ids is None else ids.iloc[k]
+        name = str(given) if given is not None and given == given and str(given).strip() else f"area-{k + 1}"
+        level = None if lvls is None else lvls.iloc[k]
         level = wa.default_level if level is None or level != level else str(level).strip().lower()
         if level not in DORI_CLASSES:
             raise InputError(f"watch area {name!r}: level {level!r} is not one of {', '.join(DORI_CLASSES)}",
                              file=wa.path, field=wa.level_field)
-        geom = row.geometry
         if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
             raise InputError(f"watch area {name!r} is not a polygon", file=wa.path, field="geometry")
         if not geom.intersects(box):
@@ -154,6 +156,15 @@ def _watch_areas(scene: Scene) -> tuple[list[str], list[str], list[shapely.Geome
     if not polys:
         raise InputError("no watch areas in the layer", file=wa.path, field="geometry")
     return names, levels, polys, None
+
+
+def _data_box(scene: Scene) -> tuple[float, float, float, float]:
+    """The scenario's extent (scene CRS) if given, else the bounds of its buildings and streets."""
+    if scene.scenario.extent is None:
+        return _scene_box(scene)
+    lon0, lat0, lon1, lat1 = scene.scenario.extent
+    x, y = scene.frame.from_lonlat(np.array([lon0, lon1, lon0, lon1]), np.array([lat0, lat0, lat1, lat1]))
+    return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
 
 
 def _scene_box(scene: Scene) -> tuple[float, float, float, float]:
@@ -180,6 +191,7 @@ class Site:
     y: float
     source: str  # "pole" | "highway=street_lamp" | "power=pole" | "man_made=mast" | "facade" | "point"
     max_height_m: float | None = None
+    facing_deg: float | None = None  # a bracket's outward normal, grid azimuth [deg]; None: any way
 
 
 def candidate_sites(scene: Scene) -> list[Site]:
@@ -230,18 +242,19 @@ def _osm_files(sc: Scenario) -> list[str]:
 
 def _osm_mounts(scene: Scene) -> list[Site]:
     sc = scene.scenario
+    x0, y0, x1, y1 = _data_box(scene)
     out: list[Site] = []
     for path in _osm_files(sc):
         mounts = read_osm(sc.resolve(path), label=path).mounts
         if mounts is None or len(mounts) == 0:
             continue
-        if sc.extent is not None:
-            lon0, lat0, lon1, lat1 = sc.extent
-            mounts = mounts.cx[lon0:lon1, lat0:lat1]
         xy = shapely.get_coordinates(mounts.geometry.values)
-        x, y = scene.frame.from_lonlat(xy[:, 0], xy[:, 1])
-        for oid, kind, px, py in zip(mounts["id"], mounts["mount"], np.atleast_1d(x), np.atleast_1d(y), strict=True):
-            out.append(Site(str(oid), float(px), float(py), str(kind)))
+        x, y = (np.atleast_1d(v) for v in scene.frame.from_lonlat(xy[:, 0], xy[:, 1]))
+        # a camera outside the data would see homes the scene does not hold: mounts within its box only
+        inside = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+        for oid, kind, px, py, ok in zip(mounts["id"], mounts["mount"], x, y, inside, strict=True):
+            if ok:
+                out.append(Site(str(oid), float(px), float(py), str(kind)))
     return out
 
 
@@ -252,16 +265,18 @@ def _facade_sites(scene: Scene, spacing_m: float) -> list[Site]:
     others = b[b["use"].isin(["non_residential"])] if "use" in b else b.iloc[:0]
     out: list[Site] = []
     for bid, height, geom in zip(others["id"], others["height"], others.geometry.values, strict=True):
-        for poly in getattr(geom, "geoms", [geom]):
+        parts = list(getattr(geom, "geoms", [geom]))
+        for part, poly in enumerate(parts):
             ring = shapely.geometry.polygon.orient(poly, 1.0).exterior  # counter-clockwise: outward is right
+            stem = f"facade-{bid}" if len(parts) == 1 else f"facade-{bid}-part{part + 1}"
             for j, d in enumerate(np.arange(spacing_m / 2, ring.length, spacing_m)):
                 p = ring.interpolate(d)
                 a, c = ring.interpolate(max(d - 0.5, 0.0)), ring.interpolate(min(d + 0.5, ring.length))
                 dx, dy = c.x - a.x, c.y - a.y
                 n = float(np.hypot(dx, dy)) or 1.0
                 nx, ny = dy / n, -dx / n
-                out.append(Site(f"facade-{bid}-{j + 1}", p.x + nx * WALL_OFFSET_M, p.y + ny * WALL_OFFSET_M, "facade",
-                                float(height)))
+                out.append(Site(f"{stem}-{j + 1}", p.x + nx * WALL_OFFSET_M, p.y + ny * WALL_OFFSET_M, "facade",
+                                float(height), float(np.degrees(np.arctan2(nx, ny)) % 360.0)))
     return out
 
 
@@ -298,20 +313,40 @@ def _kept(scene: Scene, sites: list[Site]) -> list[Site]:
     from scipy.spatial import cKDTree
 
     xy = np.array([(s.x, s.y) for s in sites])
-    pairs = cKDTree(xy).query_pairs(MIN_SITE_SEPARATION_M, output_type="ndarray")
-    dropped = set(pairs.max(axis=1).tolist()) if len(pairs) else set()
-    return [s for k, s in enumerate(sites) if not inside[k] and k not in dropped]
+    near = cKDTree(xy).query_ball_point(xy, MIN_SITE_SEPARATION_M)
+    kept = np.zeros(len(sites), bool)
+    for k in range(len(sites)):  # in order: a site yields only to one kept before it
+        kept[k] = not inside[k] and not kept[[j for j in near[k] if j < k]].any()
+    return [s for k, s in enumerate(sites) if kept[k]]
 
 
-def candidate_specs(sites: list[Site], *, heights_m: tuple[float, ...], models: tuple[str, ...]
+FIXED_DIRECTIONS_DEG = tuple(float(d) for d in range(0, 360, 45))  # the ways a fixed camera is tried
+
+
+def candidate_specs(sites: list[Site], *, heights_m: tuple[float, ...], models: tuple[str, ...],
+                    fixed: frozenset[str] = frozenset(), taken: frozenset[str] = frozenset()
                     ) -> list[tuple[CameraSpec, Site]]:
-    """One camera spec per site x mount height (up to the site's own height) x model, with its site;
-    ids ``c00001`` …, in that order."""
+    """One camera spec per site x mount height (up to the site's own height) x model, with its site; a
+    ``fixed`` model once per direction of ``FIXED_DIRECTIONS_DEG`` (on a facade, those within 90 deg
+    of its outward normal). Ids ``c00001`` …, in that order, with as many ``c`` as make them differ
+    from every id in ``taken`` (the scenario's own cameras)."""
+    prefix = "c"
+    while any(t.startswith(prefix) and t[len(prefix):].isdigit() for t in taken):
+        prefix += "c"
     out: list[tuple[CameraSpec, Site]] = []
     for s in sites:
         for h in heights_m:
             if s.max_height_m is not None and h > s.max_height_m:
                 continue
             for m in models:
-                out.append((CameraSpec(id=f"c{len(out) + 1:05d}", model=m, x=s.x, y=s.y, mount_height_m=h), s))
+                for d in FIXED_DIRECTIONS_DEG if m in fixed else (None,):
+                    if d is not None and s.facing_deg is not None and _apart_deg(d, s.facing_deg) > 90.0 + 1e-9:
+                        continue
+                    out.append((CameraSpec(id=f"{prefix}{len(out) + 1:05d}", model=m, x=s.x, y=s.y,
+                                           mount_height_m=h, direction_deg=d), s))
     return out
+
+
+def _apart_deg(a: float, b: float) -> float:
+    """The angle between azimuths ``a`` and ``b`` [deg], in [0, 180]."""
+    return abs((a - b + 180.0) % 360.0 - 180.0)

@@ -379,7 +379,7 @@ def _build_scene(sc: Scenario, progress: Progress | None) -> Scene:
     say("cameras")
     cameras, notes = _cameras(sc, raw, frame, ground_at, buildings, bounds, streets)
     _check_work(sc, bounds, streets, cameras, has_data=bool(len(buildings) or len(streets)))
-    _check_rays(sc, targets, cameras)
+    check_rays(sc, targets, cameras)
     return Scene(name=sc.name, frame=frame, terrain=terrain, buildings=buildings, targets=targets,
                  triangles=triangles, origin=origin, streets=streets, cameras=cameras, scenario=sc,
                  notes=raw.notes + notes, ground_at=ground_at)
@@ -432,7 +432,7 @@ def _check_work(sc: Scenario, bounds: tuple[float, float, float, float], streets
                              f"limit", file=sc.source, field="coverage.cell_m")
 
 
-def _check_rays(sc: Scenario, targets: Targets, cameras: list[Camera]) -> None:
+def check_rays(sc: Scenario, targets: Targets, cameras: list[Camera]) -> None:
     """Refuse, before the analysis, more rays than ``limits.max_rays``: every sample of every private
     target whose centre lies within a camera's range (an upper bound on the exposure rays; facing and
     reach cut it down)."""

@@ -97,6 +97,8 @@ def placement_json(scene: Scene, p: Proposal) -> dict[str, Any]:
                      "reach; no choice of as many candidates reaches more than upper_bound_m2",
         "private_targets_seen_into": sum(p.results[i].seen_into for i in p.chosen),
         "existing_cameras": {"cameras": len(p.existing), "reached_m2": round(float(before.sum()), 1),
+                             "with_proposed_limits": [o.camera_id for o in p.existing if o.usable
+                                                      and (o.pan_limits_deg or o.tilt_limits_deg)],
                              "private_targets_seen_into": sum(o.seen_into for o in p.existing),
                              "left_out": [o.camera_id for o in p.existing if not o.usable]},
     }
@@ -183,7 +185,7 @@ def placement_html(scene: Scene, p: Proposal, data: dict[str, Any]) -> str:
                                             "candidates": "#888", "proposed cameras (in the order chosen)": "#1e3cc8"})
               + "</p>")
     stop = ""
-    if p.target_share is not None and data["reached_share"] >= p.target_share:
+    if p.target_share is not None and p.choice.value >= p.target_share * total * (1 - 1e-12):
         stop = f" It stopped at the target share of {p.target_share:.0%}."
     elif len(data["chosen"]) < p.budget:
         stop = " It stopped before the budget: no candidate left reaches any more watched ground."
@@ -191,7 +193,11 @@ def placement_html(scene: Scene, p: Proposal, data: dict[str, Any]) -> str:
     n = len(data["chosen"])
     cameras_reach = f"1 camera proposed (budget {p.budget}) reaches" if n == 1 else \
         f"{n} cameras proposed (budget {p.budget}) reach"
-    n_own = data["existing_cameras"]["cameras"]
+    own = data["existing_cameras"]
+    n_own = f"{own['cameras']} cameras"
+    if own["with_proposed_limits"] or own["left_out"]:
+        n_own += (f" ({len(own['with_proposed_limits'])} with the limits proposed for them, "
+                  f"{len(own['left_out'])} counted as reaching nothing: no limits make them compliant)")
     by_source = ", ".join(f"{v:,} {e(k)}" for k, v in cand["sites_by_source"].items())
     return f"""<!doctype html><html lang=en><head><meta charset=utf-8><title>Camera placement: {name}</title>
 <style>body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:60em;padding:0 1em}}
@@ -205,7 +211,7 @@ guaranteed at least 63.2 % of the best.{stop} Every proposed camera is compliant
 the pan/tilt limits shown where its own did not.</p>
 {default}<p>{e(data["what_counts"][0].upper() + data["what_counts"][1:])}.</p>
 <h2>Coverage of the watched areas</h2>
-<table><tr><th>area</th><th>level needed</th><th>watched m²</th><th>before: the scenario's {n_own} cameras</th>
+<table><tr><th>area</th><th>level needed</th><th>watched m²</th><th>before: the scenario's {e(n_own)}</th>
 <th>after: the proposed cameras</th></tr>{areas}</table>
 <h2>Map</h2>{placement_map(scene, p)}{legend}
 <h2>Proposed cameras, in the order chosen</h2>
@@ -224,7 +230,7 @@ limits, {cand['left_out']:,} left out (no limits make them compliant).</p>
 
 
 def _limits(c: dict[str, Any]) -> str:
-    parts = []
+    parts = [f"fixed, pointed {c['direction_deg']:g}°"] if c.get("direction_deg") is not None else []
     if "pan_limits_deg" in c:
         a, b = c["pan_limits_deg"]
         parts.append(f"pan {a:g}° to {b:g}° (clockwise)")
@@ -234,14 +240,17 @@ def _limits(c: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else "its own"
 
 
-def write_placement(out: Path, scene: Scene, p: Proposal) -> dict[str, Any]:
-    """Publish ``out`` (scenario.yaml, placement.json, placement.html) in one swap; returns the JSON."""
+def write_placement(out: Path | Publication, scene: Scene, p: Proposal) -> dict[str, Any]:
+    """Publish the output folder ``out`` (scenario.yaml, placement.json, placement.html) in one swap;
+    returns the JSON. ``out`` may be a ``Publication`` the caller opened before the work (it then holds
+    the folder's lock throughout) and closes."""
     data = placement_json(scene, p)
-    with Publication(out) as pub:
+    pub = out if isinstance(out, Publication) else Publication(out)
+    try:
         for name in ("scenario.yaml", "placement.json", "placement.html"):
             # a previous place's files came over as hard links: replaced, never written through
             (pub.stage / name).unlink(missing_ok=True)
-        sc_data = placed_scenario(scene, p, Path(out).resolve())
+        sc_data = placed_scenario(scene, p, pub.out)
         (pub.stage / "scenario.yaml").write_text(
             "# written by simulator place: the scenario with the chosen cameras in place of its own\n"
             + yaml.safe_dump(sc_data, sort_keys=False, allow_unicode=True), encoding="utf-8")
@@ -249,4 +258,7 @@ def write_placement(out: Path, scene: Scene, p: Proposal) -> dict[str, Any]:
         (pub.stage / "placement.html").write_text(placement_html(scene, p, data), encoding="utf-8")
         kill_point("staged")
         pub.publish()
+    finally:
+        if pub is not out:
+            pub.close()
     return data

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,6 +71,7 @@ def outcome_of(scene: Scene, cam: Camera, r: CameraResult, grid: WatchGrid) -> O
             return Outcome(cam.id, False, np.zeros(0, np.intp), seen_into, masks, limit,
                            reason=f"not compliant, and no proposed limits make it so: {why}")
         pan, tilt = plan.proposed_pan_limits_deg, plan.proposed_tilt_limits_deg
+        seen_into = alt.targets_to_hide  # what it sees into with those limits
         limited = replace(cam, pan_limits_deg=pan or cam.pan_limits_deg, tilt_limits_deg=tilt or cam.tilt_limits_deg)
         cov = camera_coverage(scene, limited, masks=alt.masks) if scene.scenario.coverage.enabled else None
         masks = len(alt.masks)
@@ -82,21 +84,12 @@ def outcome_of(scene: Scene, cam: Camera, r: CameraResult, grid: WatchGrid) -> O
     return Outcome(cam.id, True, elements[ok], seen_into, masks, limit, pan, tilt)
 
 
-_GRID: WatchGrid | None = None  # the watch grid of a worker process
-
-
-def _outcome_task(scene: Scene, cam: Camera) -> Outcome:
-    assert _GRID is not None
-    return outcome(scene, cam, _GRID)
-
-
 def outcomes(scene: Scene, cameras: Sequence[Camera], grid: WatchGrid, *, processes: int = 1,
              progress: Progress | None = None, workers: int | None = None,
              scheduler: str | None = None) -> list[Outcome]:
     """``outcome`` of every camera, in order: in this process, on ``processes`` worker processes, or
     on a Dask cluster (``workers`` local processes, or the cluster at ``scheduler``; tile by tile, as
     ``run.dask``)."""
-    global _GRID
     if workers is not None or scheduler is not None:
         import copy
 
@@ -108,22 +101,23 @@ def outcomes(scene: Scene, cameras: Sequence[Camera], grid: WatchGrid, *, proces
         on_cluster(work, [c.id for c in cameras], found.__setitem__, workers=workers, scheduler=scheduler,
                    progress=progress, tile_m=scene.scenario.analysis.tile_m, task=outcome, extra=grid)
         return [found[c.id] for c in cameras]
-    _GRID = grid  # forked workers inherit it
-    try:
-        if processes > 1 and len(cameras) > 1:
-            from .processes import map_on_processes
+    if processes > 1 and len(cameras) > 1:
+        from .processes import map_on_processes
 
-            return map_on_processes(scene, list(cameras), _outcome_task, processes, progress=progress)
-        out = []
-        for i, cam in enumerate(cameras):
-            if progress:
-                progress(cam.id, i, len(cameras))
-            out.append(outcome(scene, cam, grid))
+        # the forked workers inherit the task with its grid (nothing pickled, no module state)
+        return map_on_processes(scene, list(cameras), partial(_outcome_on, grid), processes, progress=progress)
+    out = []
+    for i, cam in enumerate(cameras):
         if progress:
-            progress("", len(cameras), len(cameras))
-        return out
-    finally:
-        _GRID = None
+            progress(cam.id, i, len(cameras))
+        out.append(outcome(scene, cam, grid))
+    if progress:
+        progress("", len(cameras), len(cameras))
+    return out
+
+
+def _outcome_on(grid: WatchGrid, scene: Scene, cam: Camera) -> Outcome:
+    return outcome(scene, cam, grid)
 
 
 @dataclass
@@ -203,7 +197,12 @@ def setup(scene: Scene, *, budget: int | None = None, target_share: float | None
     chosen_models = check_models(scene, models, field_name="--model" if models else "placement.candidates.models")
     grid = watch_grid(scene)
     sites = candidate_sites(scene)
-    specs = candidate_specs(sites, heights_m=pl.candidates.mount_heights_m, models=chosen_models)
+    from ..build.catalogue import model_spec
+    from ..build.scene import check_rays
+
+    fixed = frozenset(m for m in chosen_models if model_spec(m)["kind"] == "fixed")
+    specs = candidate_specs(sites, heights_m=pl.candidates.mount_heights_m, models=chosen_models, fixed=fixed,
+                            taken=frozenset(c.id for c in scene.cameras))
     if not specs:
         raise InputError("no candidate positions: no streets for poles, no OSM mounts, no non-residential "
                          "facades and no points", file=sc.source, field="placement.candidates")
@@ -212,6 +211,7 @@ def setup(scene: Scene, *, budget: int | None = None, target_share: float | None
                          f"placement.max_candidates ({pl.max_candidates:,}); raise it, or the spacing",
                          file=sc.source, field="placement.max_candidates")
     cams = [place_on_scene(scene, spec, source=sc.source, field="placement.candidates") for spec, _ in specs]
+    check_rays(sc, scene.targets, [*cams, *scene.cameras])  # the work is bounded before it starts
     return Setup(grid, specs, cams, budget, target_share, chosen_models)
 
 
@@ -250,6 +250,8 @@ def chosen_spec(p: Proposal, i: int, name: str, frame: Frame) -> dict[str, objec
     lon, lat = (float(v) for v in frame.to_lonlat(spec.x or 0.0, spec.y or 0.0))
     entry: dict[str, object] = {"id": name, "model": spec.model, "lon": round(lon, 7), "lat": round(lat, 7),
                                 "mount_height_m": spec.mount_height_m}
+    if spec.direction_deg is not None:  # a fixed camera, pointed
+        entry["direction_deg"] = spec.direction_deg
     if o.pan_limits_deg is not None:
         entry["pan_limits_deg"] = [round(v % 360.0, 1) for v in o.pan_limits_deg]  # wraps through north
     if o.tilt_limits_deg is not None:

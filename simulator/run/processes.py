@@ -161,13 +161,14 @@ def analyse_on_processes(scene: Scene, selected: Sequence[Camera], processes: in
     return [by_id[c.id] for c in selected]
 
 
-_TASK: Callable[[Scene, Camera], Any] | None = None  # what ``map_on_processes`` applies to each camera
+_TASK: Callable[[Scene, Camera], Any] | None = None  # in a worker: what ``map_on_processes`` applies
+_CAMERAS: list[Camera] = []  # in a worker: the cameras ``map_on_processes`` deals
 
 
-def _task_init(scene: Scene, threads: int, task: Callable[[Scene, Camera], Any]) -> None:
-    global _TASK
+def _task_init(scene: Scene, threads: int, task: Callable[[Scene, Camera], Any], cameras: list[Camera]) -> None:
+    global _TASK, _CAMERAS
     _init(scene, threads, None)
-    _TASK = task
+    _TASK, _CAMERAS = task, cameras
 
 
 def _task(i: int) -> tuple[int, Any]:
@@ -175,21 +176,17 @@ def _task(i: int) -> tuple[int, Any]:
     return i, _TASK(_SCENE, _CAMERAS[i])
 
 
-_CAMERAS: list[Camera] = []  # the cameras ``map_on_processes`` deals (inherited by the forked workers)
-
-
 def map_on_processes(scene: Scene, cameras: list[Camera], task: Callable[[Scene, Camera], Any], processes: int, *,
                      progress: Callable[[str, int, int], None] | None = None) -> list[Any]:
     """``[task(scene, c) for c in cameras]`` on ``processes`` forked worker processes that share the
-    scene (``task`` a module-level function; its results picklable), heaviest cameras first; in
-    order. Where the platform cannot fork, in this process."""
-    global _CAMERAS
+    scene (the workers inherit ``scene``, ``task`` and ``cameras``: nothing of them is pickled, and
+    nothing is left in this process's module state, so concurrent calls do not meet; the results must
+    be picklable), heaviest cameras first; in order. Where the platform cannot fork, in this process."""
     if start_method() != "fork":
         return [task(scene, c) for c in cameras]
     prepare(scene)
     processes = max(1, min(processes, len(cameras)))
     threads = max(1, (scene.scenario.analysis.threads or cores()) // processes)
-    _CAMERAS = cameras
     work = copy.copy(scene)
     work.cameras = cameras
     order = _heaviest_first(work, list(range(len(cameras))))
@@ -197,20 +194,18 @@ def map_on_processes(scene: Scene, cameras: list[Camera], task: Callable[[Scene,
     gc.collect()
     gc.freeze()
     _trim_heap()
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
-            pool = mp.get_context("fork").Pool(processes, initializer=_task_init, initargs=(scene, threads, task))
-        gc.unfreeze()
-        with pool:
-            for i, value in pool.imap_unordered(_task, order, chunksize=1):
-                out[i] = value
-                if progress:
-                    progress(cameras[i].id, len(out), len(cameras))
-            pool.close()
-            pool.join()
-    finally:
-        _CAMERAS = []
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
+        pool = mp.get_context("fork").Pool(processes, initializer=_task_init,
+                                           initargs=(scene, threads, task, cameras))
+    gc.unfreeze()
+    with pool:
+        for i, value in pool.imap_unordered(_task, order, chunksize=1):
+            out[i] = value
+            if progress:
+                progress(cameras[i].id, len(out), len(cameras))
+        pool.close()
+        pool.join()
     return [out[i] for i in range(len(cameras))]
 
 

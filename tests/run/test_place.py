@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 import simulator
+from simulator.build.cameras import place_on_scene
 from simulator.run.place import propose
 from tests.scenes import X0, Y0, building, fc, window_south, write_scenario
 
@@ -164,10 +165,12 @@ def test_bad_placement_input(tmp_path, case):
     assert not list(tmp_path.glob(".out.staging-*"))
 
 
-def test_watch_grid_levels_where_areas_overlap(tmp_path):
-    # two overlapping squares: the overlap needs the more demanding level (identify over observe)
-    path = scenario(tmp_path, areas=[square(40, 20, 50, 30, "observe", "a"), square(45, 20, 55, 30, "identify", "b")],
-                    points=[("A", 45.0, 25.0)])
+@pytest.mark.parametrize("identify_first", [False, True])
+def test_watch_grid_levels_where_areas_overlap(tmp_path, identify_first):
+    # two overlapping squares: the overlap needs the more demanding level (identify over observe),
+    # whichever the layer lists first
+    areas = [square(40, 20, 50, 30, "observe", "a"), square(45, 20, 55, 30, "identify", "b")]
+    path = scenario(tmp_path, areas=areas[::-1] if identify_first else areas, points=[("A", 45.0, 25.0)])
     from simulator.build.placement import watch_grid
 
     g = watch_grid(simulator.build_scene(simulator.load_scenario(path)))
@@ -261,3 +264,112 @@ def test_a_level_no_candidate_can_give_is_refused_before_any_output(tmp_path):
     p = run("place", str(path), "--out", str(out))
     assert p.returncode == 2 and "reaches any watched cell" in p.stderr and "Traceback" not in p.stderr
     assert not out.exists()
+
+
+def canyon(tmp: Path) -> Path:
+    """A street 12 m wide between two 40 m residential towers 100 m long, each wall with a window every
+    4 m along and 3 m up (25 x 13 per wall), and one candidate pole on the street's centre line: seen
+    from 6 m up, the windows span about 166 deg of azimuth and -40..+80 deg of elevation on either side,
+    far more than 24 masks of a 58 x 33 deg wide view can frame."""
+    towers = [building("N", -50, 6, 50, 16, 40.0), building("S", -50, -16, 50, -6, 40.0)]
+    windows = []
+    for k, x in enumerate(np.arange(-48.0, 50.0, 4.0)):
+        for j, z in enumerate(np.arange(1.0, 40.0, 3.0)):
+            windows.append(window_south(f"N-w{k}-{j}", "N", 6.0, x, x + 1.2, z, z + 1.4))
+            w = window_south(f"S-w{k}-{j}", "S", -6.0, x + 1.2, x, z, z + 1.4)  # facing north: reversed ring
+            windows.append(w)
+    return scenario(tmp, areas=[square(-30, -5, 30, 5, "observe", "street")], points=[("P", 0.0, 0.0)],
+                    buildings=towers, openings=windows, budget=1)
+
+
+def test_a_candidate_compliant_only_with_proposed_limits_is_chosen_with_them_and_runs_compliant(tmp_path):
+    from simulator.results import must_hide
+    from simulator.run.camera import camera_result
+
+    path = canyon(tmp_path / "in")
+    scene = simulator.build_scene(simulator.load_scenario(path))
+    alone = camera_result(scene, place_on_scene(scene, simulator.scenario.CameraSpec(
+        id="P", model=MODEL, x=X0, y=Y0, mount_height_m=MOUNT_M), source="test", field="cameras"))
+    assert alone.plan is not None and not alone.plan.compliant and len(alone.plan.masks) > 24
+    p = propose(scene, budget=1)
+    (o,) = p.results
+    assert o.usable and o.masks <= o.mask_limit == 24 and p.chosen == [0]
+    assert o.pan_limits_deg is not None  # a pan sector: here one that wraps through north
+    lo, hi = o.pan_limits_deg
+    assert lo < 360.0 < hi
+    # the targets its masks must hide are those left in reach: fewer than without the limits
+    assert 0 < o.seen_into < len(must_hide(scene, alone.exposures))
+    out = tmp_path / "placed"
+    r = run("place", str(path), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    (entry,) = yaml.safe_load((out / "scenario.yaml").read_text())["cameras"]
+    assert entry["pan_limits_deg"] == [round(lo, 1), round(hi - 360.0, 1)]  # to < from: through north
+    run_out = tmp_path / "run"
+    r = run("run", str(out / "scenario.yaml"), "--out", str(run_out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    (cam,) = json.loads((run_out / "summary.json").read_text())["cameras"]
+    assert cam["compliant"] and cam["masks"] <= 24
+
+
+def test_fixed_models_are_tried_pointed_eight_ways_and_brackets_look_away_from_their_wall():
+    from simulator.build.placement import FIXED_DIRECTIONS_DEG, Site, candidate_specs
+
+    pole, bracket = Site("p", 0.0, 0.0, "pole"), Site("f", 5.0, 0.0, "facade", 10.0, facing_deg=350.0)
+    specs = candidate_specs([pole, bracket], heights_m=(6.0, 12.0), models=("ptz", "bullet"),
+                            fixed=frozenset({"bullet"}))
+    on_pole = [(s.mount_height_m, s.model, s.direction_deg) for s, site in specs if site is pole]
+    assert on_pole == [(h, "ptz", None) for h in (6.0,)] + [(6.0, "bullet", d) for d in FIXED_DIRECTIONS_DEG] + \
+        [(12.0, "ptz", None)] + [(12.0, "bullet", d) for d in FIXED_DIRECTIONS_DEG]
+    # the bracket: 10 m high (no 12 m mount); within 90 deg of 350: 270, 315, 0, 45 (80 apart); not 90 (100)
+    assert [(s.model, s.direction_deg) for s, site in specs if site is bracket] == \
+        [("ptz", None), ("bullet", 0.0), ("bullet", 45.0), ("bullet", 270.0), ("bullet", 315.0)]
+    assert [s.id for s, _ in specs] == [f"c{k:05d}" for k in range(1, len(specs) + 1)]
+
+
+def test_candidate_ids_never_meet_the_scenarios_own_camera_ids():
+    from simulator.build.placement import Site, candidate_specs
+
+    specs = candidate_specs([Site("p", 0.0, 0.0, "pole")], heights_m=(6.0,), models=("m",),
+                            taken=frozenset({"c00001", "cc00007", "cam-1"}))
+    assert [s.id for s, _ in specs] == ["ccc00001"]
+
+
+def test_a_site_yields_only_to_a_site_kept_before_it(tmp_path):
+    # A, B 0.8 m east of A, C 0.8 m east of B (1.6 m from A): B yields to A; C stays, for B is gone
+    from simulator.build.placement import candidate_sites
+
+    path = scenario(tmp_path, areas=[square(40, 20, 50, 30, "observe", "sq")],
+                    points=[("A", 45.0, 25.0), ("B", 45.8, 25.0), ("C", 46.6, 25.0), ("D", 62.0, 42.0)])
+    sites = candidate_sites(simulator.build_scene(simulator.load_scenario(path)))
+    assert [s.id for s in sites] == ["A", "C"]  # D lies inside the kiosk (60..65, 40..45)
+
+
+def test_watch_area_fields_that_are_no_python_names(tmp_path):
+    areas = [square(40, 20, 50, 30, "observe", "x"), square(50, 20, 60, 30, "observe", "y")]
+    for a, (name, level) in zip(areas, [("Praça 1", "identify"), ("Rua: 2", "Recognise")], strict=True):
+        a["properties"] = {"area name": name, "needs-level": level}
+    path = scenario(tmp_path, areas=areas, points=[("A", 45.0, 25.0)])
+    data = yaml.safe_load(path.read_text())
+    data["watch_areas"].update({"id_field": "area name", "level_field": "needs-level"})
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    from simulator.build.placement import watch_grid
+
+    g = watch_grid(simulator.build_scene(simulator.load_scenario(path)))
+    assert g.names == ("Praça 1", "Rua: 2") and g.levels == ("identify", "recognise")
+
+
+def test_osm_mounts_agree_with_a_count_by_osmium_tags(tmp_path):
+    """The street lamps, power poles and masts of the Monaco extract, read by ``read_osm``, against
+    a count made with osmium's own tag filter."""
+    import osmium
+
+    from simulator.inputs.osm import read_osm
+
+    src = ROOT / "geodata" / "monaco" / "monaco-latest.osm.pbf"
+    expected = {}
+    for key, value in (("highway", "street_lamp"), ("power", "pole"), ("man_made", "mast")):
+        for obj in osmium.FileProcessor(str(src), osmium.osm.NODE).with_filter(osmium.filter.TagFilter((key, value))):
+            expected[f"node/{obj.id}"] = f"{key}={value}"
+    mounts = read_osm(src).mounts
+    assert mounts is not None and len(expected) > 10
+    assert dict(zip(mounts["id"], mounts["mount"], strict=True)) == expected

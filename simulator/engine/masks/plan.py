@@ -108,6 +108,7 @@ class CameraMasks:
     # the plan made for the proposed limits (its masks, to export with those limits), and those limits
     proposed_plan: CameraMasks | None = None
     planning_seconds: float = 0.0
+    targets_to_hide: int = 0  # the targets (seen into, maskable) in the camera's reach that its masks must hide
 
     @property
     def public_hidden_share(self) -> float | None:
@@ -513,6 +514,7 @@ def plan_camera_masks(camera: Camera, scene: Scene, seen: VisibleSamples, expose
     public_index, public_dirs = public
     t = scene.targets
     result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs), public_index=public_index,
+                         targets_to_hide=len(np.unique(exposed_targets)),
                          public_hidden_flags=np.zeros(len(public_index), bool))
     if len(exposed_targets) == 0:
         return result
@@ -1033,6 +1035,7 @@ def _plan_within(camera: Camera, scene: Scene, plan: _Plan, seen: VisibleSamples
     result = CameraMasks(camera.id, [], True, public_samples=len(public_dirs), public_index=public_index,
                          public_hidden_flags=np.zeros(len(public_index), bool))
     targets = np.intersect1d(exposed, plan.st[reach])
+    result.targets_to_hide = len(targets)
     _conclude(camera, scene, rule, result, plan.st, plan.dirs, pieces, plan.unframable[reach[plan.unframable]],
               cands, public_dirs, targets, plan.spacing, verify=True)
     result.planning_seconds = time.perf_counter() - t0
