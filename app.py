@@ -27,6 +27,7 @@ from pydeck.types import String
 
 import simulator
 from simulator.build.catalogue import catalogue
+from simulator.build.placement import corner_points, outline_area, scene_box
 from simulator.engine.render import render_view
 from simulator.errors import SimulatorError
 from simulator.inputs.bundle import MAX_UPLOAD_BYTES, UPLOAD_SUFFIXES, scenario_from_uploads
@@ -51,6 +52,7 @@ BUILDING_COLOURS = {"exposed after masks": [200, 30, 30, 210], "exposed, hidden 
                     "private, not exposed": [215, 190, 150, 170], "not private": [175, 175, 190, 150]}
 CAMERA_COLOURS = {"compliant": [30, 140, 60], "not compliant": [200, 30, 30]}
 PROPOSED_COLOUR = [150, 40, 200, 255]
+WATCH_DRAWN_COLOUR = [230, 120, 0, 255]
 MAX_LABELS = 60  # street names drawn at most (the longest streets first)
 MAX_STREET_POINTS = 1500  # street points drawn at most (every k-th), to click on
 PIXELS = String("pixels")  # a literal for deck.gl (pydeck reads a plain string as a column)
@@ -416,7 +418,33 @@ def map_page() -> None:
     else:
         x0, y0, x1, y1 = scene.buildings.to_crs("EPSG:4326").total_bounds if len(scene.buildings) else (0, 0, 0, 0)
         view = fit_view([x0, x1], [y0, y1])
-    basemap = st.toggle("Web basemap (needs internet)", value=False, key="basemap")
+    t1, t2 = st.columns(2)
+    basemap = t1.toggle("Web basemap (needs internet)", value=False, key="basemap")
+    drawing = t2.toggle("Draw a watch area: each point you click adds a corner", value=False,
+                        key="draw_watch", help="For 'Suggest cameras' below. The corners are joined in the order "
+                        "clicked; if the outline crosses itself, the area is their convex hull.")
+    if drawing:
+        gx, gy, step = memo(wb, "corner_points", lambda: corner_points(scene_box(scene)))
+        glon, glat = scene.frame.to_lonlat(gx, gy)
+        layers.append(pdk.Layer("ScatterplotLayer", pd.DataFrame({
+            "lon": np.round(glon, 7), "lat": np.round(glat, 7),
+            "tip": f"Corner point (every {step:g} m): click to add a corner to the watch area"}),
+            id="corner_points", get_position=["lon", "lat"], get_radius=2, radius_units=PIXELS,
+            get_fill_color=[*WATCH_DRAWN_COLOUR[:3], 120], pickable=True))
+    corners = drawn_corners()
+    if drawing or corners:
+        t2.caption(f"Watch area drawn on the map: {len(corners)} corner{'s' if len(corners) != 1 else ''}"
+                   + ("" if len(corners) >= 3 else " (at least 3 needed)") + "; 'Suggest cameras' below watches it.")
+    if corners:
+        ring = [*corners, corners[0]] if len(corners) >= 3 else corners
+        layers.append(pdk.Layer("PathLayer", pd.DataFrame({"path": [[list(c) for c in ring]],
+                                                           "tip": [f"Watch area being drawn: {len(corners)} corners"]}),
+                                id="watch_drawn", get_path="path", get_color=WATCH_DRAWN_COLOUR, width_min_pixels=3,
+                                pickable=False))
+        layers.append(pdk.Layer("ScatterplotLayer", pd.DataFrame({"lon": [c[0] for c in corners],
+                                                                  "lat": [c[1] for c in corners]}),
+                                id="watch_corners", get_position=["lon", "lat"], get_radius=5, radius_units=PIXELS,
+                                get_fill_color=WATCH_DRAWN_COLOUR))
     event = st.pydeck_chart(CompactDeck(layers=layers, map_provider="carto",
                                      map_style="light" if basemap else OFFLINE_STYLE,
                                      tooltip={"text": "{tip}"}, initial_view_state=view),
@@ -426,17 +454,28 @@ def map_page() -> None:
                          "Exposed targets and coverage, by DORI class:")
                 + legend({"mask footprint": [250, 220, 0, 230], "hidden by a mask": [30, 30, 30, 150],
                           "street point (click to place a camera)": [90, 90, 90, 200],
-                          "proposed camera (Suggest cameras)": PROPOSED_COLOUR}, "Also:"),
+                          "proposed camera (Suggest cameras)": PROPOSED_COLOUR,
+                          "watch area drawn (Suggest cameras)": WATCH_DRAWN_COLOUR}, "Also:"),
                 unsafe_allow_html=True)
     selection = event.selection.objects if event and event.selection else {}
-    picked = (selection.get("street_points") or [None])[0]
+    picked = (selection.get("street_points") or selection.get("corner_points") or [None])[0]
     picked_camera = (selection.get("cameras") or [{}])[0].get("id")
     if picked_camera in wb.cameras and st.session_state.get("picked_camera") != picked_camera:
         st.session_state["picked_camera"] = picked_camera
         st.session_state["chosen"] = picked_camera
         st.session_state["resync"] = {"map_camera", "view_camera", "regulator_camera", "edit_camera"}
-    if picked is not None:
-        st.session_state["place_at"] = (float(picked["lon"]), float(picked["lat"]))
+    if picked is not None and st.session_state.get("handled_pick") != picked:  # each click acted on once
+        st.session_state["handled_pick"] = picked
+        at = (float(picked["lon"]), float(picked["lat"]))
+        if drawing:
+            corners = drawn_corners()
+            if not corners or corners[-1] != at:
+                corners.append(at)
+                if len(corners) >= 3:
+                    st.session_state["suggest_what"] = DRAWN  # what 'Suggest cameras' watches now
+                st.rerun()  # the map shows the new corner at once
+        else:
+            st.session_state["place_at"] = at
     add_camera_form()
     edit_camera_form()
     suggest_form()
@@ -495,7 +534,21 @@ def suggest_form() -> None:
                    "'before' (with the limits proposed for them where their masks do not fit).")
         pl = scene.scenario.placement
         own_areas = scene.scenario.watch_areas is not None
-        kinds = (["the scenario's watch areas"] if own_areas else []) + ["public street space", "a rectangle"]
+        corners = drawn_corners()
+        drawn = DRAWN if len(corners) >= 3 else None
+        kinds = ([drawn] if drawn else []) + (["the scenario's watch areas"] if own_areas else []) + \
+            ["public street space", "a rectangle"]
+        if corners:
+            c1, c2 = st.columns([3, 1])
+            c1.caption(f"The area drawn on the map has {len(corners)} corner{'s' if len(corners) != 1 else ''}"
+                       + ("" if drawn else " (at least 3 needed)") + ".")
+            if c2.button("Clear the drawn area", key="suggest_clear"):
+                corners.clear()
+                st.session_state.pop("suggest_what", None)
+                st.rerun()
+        else:
+            st.caption("To watch an area of your own, switch on 'Draw a watch area' above the map and click the "
+                       "corner points (orange) or street points at its corners.")
         with st.form("suggest"):
             what = st.radio("Watch", kinds, horizontal=True, key="suggest_what")
             highways = sorted(str(h) for h in scene.streets["highway"].dropna().unique()) \
@@ -529,12 +582,13 @@ def suggest_form() -> None:
             from simulator.scenario import PolesAlongStreets, WatchAreasLayer, WatchStreets
 
             watch = None
-            if what == "a rectangle":
+            if what in ("a rectangle", DRAWN):
+                area = shapely.box(west, south, east, north) if what == "a rectangle" else outline_area(corners)
                 box = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
-                    "id": "rectangle", "level": level}, "geometry": {"type": "Polygon", "coordinates": [[
-                        [west, south], [east, south], [east, north], [west, north], [west, south]]]}}]}
+                    "id": "rectangle" if what == "a rectangle" else "area drawn", "level": level},
+                    "geometry": shapely.geometry.mapping(area)}]}
                 STATE_DIR.mkdir(exist_ok=True)
-                area_file = STATE_DIR / "watch-rectangle.geojson"
+                area_file = STATE_DIR / f"watch-{re.sub(r'[^a-z0-9]+', '-', name.lower())}.geojson"
                 area_file.write_text(json.dumps(box))
                 watch = WatchAreasLayer(path=str(area_file), crs="EPSG:4326")
             elif what == "the scenario's watch areas":
@@ -554,6 +608,9 @@ def suggest_form() -> None:
             try:
                 if what == "a rectangle" and not (west < east and south < north):
                     raise SimulatorError("the rectangle needs west < east and south < north")
+                if what == DRAWN and outline_area(corners).area <= 0:
+                    raise SimulatorError("the corners drawn enclose no area: click at least 3 corners not on one "
+                                         "line")
                 proposal = wb.suggest(settings, watch_areas=watch, processes=cores(), progress=progress)
             except SimulatorError as exc:
                 bar.empty()
@@ -595,6 +652,15 @@ def suggest_form() -> None:
             st.session_state.pop("proposal", None)
             st.session_state["accepted"] = ids
             st.rerun()
+
+
+DRAWN = "the area drawn on the map"
+
+
+def drawn_corners() -> list[tuple[float, float]]:
+    """The corners (lon, lat) of the watch area drawn on this scenario's map, in the order clicked."""
+    by_scenario: dict[str, list[tuple[float, float]]] = st.session_state.setdefault("watch_corners", {})
+    return by_scenario.setdefault(name, [])
 
 
 def edit_camera_form() -> None:

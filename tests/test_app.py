@@ -347,3 +347,55 @@ def test_suggest_cameras_then_accept(expected, tmp_path):
     path.write_text(yaml.safe_dump(data))
     res = simulator.analyse(path)
     assert metrics[EXPOSED] == str(sum(c["exposed_targets"] for c in res.summary()["cameras"]))
+
+
+def test_suggest_cameras_over_an_area_drawn_on_the_map(tmp_path):
+    """Corners clicked on the map (here set as the clicks leave them) make the watch area: the proposal
+    is the one ``simulator place`` makes with that polygon as its ``watch_areas``, and what it watches
+    lies inside the polygon."""
+    import shapely
+
+    from simulator.run.place import propose
+
+    scene = simulator.build_scene(simulator.load_scenario(ROOT / "scenarios" / "tutorial.yaml"))
+    x0, y0, x1, y1 = scene.streets.total_bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    local = [(cx - 40, cy - 15), (cx + 40, cy - 15), (cx + 40, cy + 15), (cx - 40, cy + 15)]
+    corners = [tuple(float(v) for v in scene.frame.to_lonlat(x, y)) for x, y in local]
+    at = app()
+    at.session_state["watch_corners"] = {"tutorial.yaml": corners}
+    at.run()
+    assert at.radio(key="suggest_what").options[0] == "the area drawn on the map"
+    at.radio(key="suggest_what").set_value("the area drawn on the map")
+    at.selectbox(key="suggest_level").set_value("recognise")
+    next(b for b in at.button if b.label == "Suggest cameras").click().run()
+    assert not at.exception, at.exception
+    shown = at.session_state["proposal"][1]
+    assert shown.grid.names == ("area drawn",) and shown.grid.levels == ("recognise",)
+    area = {"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"id": "x", "level": "recognise"},
+        "geometry": {"type": "Polygon", "coordinates": [[list(c) for c in [*corners, corners[0]]]]}}]}
+    (tmp_path / "area.geojson").write_text(json.dumps(area))
+    data = yaml.safe_load((ROOT / "scenarios" / "tutorial.yaml").read_text())
+    for layer in ("buildings", "openings", "streets", "private_areas"):
+        data[layer]["path"] = str((ROOT / "scenarios" / data[layer]["path"]).resolve())
+    data["watch_areas"] = {"path": str(tmp_path / "area.geojson"), "crs": "EPSG:4326"}
+    path = tmp_path / "drawn.yaml"
+    path.write_text(yaml.safe_dump(data))
+    p = propose(simulator.build_scene(simulator.load_scenario(path)), budget=shown.budget)
+    assert shown.chosen == p.chosen and shown.choice.gains == p.choice.gains
+    watched = float(shown.watched_m2().sum())
+    poly = shapely.Polygon(local)
+    assert 0 < watched <= poly.area + 2 * poly.length * scene.scenario.coverage.cell_m  # cells centred inside
+    assert f"of {watched:,.0f} m² watched" in " ".join(m.value for m in at.markdown)
+
+
+def test_drawn_corners_that_cross_make_their_convex_hull():
+    import shapely
+
+    from simulator.build.placement import outline_area
+
+    bow_tie = [(0.0, 0.0), (1.0, 1.0), (1.0, 0.0), (0.0, 1.0)]
+    assert outline_area(bow_tie).equals(shapely.box(0, 0, 1, 1))
+    ell = [(0.0, 0.0), (2.0, 0.0), (2.0, 1.0), (1.0, 1.0), (1.0, 2.0), (0.0, 2.0)]
+    assert outline_area(ell).area == pytest.approx(3.0)  # kept as drawn, not its hull (3.5)

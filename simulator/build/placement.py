@@ -135,7 +135,7 @@ def _watch_areas(scene: Scene) -> tuple[list[str], list[str], list[shapely.Geome
     check_lonlat_order(g, label=wa.path)
     g = g.to_crs(scene.frame.crs)
     names, levels, polys = [], [], []
-    box = shapely.box(*_scene_box(scene)).buffer(sc.analysis.max_range_m)  # what a camera there could see
+    box = shapely.box(*scene_box(scene)).buffer(sc.analysis.max_range_m)  # what a camera there could see
     ids = g[wa.id_field] if wa.id_field in g else None  # by column: a field may be no Python name
     lvls = g[wa.level_field] if wa.level_field in g else None
     for k, geom in enumerate(g.geometry.values):
@@ -161,13 +161,37 @@ def _watch_areas(scene: Scene) -> tuple[list[str], list[str], list[shapely.Geome
 def _data_box(scene: Scene) -> tuple[float, float, float, float]:
     """The scenario's extent (scene CRS) if given, else the bounds of its buildings and streets."""
     if scene.scenario.extent is None:
-        return _scene_box(scene)
+        return scene_box(scene)
     lon0, lat0, lon1, lat1 = scene.scenario.extent
     x, y = scene.frame.from_lonlat(np.array([lon0, lon1, lon0, lon1]), np.array([lat0, lat0, lat1, lat1]))
     return float(np.min(x)), float(np.min(y)), float(np.max(x)), float(np.max(y))
 
 
-def _scene_box(scene: Scene) -> tuple[float, float, float, float]:
+def outline_area(corners: list[tuple[float, float]]) -> shapely.Polygon:
+    """The area of corners clicked on a map, joined in their order; their convex hull where that
+    outline crosses itself (any coordinates; at least 3 corners)."""
+    outline = shapely.Polygon(corners)
+    return outline if outline.is_valid else shapely.convex_hull(shapely.MultiPoint(corners))
+
+
+def corner_points(box: tuple[float, float, float, float], max_points: int = 2500
+                  ) -> tuple[NDArray[np.float64], NDArray[np.float64], float]:
+    """Points to click as the corners of an area: the multiples of a round step [m] (1, 2 or 5 x 10^k,
+    the least that keeps them within ``max_points``) inside ``box`` (scene CRS); (x, y, step)."""
+    x0, y0, x1, y1 = box
+    need = float(np.sqrt(max((x1 - x0) * (y1 - y0), 1.0) / max_points))
+    step = min(m * 10.0**k for k in range(-1, 7) for m in (1, 2, 5) if m * 10.0**k >= need)
+    while True:
+        xs = np.arange(np.ceil(x0 / step), np.floor(x1 / step) + 1) * step
+        ys = np.arange(np.ceil(y0 / step), np.floor(y1 / step) + 1) * step
+        if len(xs) * len(ys) <= max_points:
+            break
+        step *= 2.0  # (the box's edges can add a row and a column)
+    gx, gy = np.meshgrid(xs, ys)
+    return gx.ravel(), gy.ravel(), step
+
+
+def scene_box(scene: Scene) -> tuple[float, float, float, float]:
     """The bounds (scene CRS) of the scene's buildings and streets, and of its extent if given."""
     parts = [g.total_bounds for g in (scene.buildings, scene.streets) if len(g)]
     if scene.scenario.extent is not None:

@@ -130,7 +130,7 @@ def test_place_tutorial_writes_a_runnable_compliant_scenario(tmp_path):
     assert all(c["compliant"] for c in cams)
 
 
-@pytest.mark.parametrize("case", ["no candidates", "outside", "level", "budget 0", "share", "model"])
+@pytest.mark.parametrize("case", ["no candidates", "outside", "level", "budget 0", "share", "model", "rays"])
 def test_bad_placement_input(tmp_path, case):
     box = (45.0, 25.0, 60.0, 38.0)
     areas = [square(*box, "recognise", "square")]
@@ -148,7 +148,12 @@ def test_bad_placement_input(tmp_path, case):
         args = ["--target-share", "1.5"]
     if case == "model":
         args = ["--model", "no-such-camera"]
-    path = scenario(tmp_path / "in", areas=areas, points=points)
+    extra: dict = {}
+    if case == "rays":  # a house with a window 10 m from the candidate; at most 10 rays allowed
+        extra = {"buildings": [building("kiosk", 60, 40, 65, 45, 3.0, use="office"),
+                               building("H", 45, 40, 55, 50, 9.0)],
+                 "openings": [window_south("H-w1", "H", 40.0, 49.0, 51.0, 2.0, 4.0)], "limits": {"max_rays": 10}}
+    path = scenario(tmp_path / "in", areas=areas, points=points, **extra)
     if case == "no candidates":
         data = yaml.safe_load(path.read_text())
         data["placement"]["candidates"]["points"] = None
@@ -159,7 +164,8 @@ def test_bad_placement_input(tmp_path, case):
     lines = [x for x in p.stderr.strip().splitlines() if x.strip()]
     assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
     expect = {"no candidates": "placement.candidates", "outside": "outside the scene", "level": "excellent",
-              "budget 0": "--budget", "share": "--target-share", "model": "no-such-camera"}[case]
+              "budget 0": "--budget", "share": "--target-share", "model": "no-such-camera",
+              "rays": "limits.max_rays"}[case]
     assert expect in lines[0]
     assert not out.exists()
     assert not list(tmp_path.glob(".out.staging-*"))
@@ -373,3 +379,17 @@ def test_osm_mounts_agree_with_a_count_by_osmium_tags(tmp_path):
     mounts = read_osm(src).mounts
     assert mounts is not None and len(expected) > 10
     assert dict(zip(mounts["id"], mounts["mount"], strict=True)) == expected
+
+
+def test_corner_points_by_hand():
+    from simulator.build.placement import corner_points
+
+    # 1000 x 500 m in at most 2,500 points: a step of at least sqrt(500,000 / 2,500) = 14.1 m, rounded up
+    # to 20 m; 51 x 26 multiples of 20 in the box
+    x, y, step = corner_points((0.0, 0.0, 1000.0, 500.0))
+    assert step == 20.0 and len(x) == 51 * 26 and x.max() == 1000.0 and y.max() == 500.0
+    # a step of 2 m over the same box would give 501 x 251: never more than asked
+    x, y, step = corner_points((3.0, 3.0, 1003.0, 503.0), max_points=1326)
+    assert step == 20.0 and len(x) == 50 * 25 and x.min() == 20.0
+    x, y, step = corner_points((5.0, 5.0, 5.0, 5.0))  # a point: no area
+    assert len(x) <= 1
