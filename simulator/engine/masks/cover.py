@@ -89,7 +89,7 @@ def choose_masks(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
         #    label is what it proved, and no more than the count it was capped at. First the case where
         #    the samples that every plan hides suffice: then the fewest masks among the candidates that
         #    hide nothing else is the answer (a program on the count alone, quick)
-        forced = _forced_only(covers, hides, area_sr, cap, time_limit_s, best)
+        forced = _forced_only(covers, hides, area_sr, cap, time_limit_s)
         best = forced if forced is not None else \
             _solve(covers, hides, area_sr, "least_public_hidden", cap, time_limit_s, best)
         if not cap_proven and best.method == "optimal":
@@ -98,7 +98,7 @@ def choose_masks(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
 
 
 def _forced_only(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray[np.float64],
-                 cap: int | None, time_limit_s: float, incumbent: Selection) -> Selection | None:
+                 cap: int | None, time_limit_s: float) -> Selection | None:
     """The least_public_hidden optimum when it hides only what every plan hides, else None. A public
     sample hidden by every candidate covering some piece is hidden by every plan; a plan hiding no
     other sample is optimal in that count, and among such plans (made of candidates hiding nothing
@@ -245,6 +245,8 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
         better = len(found.chosen) <= len(incumbent.chosen)
     else:
         better = _key(found, objective, area_sr) <= _key(incumbent, objective, area_sr)
+    if not better and found.method == "optimal" and (max_masks is None or len(incumbent.chosen) <= max_masks):
+        return replace(incumbent, method="optimal")  # as good as a proven optimum, within the same cap
     return found if better else unproven
 
 
