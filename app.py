@@ -621,8 +621,8 @@ def suggest_form() -> None:
         if held is None or held[0] != name:
             return
         p = held[1]
-        watched, before, after = p.watched_m2(), p.reached_m2(p.existing), p.reached_m2([p.results[i]
-                                                                                         for i in p.chosen])
+        watched, before = p.watched_m2(), p.reached_m2(p.existing)
+        after = p.reached_m2([p.outcome(i) for i in p.chosen])
         total = float(watched.sum())
         if p.grid.default:
             st.caption(p.grid.default[0].upper() + p.grid.default[1:] + ".")
@@ -636,7 +636,7 @@ def suggest_form() -> None:
                                    "After [m²]": after.round(0)}), hide_index=True)
         rows = []
         for k, (i, gain) in enumerate(zip(p.chosen, p.choice.gains, strict=True)):
-            o = p.results[i]
+            o = p.outcome(i)
             limits = "proposed" if (o.pan_limits_deg or o.tilt_limits_deg) else "its own"
             rows.append({"#": k + 1, "Model": p.candidates[i][0].model, "Mount height [m]": p.cameras[i].mount_height_m,
                          "Pan/tilt limits": limits, "Masks": f"{o.masks} / {o.mask_limit}",

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from .build import build_scene
@@ -55,13 +58,7 @@ def _run(args: argparse.Namespace) -> int:
                   f"{len(scene.triangles)} triangles, {len(scene.cameras)} cameras ({scene.frame.crs.to_string()})")
         for note in scene.notes:
             err.print(f"[dim]note: {note}[/dim]")
-        with Progress(TextColumn("cameras"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.description}"), console=err, transient=False) as bar:
-            task = bar.add_task("", total=len(args.camera or scene.cameras))
-
-            def tick(cam: str, i: int, n: int) -> None:
-                bar.update(task, completed=i, total=n, description=cam)
-
+        with progress_bar(err, "cameras", len(args.camera or scene.cameras)) as tick:
             if args.workers is not None or args.scheduler is not None:
                 from .run.dask import analyse_distributed
 
@@ -100,6 +97,29 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def progress_bar(err: Console, label: str, total: int | None) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``progress(item, done, total)`` callback: a bar on a terminal; elsewhere (a log, a batch job)
+    a line at every tenth of the work, with the time so far."""
+    if err.is_terminal:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=err, transient=False) as bar:
+            task = bar.add_task("", total=total)
+            yield lambda item, i, n: bar.update(task, completed=i, total=n, description=item)
+        return
+    t0, shown = time.perf_counter(), [(-1, -1)]
+
+    def line(item: str, i: int, n: int) -> None:
+        step = (n, 10 * i // max(n, 1))  # (the total may grow as the work finds more to do)
+        if step > shown[0]:
+            shown[0] = step
+            err.print(f"{label}: {i:,} of {n:,} ({i / max(n, 1):.0%}) after {time.perf_counter() - t0:.0f} s")
+
+    yield line
+
+
 def cameras(n: int) -> str:
     """'1 camera reaches' / 'n cameras reach'."""
     return f"{n} camera reaches" if n == 1 else f"{n} cameras reach"
@@ -107,7 +127,6 @@ def cameras(n: int) -> str:
 
 def _place(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from .build import build_scene
@@ -140,13 +159,7 @@ def _place(args: argparse.Namespace) -> int:
                   f"{len(scene.cameras)} cameras of its own ({scene.frame.crs.to_string()}); "
                   f"{len(ready.grid.cells) * ready.grid.cell_area_m2:,.0f} m² watched, "
                   f"{len(ready.cameras):,} candidates")
-        with Progress(TextColumn("candidates"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.description}"), console=err, transient=False) as bar:
-            task = bar.add_task("", total=None)
-
-            def tick(cam: str, i: int, n: int) -> None:
-                bar.update(task, completed=i, total=n, description=cam)
-
+        with progress_bar(err, "candidates", None) as tick:
             p = propose(scene, processes=args.processes, progress=tick, prepared=ready, workers=args.workers,
                         scheduler=args.scheduler)
         data = write_placement(pub, scene, p)
@@ -171,7 +184,8 @@ def _place(args: argparse.Namespace) -> int:
         f"({data['reached_share']:.1%}); no {p.budget} of these candidates reach more than "
         f"{data['upper_bound_m2']:,.0f} m² (the greedy choice is guaranteed 63.2 % of the best). The scenario's own "
         f"{before['cameras']} cameras reach {before['reached_m2']:,.0f} m². {cand['tried']:,} candidates tried, "
-        f"{cand['left_out']:,} left out as not compliant under any proposed limits; "
+        f"{cand['analysed_in_full']:,} of them analysed in full (the others could not beat the choice even "
+        f"without masks), {cand['left_out']:,} of those left out as not compliant under any proposed limits; "
         f"{time.perf_counter() - t0:.0f} s. Outputs in {args.out}/ (scenario.yaml, placement.json, placement.html)")
     return 0
 

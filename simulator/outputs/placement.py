@@ -56,17 +56,18 @@ def placed_scenario(scene: Scene, p: Proposal, out: Path) -> dict[str, Any]:
 def placement_json(scene: Scene, p: Proposal) -> dict[str, Any]:
     g = p.grid
     watched = p.watched_m2()
-    chosen = [p.results[i] for i in p.chosen]
+    chosen = [p.outcome(i) for i in p.chosen]
     before, after = p.reached_m2(p.existing), p.reached_m2(chosen)
     total = float(watched.sum())
     sources = Counter(site.source for _, site in p.candidates)
-    usable = sum(o.usable for o in p.results)
-    limited = sum(o.usable and (o.pan_limits_deg is not None or o.tilt_limits_deg is not None) for o in p.results)
+    analysed = p.analysed
+    usable = sum(o.usable for o in analysed)
+    limited = sum(o.usable and (o.pan_limits_deg is not None or o.tilt_limits_deg is not None) for o in analysed)
     cams = []
     cum = 0.0
     for k, (i, gain) in enumerate(zip(p.chosen, p.choice.gains, strict=True)):
         spec, site = p.candidates[i]
-        o = p.results[i]
+        o = p.outcome(i)
         cum += gain
         cams.append({**chosen_spec(p, i, f"placed-{k + 1:02d}", scene.frame), "x": round(float(p.cameras[i].x), 2),
                      "y": round(float(p.cameras[i].y), 2), "candidate": spec.id, "site": site.id,
@@ -85,8 +86,10 @@ def placement_json(scene: Scene, p: Proposal) -> dict[str, Any]:
         "what_counts": ("a watched cell counts as reached when a chosen camera covers it at its area's DORI "
                         "level or better (tele end, frontal, at the face height of coverage.height_m) "
                         "through none of its masks"),
-        "candidates": {"tried": len(p.results), "compliant_as_they_are": usable - limited,
-                       "compliant_with_proposed_limits": limited, "left_out": len(p.results) - usable,
+        "candidates": {"tried": len(p.results), "analysed_in_full": len(analysed),
+                       "compliant_as_they_are": usable - limited,
+                       "compliant_with_proposed_limits": limited, "left_out": len(analysed) - usable,
+                       "rounds": p.rounds,
                        "sites_by_source": dict(sources), "models": list(p.models),
                        "mount_heights_m": list(scene.scenario.placement.candidates.mount_heights_m)},
         "budget": p.budget, "target_share": p.target_share,
@@ -95,7 +98,7 @@ def placement_json(scene: Scene, p: Proposal) -> dict[str, Any]:
         "upper_bound_m2": round(p.choice.upper_bound, 1),
         "guarantee": "the greedy choice reaches at least (1 - 1/e) = 63.2 % of the best any as many candidates "
                      "reach; no choice of as many candidates reaches more than upper_bound_m2",
-        "private_targets_seen_into": sum(p.results[i].seen_into for i in p.chosen),
+        "private_targets_seen_into": sum(o.seen_into for o in chosen),
         "existing_cameras": {"cameras": len(p.existing), "reached_m2": round(float(before.sum()), 1),
                              "with_proposed_limits": [o.camera_id for o in p.existing if o.usable
                                                       and (o.pan_limits_deg or o.tilt_limits_deg)],
@@ -114,7 +117,7 @@ def placement_map(scene: Scene, p: Proposal, *, width: int = 720) -> str:
     ix, iy = c + g.ix0, r + g.iy0
     hit = np.zeros(len(cells), bool)
     for i in p.chosen:
-        hit[p.results[i].reached] = True
+        hit[p.outcome(i).reached] = True
     pts = [(float(ix.min()) * g.cell_m, float(iy.min()) * g.cell_m, float(ix.max() + 1) * g.cell_m,
             float(iy.max() + 1) * g.cell_m)]
     for i in p.chosen:
@@ -221,9 +224,11 @@ stop paying off.</p>{gains_figure(p, total)}
 <th>pan/tilt limits</th><th>masks / limit</th><th>private targets its masks hide</th><th>marginal gain m²</th>
 <th>reached so far</th></tr>{rows}</table>
 <h2>Candidates</h2><p>{cand['tried']:,} candidates tried ({by_source}
-sites; mount heights {', '.join(f'{h:g}' for h in cand['mount_heights_m'])} m; models {e(', '.join(cand['models']))}):
-{cand['compliant_as_they_are']:,} compliant as they are, {cand['compliant_with_proposed_limits']:,} with proposed
-limits, {cand['left_out']:,} left out (no limits make them compliant).</p>
+sites; mount heights {', '.join(f'{h:g}' for h in cand['mount_heights_m'])} m; models {e(', '.join(cand['models']))}).
+{cand['analysed_in_full']:,} of them analysed in full (exposures, masks, verification), the others not: what
+each reaches without masks, a bound on what it reaches with them, could not beat the cameras chosen.
+Of those analysed: {cand['compliant_as_they_are']:,} compliant as they are, {cand['compliant_with_proposed_limits']:,}
+with proposed limits, {cand['left_out']:,} left out (no limits make them compliant).</p>
 <p class=small>Scene CRS {e(scene.frame.crs.to_string())}. Written by <code>simulator place</code>; run
 <code>simulator run scenario.yaml</code> on this folder's scenario for the full analysis of the proposal.</p>
 </body></html>"""

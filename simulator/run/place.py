@@ -1,6 +1,6 @@
 """``simulator place``: propose cameras that reach the most watched public ground, each compliant.
 
-Every candidate (a site x mount height x model, ``build.placement``) is analysed as ``simulator run``
+A candidate (a site x mount height x model, ``build.placement``) is judged as ``simulator run``
 analyses a camera (``run.camera.camera_result``: exposures, mask plan, coverage), on worker processes or
 a Dask cluster (tile by tile, as ``run.dask``). A candidate whose masks fit its limits is taken as it
 is; one whose plan does not fit takes the limits the plan proposes (``engine.masks.plan``), if the masks
@@ -9,6 +9,13 @@ other candidate is left out. What a candidate *reaches* is the watched cells it 
 DORI level or better through no mask. The choice is the lazy greedy of ``engine.placement`` (at least (1
 - 1/e) of the best any as many candidates reach), ties broken by the fewest private targets seen into,
 then the fewest masks; its upper bound is printed with it.
+
+Judging a candidate costs about 100 times what its coverage without masks costs, and that coverage
+bounds what it reaches (``reach_bound``). So every candidate's bound is computed, and only the
+candidates the greedy would choose are judged: the greedy runs on the bounds of those not judged yet
+(first in ties) and the reaches of those judged; the candidates it chooses that are not judged are
+judged, and it runs again, until it chooses only judged candidates. That choice is the greedy's over
+the exact reaches: at each step the candidate chosen gains at least what any other's bound gains.
 """
 
 from __future__ import annotations
@@ -17,13 +24,14 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ..build.cameras import place_on_scene
 from ..build.placement import Site, WatchGrid, candidate_sites, candidate_specs, watch_grid
-from ..engine.coverage import camera_coverage
+from ..engine.coverage import CameraCoverage, camera_coverage
 from ..engine.placement import Choice, lazy_greedy
 from ..errors import InputError
 from ..frames import Frame
@@ -77,19 +85,32 @@ def outcome_of(scene: Scene, cam: Camera, r: CameraResult, grid: WatchGrid) -> O
         masks = len(alt.masks)
     if cov is None:
         return Outcome(cam.id, True, np.zeros(0, np.intp), seen_into, masks, limit, pan, tilt)
+    return Outcome(cam.id, True, _reached(grid, cov), seen_into, masks, limit, pan, tilt)
+
+
+def _reached(grid: WatchGrid, cov: CameraCoverage) -> NDArray[np.intp]:
+    """The watched cells (element indices) ``cov`` covers at their level or better, through no mask."""
     elements = grid.elements(cov.ix, cov.iy)
     rank = np.array([DORI_OR_NONE.index(d) for d in cov.dori], np.int8) if len(cov.dori) else np.zeros(0, np.int8)
     need = grid.need.ravel()[grid.cells[np.maximum(elements, 0)]] if len(elements) else np.zeros(0, np.int8)
     ok = (elements >= 0) & ~cov.masked & (rank <= need)
-    return Outcome(cam.id, True, elements[ok], seen_into, masks, limit, pan, tilt)
+    return elements[ok]
+
+
+def reach_bound(scene: Scene, cam: Camera, grid: WatchGrid) -> NDArray[np.intp]:
+    """What ``cam`` would reach with no mask and its own limits: a superset of what it reaches once
+    judged (masks and proposed limits only take cells away), at about 1/100 of the cost."""
+    return _reached(grid, camera_coverage(scene, cam, masks=[]))
 
 
 def outcomes(scene: Scene, cameras: Sequence[Camera], grid: WatchGrid, *, processes: int = 1,
              progress: Progress | None = None, workers: int | None = None,
-             scheduler: str | None = None) -> list[Outcome]:
-    """``outcome`` of every camera, in order: in this process, on ``processes`` worker processes, or
-    on a Dask cluster (``workers`` local processes, or the cluster at ``scheduler``; tile by tile, as
-    ``run.dask``)."""
+             scheduler: str | None = None, task: Callable[[Scene, Camera, WatchGrid], Any] | None = None
+             ) -> list[Any]:
+    """``task`` (default: ``outcome``) of every camera, in order: in this process, on ``processes``
+    worker processes, or on a Dask cluster (``workers`` local processes, or the cluster at
+    ``scheduler``; tile by tile, as ``run.dask``)."""
+    task = task or outcome
     if workers is not None or scheduler is not None:
         import copy
 
@@ -97,27 +118,27 @@ def outcomes(scene: Scene, cameras: Sequence[Camera], grid: WatchGrid, *, proces
 
         work = copy.copy(scene)
         work.cameras = list(cameras)
-        found: dict[str, Outcome] = {}
+        found: dict[str, Any] = {}
         on_cluster(work, [c.id for c in cameras], found.__setitem__, workers=workers, scheduler=scheduler,
-                   progress=progress, tile_m=scene.scenario.analysis.tile_m, task=outcome, extra=grid)
+                   progress=progress, tile_m=scene.scenario.analysis.tile_m, task=task, extra=grid)
         return [found[c.id] for c in cameras]
     if processes > 1 and len(cameras) > 1:
         from .processes import map_on_processes
 
         # the forked workers inherit the task with its grid (nothing pickled, no module state)
-        return map_on_processes(scene, list(cameras), partial(_outcome_on, grid), processes, progress=progress)
+        return map_on_processes(scene, list(cameras), partial(_on_grid, task, grid), processes, progress=progress)
     out = []
     for i, cam in enumerate(cameras):
         if progress:
             progress(cam.id, i, len(cameras))
-        out.append(outcome(scene, cam, grid))
+        out.append(task(scene, cam, grid))
     if progress:
         progress("", len(cameras), len(cameras))
     return out
 
 
-def _outcome_on(grid: WatchGrid, scene: Scene, cam: Camera) -> Outcome:
-    return outcome(scene, cam, grid)
+def _on_grid(task: Callable[[Scene, Camera, WatchGrid], Any], grid: WatchGrid, scene: Scene, cam: Camera) -> Any:
+    return task(scene, cam, grid)
 
 
 @dataclass
@@ -128,12 +149,25 @@ class Proposal:
     grid: WatchGrid
     candidates: list[tuple[CameraSpec, Site]]
     cameras: list[Camera]  # the candidates placed
-    results: list[Outcome]
+    results: list[Outcome | None]  # None: not analysed in full (its bound could not beat the choice)
     choice: Choice
     budget: int
     target_share: float | None
     models: tuple[str, ...]
     existing: list[Outcome] = field(default_factory=list)
+    bounds: list[NDArray[np.intp]] = field(default_factory=list)  # each candidate's reach without masks
+    rounds: int = 1  # choices made before every chosen candidate had been analysed in full
+
+    @property
+    def analysed(self) -> list[Outcome]:
+        """The candidates analysed in full."""
+        return [o for o in self.results if o is not None]
+
+    def outcome(self, i: int) -> Outcome:
+        """The outcome of candidate ``i`` (one analysed in full: every chosen one is)."""
+        o = self.results[i]
+        assert o is not None, f"candidate {i} was not analysed"
+        return o
 
     @property
     def chosen(self) -> list[int]:
@@ -223,30 +257,59 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
     made here); ``existing``: also judge the scenario's own cameras (the 'before')."""
     s = prepared or setup(scene, budget=budget, target_share=target_share, models=models)
     grid, cams = s.grid, s.cameras
-    own = list(scene.cameras) if existing else []
-    results = outcomes(scene, [*cams, *own], grid, processes=processes, progress=progress, workers=workers,
-                       scheduler=scheduler)
-    found, before = results[:len(cams)], results[len(cams):]
+    run: dict[str, Any] = {"processes": processes, "workers": workers, "scheduler": scheduler}
+    done = [0]
+
+    def counted(batch: int) -> Progress | None:  # progress over every batch analysed so far
+        start = done[0]
+        done[0] += batch
+        return None if progress is None else (lambda cam, i, n: progress(cam, start + i, start + n))
+
+    before = outcomes(scene, list(scene.cameras), grid, progress=counted(len(scene.cameras)), **run) \
+        if existing else []
+    bounds: list[NDArray[np.intp]] = outcomes(scene, cams, grid, task=reach_bound, progress=counted(len(cams)), **run)
     weights = np.full(len(grid.cells), grid.cell_area_m2)
     total = float(weights.sum())
-    reach = [o.reached if o.usable else np.zeros(0, np.intp) for o in found]
-    if not any(len(r) for r in reach):
-        levels = ", ".join(sorted(set(grid.levels)))
-        raise InputError(f"none of the {len(found):,} candidates reaches any watched cell at the level it needs "
-                         f"({levels}) through no mask; lower the level or add candidates nearer",
-                         file=scene.scenario.source, field="watch_areas" if scene.scenario.watch_areas
-                         else "placement.watch_streets.level")
-    keys = [(float(o.seen_into), float(o.masks)) for o in found]
-    choice = lazy_greedy(reach, weights, budget=s.budget, tie_key=keys,
-                         target_value=None if s.target_share is None else s.target_share * total * (1 - 1e-12))
-    return Proposal(grid, s.candidates, cams, found, choice, s.budget, s.target_share, s.models, before)
+    target = None if s.target_share is None else s.target_share * total * (1 - 1e-12)
+    if not any(len(b) for b in bounds):
+        raise _reaches_nothing(scene, grid, len(cams))
+    # the lazy greedy over each candidate's reach: once analysed, what it reaches; before, its bound (a
+    # superset), and the first place in ties, so that it is analysed before any analysed candidate it
+    # might tie with is chosen. When every chosen candidate has been analysed, no candidate not analysed
+    # could have beaten any of them (its bound did not): the choice is the greedy's over the exact reaches
+    found: list[Outcome | None] = [None] * len(cams)
+    rounds = 0
+    while True:
+        rounds += 1
+        reach = [bounds[i] if o is None else o.reached if o.usable else np.zeros(0, np.intp)
+                 for i, o in enumerate(found)]
+        keys = [(-1.0, -1.0) if o is None else (float(o.seen_into), float(o.masks)) for o in found]
+        choice = lazy_greedy(reach, weights, budget=s.budget, tie_key=keys, target_value=target)
+        todo = [i for i in choice.order if found[i] is None]
+        if not todo:
+            break
+        for i, o in zip(todo, outcomes(scene, [cams[i] for i in todo], grid, progress=counted(len(todo)), **run),
+                        strict=True):
+            found[i] = o
+    if not choice.order:
+        raise _reaches_nothing(scene, grid, len(cams), compliant=True)
+    return Proposal(grid, s.candidates, cams, found, choice, s.budget, s.target_share, s.models, before, bounds,
+                    rounds)
+
+
+def _reaches_nothing(scene: Scene, grid: WatchGrid, n: int, *, compliant: bool = False) -> InputError:
+    levels = ", ".join(sorted(set(grid.levels)))
+    what = "once compliant (masks, proposed limits)" if compliant else "through no mask"
+    return InputError(f"none of the {n:,} candidates reaches any watched cell at the level it needs ({levels}) "
+                      f"{what}; lower the level or add candidates nearer", file=scene.scenario.source,
+                      field="watch_areas" if scene.scenario.watch_areas else "placement.watch_streets.level")
 
 
 def chosen_spec(p: Proposal, i: int, name: str, frame: Frame) -> dict[str, object]:
     """The scenario entry of chosen candidate ``i`` (index into ``p.candidates``), named ``name``, at
     its lon/lat (WGS 84, to 1e-7 deg: about 1 cm), with its proposed limits."""
     spec, _ = p.candidates[i]
-    o = p.results[i]
+    o = p.outcome(i)
     lon, lat = (float(v) for v in frame.to_lonlat(spec.x or 0.0, spec.y or 0.0))
     entry: dict[str, object] = {"id": name, "model": spec.model, "lon": round(lon, 7), "lat": round(lat, 7),
                                 "mount_height_m": spec.mount_height_m}
