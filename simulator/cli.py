@@ -109,15 +109,23 @@ def progress_bar(err: Console, label: str, total: int | None) -> Iterator[Callab
             task = bar.add_task("", total=total)
             yield lambda item, i, n: bar.update(task, completed=i, total=n, description=item)
         return
-    t0, shown = time.perf_counter(), [(-1, -1)]
+    t0, shown, last = time.perf_counter(), [-1.0, -30.0], [0, 0, True]
+
+    def say(i: int, n: int) -> None:
+        err.print(f"{label}: {i:,} of {n:,} ({i / max(n, 1):.0%}) after {time.perf_counter() - t0:.0f} s")
 
     def line(item: str, i: int, n: int) -> None:
-        step = (n, 10 * i // max(n, 1))  # (the total may grow as the work finds more to do)
-        if step > shown[0]:
-            shown[0] = step
-            err.print(f"{label}: {i:,} of {n:,} ({i / max(n, 1):.0%}) after {time.perf_counter() - t0:.0f} s")
+        # a line at every tenth, or every 30 s where the total grows as the work finds more to do
+        tenth, now = 10 * i // max(n, 1), time.perf_counter() - t0
+        last[:] = [i, n, False]
+        if tenth > shown[0] or (now - shown[1] >= 30 and i > 0):
+            shown[:] = [max(tenth, shown[0]), now]
+            last[2] = True
+            say(i, n)
 
     yield line
+    if not last[2]:
+        say(int(last[0]), int(last[1]))  # where the work ended
 
 
 def cameras(n: int) -> str:

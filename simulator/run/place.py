@@ -288,6 +288,15 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
         todo = [i for i in choice.order if found[i] is None]
         if not todo:
             break
+        # and, to the batch's size, the candidates not judged whose bounds add the most to this choice
+        # (those the next round would otherwise ask for, one batch at a time)
+        covered = np.zeros(len(weights), bool)
+        for i in choice.order:
+            covered[reach[i]] = True
+        waiting = [i for i, o in enumerate(found) if o is None and i not in set(todo)]
+        adds = np.array([float(weights[bounds[i][~covered[bounds[i]]]].sum()) for i in waiting])
+        more = [waiting[k] for k in np.argsort(-adds, kind="stable") if adds[k] > 0]
+        todo += more[:max(0, batch_size(s.budget, processes) - len(todo))]
         for i, o in zip(todo, outcomes(scene, [cams[i] for i in todo], grid, progress=counted(len(todo)), **run),
                         strict=True):
             found[i] = o
@@ -295,6 +304,11 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
         raise _reaches_nothing(scene, grid, len(cams), compliant=True)
     return Proposal(grid, s.candidates, cams, found, choice, s.budget, s.target_share, s.models, before, bounds,
                     rounds)
+
+
+def batch_size(budget: int, processes: int) -> int:
+    """Candidates judged per round: twice the budget, and at least 8 per worker process."""
+    return max(2 * budget, 8 * processes, 16)
 
 
 def _reaches_nothing(scene: Scene, grid: WatchGrid, n: int, *, compliant: bool = False) -> InputError:
