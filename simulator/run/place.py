@@ -293,7 +293,8 @@ def propose(scene: Scene, *, budget: int | None = None, target_share: float | No
         covered = np.zeros(len(weights), bool)
         for i in choice.order:
             covered[reach[i]] = True
-        waiting = [i for i, o in enumerate(found) if o is None and i not in set(todo)]
+        asked = set(todo)
+        waiting = [i for i, o in enumerate(found) if o is None and i not in asked]
         adds = np.array([float(weights[bounds[i][~covered[bounds[i]]]].sum()) for i in waiting])
         more = [waiting[k] for k in np.argsort(-adds, kind="stable") if adds[k] > 0]
         todo += more[:max(0, batch_size(s.budget, processes) - len(todo))]
