@@ -676,9 +676,10 @@ def _candidates(rule: MaskRule, scene: Scene, pieces: list[Piece], public_dirs: 
     members: list[list[int]] = [[i] for i in range(len(pieces))]
     # runs of pieces along each wall plane (several buildings' coplanar walls are one plane)
     planes: dict[tuple[float, ...], list[int]] = {}
-    for i, p in enumerate(pieces):
-        n = pl.N[p.target]
-        key = (*np.round(n, 2).tolist(), round(float(n @ pl.origin[p.target]), 1))
+    ti = np.array([p.target for p in pieces])
+    n = pl.N[ti]
+    keys = np.column_stack([np.round(n, 2), np.round(np.einsum("ij,ij->i", n, pl.origin[ti]), 1)]) + 0.0  # no -0.0
+    for i, key in enumerate(map(tuple, keys.tolist())):
         planes.setdefault(key, []).append(i)
     nodes: list[tuple[list[int], SphericalMask]] = []
     spread = _Spread(rule, np.vstack([m.vertices for m in base]), np.array([len(m.vertices) for m in base]))

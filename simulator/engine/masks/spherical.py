@@ -191,13 +191,41 @@ def _fits_small(verts: list[list[float]], tx: float, ty: float) -> bool:
 
 
 def solid_angles(masks: Sequence[SphericalMask]) -> list[float]:
-    """``SphericalMask.area_sr`` of each mask (computed once per mask)."""
+    """``SphericalMask.area_sr`` of each mask (computed once per mask): those not yet known in one
+    array operation per vertex count (the fan of ``_fan_solid_angle``, the same terms in the same
+    order), stored on the masks."""
+    todo: dict[int, list[SphericalMask]] = {}
+    for m in masks:
+        if "area_sr" not in m.__dict__:
+            todo.setdefault(len(m.vertices), []).append(m)
+    for group in todo.values():
+        if len(group) < 4:  # numpy's per-call cost would dominate
+            continue
+        v = np.stack([m.vertices for m in group])  # (G, k, 3)
+        c = v.sum(axis=1)
+        c /= np.sqrt(np.einsum("gj,gj->g", c, c))[:, None]
+        w = np.roll(v, -1, axis=1)
+        num = np.abs(np.einsum("gkj,gj->gk", cross(v, w), c))
+        den = 1 + np.einsum("gkj,gj->gk", v, c) + np.einsum("gkj,gj->gk", w, c) + np.einsum("gkj,gkj->gk", v, w)
+        for m, a in zip(group, (2 * np.arctan2(num, den)).sum(axis=1).tolist(), strict=True):
+            m.__dict__["area_sr"] = a
     return [m.area_sr for m in masks]
 
 
 def padded_normals(masks: Sequence[SphericalMask]) -> F64:
     """(M, k, 3): every mask's inward normals, padded to the largest vertex count k with its own
     first normal (which changes no inside test)."""
+    todo: dict[int, list[SphericalMask]] = {}
+    for m in masks:
+        if "inward_normals" not in m.__dict__:
+            todo.setdefault(len(m.vertices), []).append(m)
+    for group in todo.values():  # those not yet known, in one array operation per vertex count
+        if len(group) < 4:
+            continue
+        v = np.stack([m.vertices for m in group])
+        normals = cross(np.roll(v, -1, axis=1), v)  # w x v, as ``SphericalMask.inward_normals``
+        for m, n in zip(group, normals, strict=True):
+            m.__dict__["inward_normals"] = n
     k = max(len(m.vertices) for m in masks)
     return np.stack([m.inward_normals if len(m.vertices) == k else
                      np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
@@ -326,7 +354,9 @@ def _hull_small(mask_id: str, dirs: list[list[float]], targets: tuple[str, ...],
     cos_min = min((v[0] * sx + v[1] * sy + v[2] * sz) / sn for v in verts)
     if math.degrees(math.acos(max(-1.0, min(1.0, cos_min)))) > MAX_HALF_ANGLE_DEG:
         return None
-    return SphericalMask(mask_id, np.array(verts), targets)
+    m = SphericalMask(mask_id, np.array(verts), targets)
+    m.__dict__["centre"] = np.array([sx / sn, sy / sn, sz / sn])  # ``SphericalMask.centre``
+    return m
 
 
 def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list[tuple[str, ...]],
@@ -399,7 +429,8 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     half = np.degrees(np.arccos(np.clip(cosang, -1, 1)))
     for n, g in enumerate(have):
         if half[n] <= MAX_HALF_ANGLE_DEG:
-            out[g] = SphericalMask(ids[g], v[first[n]:first[n] + sizes[n]], targets[g])
+            out[g] = m = SphericalMask(ids[g], v[first[n]:first[n] + sizes[n]], targets[g])
+            m.__dict__["centre"] = c[n]  # ``SphericalMask.centre``: the normalised sum of its vertices
     return out
 
 
