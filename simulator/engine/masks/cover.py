@@ -168,7 +168,7 @@ def undominated(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: ND
     keep = np.sort(order[first])
     # j dominates i where j covers all |C_i| pieces of i (a pair sharing a piece: the nonzeros of the
     # sparse product C C^T) and hides nothing i does not: |H_j| = |H_i & H_j|
-    c = csr_matrix(covers[keep].astype(np.int32))
+    c = _csr(covers[keep], np.int32)
     shared = (c @ c.T).tocoo()
     n_cov = covers[keep].sum(axis=1)
     ok = (shared.data == n_cov[shared.row]) & (shared.row != shared.col)
@@ -203,7 +203,7 @@ def _solve(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: NDArray
         c = np.ones(n_c)
     else:  # each mask costs less than 1 / C: all of them together less than one public sample
         c = np.r_[(1.0 + area_w * area_sr) / (n_c + 1), weight]
-    cov = csr_matrix(covers.T.astype(float))  # (P, C)
+    cov = _csr(covers.T, np.float64)  # (P, C)
     rows = [hstack([cov, csr_matrix((n_p, n_q))])]
     lo, hi = [np.ones(n_p)], [np.full(n_p, np.inf)]
     if n_q:  # y_q >= x_c for every candidate c hiding q
@@ -270,6 +270,15 @@ def covering_cuts(covers: NDArray[np.bool_], h: NDArray[np.bool_],
     return x_part, y_part
 
 
+def _csr(mask: NDArray[np.bool_], dtype: type) -> csr_matrix:
+    """A boolean matrix as a sparse one of ones (``csr_matrix(mask.astype(dtype))`` without its pass
+    through a coordinate matrix)."""
+    rows, cols = np.nonzero(mask)
+    indptr = np.zeros(mask.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=mask.shape[0]), out=indptr[1:])
+    return csr_matrix((np.ones(len(cols), dtype), cols, indptr), shape=mask.shape)
+
+
 def _row_keys(rows: NDArray[np.bool_]) -> NDArray[np.void]:
     """One opaque value per boolean row (n, m), equal where the rows are equal (their packed bits)."""
     packed = np.ascontiguousarray(np.packbits(rows, axis=1))
@@ -291,7 +300,7 @@ def greedy_cover(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
     fewest public samples newly hidden, then the least solid angle). Within a factor H(max pieces
     per candidate) <= 1 + ln(P) of the optimum (Johnson 1974); then every chosen mask whose pieces
     the others cover is dropped."""
-    cov = csr_matrix(covers.astype(np.int32))
+    cov = _csr(covers, np.int32)
     uncovered = np.ones(covers.shape[1], np.int32)
     hidden = np.zeros(hides.shape[1], np.int32)
     chosen: list[int] = []

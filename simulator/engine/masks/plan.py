@@ -61,7 +61,6 @@ from .spherical import (
     tangent_frame,
     tangent_frames,
     unit,
-    unproject,
 )
 from .views import device_mask
 
@@ -272,16 +271,23 @@ def view_boxes(rule: MaskRule, pieces: list[Piece], steps: int = 4) -> list[tupl
         held = np.repeat(whole, sizes, axis=1)  # the vertices of the pieces each window holds whole
         bx0, bx1 = np.where(held, xj, np.inf).min(axis=1), np.where(held, xj, -np.inf).max(axis=1)
         by0, by1 = np.where(held, yj, np.inf).min(axis=1), np.where(held, yj, -np.inf).max(axis=1)
+        new = []
         for w in np.flatnonzero(whole.sum(axis=1) >= 2):
             members = np.flatnonzero(whole[w])
             key = members.tobytes()
-            if key in seen:
-                continue
-            seen.add(key)
-            ring = np.array([[bx0[w], by0[w]], [bx1[w], by0[w]], [bx1[w], by1[w]], [bx0[w], by1[w]]])
-            k = j[w]
-            verts = unproject(ring, (f[k], r[k], u[k]))
-            out.append((members.tolist(), SphericalMask("box", verts, (), f[k].copy())))
+            if key not in seen:
+                seen.add(key)
+                new.append((int(w), members.tolist()))
+        if not new:
+            continue
+        w = np.array([n for n, _ in new])
+        k = j[w]
+        # each box's corners (lower left first, counter-clockwise) back to directions, all at once
+        cx, cy = np.stack([bx0[w], bx1[w], bx1[w], bx0[w]], 1), np.stack([by0[w], by0[w], by1[w], by1[w]], 1)
+        verts = f[k][:, None, :] + cx[..., None] * r[k][:, None, :] + cy[..., None] * u[k][:, None, :]
+        verts /= np.sqrt(np.einsum("bij,bij->bi", verts, verts))[..., None]
+        out += [(members, SphericalMask("box", v, (), aim))
+                for (_, members), v, aim in zip(new, verts, f[k], strict=True)]
     return out
 
 

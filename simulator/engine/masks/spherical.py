@@ -296,6 +296,7 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
 
 
 SMALL_BATCH = 8  # hull_masks of at most this many groups (of up to 16 directions each) on plain floats
+SMALL_ONE = 1024  # and of one group of up to this many directions (a run of pieces along a wall)
 
 
 def _monotone_hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -364,11 +365,11 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     """``hull_mask`` for many groups at once: directions (n, 3) with their group number ``group``
     (n,), sorted and covering 0 .. len(ids) - 1; one margin [deg] per group. The projection and
     the convex hulls are computed for all groups in a few array operations; a few small groups (the
-    merge candidates of a mask plan) go through the same steps on plain floats instead, where numpy's
-    per-call cost would dominate."""
+    merge candidates of a mask plan, or one run of them) go through the same steps on plain floats
+    instead, where numpy's per-call cost would dominate."""
     k = len(ids)
     d = unit(dirs)
-    if k <= SMALL_BATCH and len(d) <= SMALL_BATCH * 16:
+    if k <= SMALL_BATCH and len(d) <= SMALL_BATCH * 16 or k == 1 and len(d) <= SMALL_ONE:
         bounds = np.searchsorted(group, np.arange(k + 1))
         return [_hull_small(ids[g], d[bounds[g]:bounds[g + 1]].tolist(), targets[g], float(margins_deg[g]),
                             max_vertices=max_vertices, rectangle_only=rectangle_only) for g in range(k)]
