@@ -280,10 +280,11 @@ def view_boxes(rule: MaskRule, pieces: list[Piece], steps: int = 4) -> list[tupl
                 new.append((int(w), members.tolist()))
         if not new:
             continue
-        w = np.array([n for n, _ in new])
-        k = j[w]
+        ws = np.array([n for n, _ in new])
+        k = j[ws]
         # each box's corners (lower left first, counter-clockwise) back to directions, all at once
-        cx, cy = np.stack([bx0[w], bx1[w], bx1[w], bx0[w]], 1), np.stack([by0[w], by0[w], by1[w], by1[w]], 1)
+        cx = np.stack([bx0[ws], bx1[ws], bx1[ws], bx0[ws]], 1)
+        cy = np.stack([by0[ws], by0[ws], by1[ws], by1[ws]], 1)
         verts = f[k][:, None, :] + cx[..., None] * r[k][:, None, :] + cy[..., None] * u[k][:, None, :]
         verts /= np.sqrt(np.einsum("bij,bij->bi", verts, verts))[..., None]
         out += [(members, SphericalMask("box", v, (), aim))
