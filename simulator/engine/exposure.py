@@ -131,18 +131,21 @@ class VisibleSamples:
 
 def visible_samples(camera: Camera, targets: Targets, engine: RayEngine, *, target_radius: F64,
                     target_index: cKDTree | None = None, samples: F64 | None = None,
-                    offsets: NDArray[np.int64] | None = None) -> VisibleSamples:
+                    offsets: NDArray[np.int64] | None = None, only: NDArray[np.intp] | None = None) -> VisibleSamples:
     """Every sample of ``targets`` that ``camera`` sees (see module docstring for the rules).
 
     ``samples``/``offsets`` replace the targets' own samples (e.g. a denser resampling for verification).
-    ``target_index`` (a KD-tree of target centroids) narrows the search to targets near the camera.
+    ``target_index`` (a KD-tree of target centroids) narrows the search to targets near the camera;
+    ``only`` (target indices) to those targets (a verification's, say).
     """
     samples = targets.samples if samples is None else samples
     offsets = targets.offsets if offsets is None else offsets
     cam = np.array(camera.position)
     rng = camera.range_m
     empty = VisibleSamples(np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0), np.zeros((0, 3)))
-    if target_index is not None:
+    if only is not None:
+        near = np.asarray(only, np.intp)
+    elif target_index is not None:
         near = ball(target_index, cam, rng + float(target_radius.max(initial=0.0)))
     else:
         near = np.arange(len(targets))

@@ -845,7 +845,7 @@ def _verify(camera: Camera, scene: Scene, exposed: NDArray[np.intp], spacing: F6
     offsets[1:] = np.cumsum(counts)
     for attempt in range(2):
         seen = visible_samples(camera, t, scene.engine, target_radius=scene.target_radius,
-                               target_index=scene.target_index, samples=dense, offsets=offsets)
+                               samples=dense, offsets=offsets, only=sub)
         out = ~inside_any(result.masks, seen.vector, first=_mask_of(result.masks, t.id, seen.target))
         result.verification_samples = len(seen.sample)
         result.residual_samples = int(out.sum())
