@@ -468,8 +468,9 @@ MITRE_LIMIT = 2.0  # corners whose mitre would reach farther than this many offs
 def _offset_batch(coords: F64, owner: NDArray[np.intp], bounds: NDArray[np.intp], buf: F64,
                   ok: NDArray[np.bool_], *, mitre_limit: float = MITRE_LIMIT) -> dict[int, F64]:
     """``offset_ring`` of many shapely hull rings at once (closed, (n, 2) ``coords`` with their ring
-    number ``owner``), for the rings it handles simply: a proper polygon whose corners all take a
-    mitre join. Returns {ring number: offset ring}; the others are left to ``offset_ring``."""
+    number ``owner``), for the rings it handles simply: a proper polygon (mitre joins, and sharp
+    corners bevelled as ``_offset_points`` does). Returns {ring number: offset ring}; the others (a
+    point, a segment, a repeated vertex) are left to ``offset_ring``."""
     n_per = np.diff(bounds)
     cand = ok & (n_per >= 4)
     if not cand.any():
@@ -500,21 +501,38 @@ def _offset_batch(coords: F64, owner: NDArray[np.intp], bounds: NDArray[np.intp]
     span = np.maximum(np.maximum.reduceat(x, start) - np.minimum.reduceat(x, start),
                       np.maximum.reduceat(y, start) - np.minimum.reduceat(y, start))
     good = (m >= 3) & (np.abs(area2) > 1e-9 * span * span) & (turn != 0)
+    dist = np.repeat(buf[cand], m)
     with np.errstate(divide="ignore", invalid="ignore"):
         nx, ny = d[:, 1] / length, -d[:, 0] / length  # outward normal of edge i -> next
         px, py = nx[prv], ny[prv]
         cos = px * nx + py * ny
-        f = np.repeat(buf[cand], m) / (1.0 + cos)
+        f = dist / (1.0 + cos)
         mitre = 2.0 / np.maximum(1.0 + cos, 1e-12) <= mitre_limit**2
-        out_xy = np.column_stack([x + f * (px + nx), y + f * (py + ny)])
-    bad_vertex = (length <= 0) | ~mitre | ~np.isfinite(f)
+        first = np.column_stack([x + f * (px + nx), y + f * (py + ny)])
+        # a sharp corner: the line tangent to the disc of radius dist around it (perpendicular to the
+        # bisector), cut by the two offset edges, the incoming one's point first
+        bx, by = px + nx, py + ny
+        bn = np.hypot(bx, by)
+        bx, by = bx / bn, by / bn
+        tx, ty = x + dist * bx, y + dist * by
+        cuts = []
+        for mx, my in ((px, py), (nx, ny)):
+            h = (dist - dist * (bx * mx + by * my)) / (-by * mx + bx * my)
+            cuts.append(np.column_stack([tx - by * h, ty + bx * h]))
+    first = np.where(mitre[:, None], first, cuts[0])
+    second = cuts[1]
+    bad_vertex = (length <= 0) | ~np.isfinite(first).all(axis=1) | (~mitre & ~np.isfinite(second).all(axis=1))
     good &= np.bincount(ring_id, weights=bad_vertex, minlength=len(nb)) == 0
+    # every ring's vertices counter-clockwise (a clockwise one read backwards), each vertex giving its
+    # mitre point or its two bevel points
+    ccw = np.where(cw, np.repeat(start + m - 1, m) - pos, np.arange(len(p)))
+    both = np.stack([first[ccw], second[ccw]], axis=1).reshape(-1, 2)
+    emit = np.column_stack([np.ones(len(p), bool), ~mitre[ccw]]).ravel()
+    flat = both[emit]
+    out_n = np.bincount(ring_id, weights=2 - mitre, minlength=len(nb)).astype(np.intp)
+    out_start = np.r_[0, np.cumsum(out_n)[:-1]]
     rings = np.flatnonzero(cand)
-    result: dict[int, F64] = {}
-    for i in np.flatnonzero(good):
-        seg = out_xy[start[i]:start[i] + m[i]]
-        result[int(rings[i])] = seg[::-1] if cw[start[i]] else seg
-    return result
+    return {int(rings[i]): flat[out_start[i]:out_start[i] + out_n[i]] for i in np.flatnonzero(good)}
 
 
 def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
