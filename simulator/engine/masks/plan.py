@@ -746,7 +746,7 @@ def _select(scene: Scene, pieces: list[Piece], cands: _Candidates, public_dirs: 
     t = scene.targets
     settings = scene.scenario.masks
     covers = cands.covers
-    hides = inside_each(cands.masks, public_dirs) if len(public_dirs) else np.zeros((len(cands.masks), 0), bool)
+    hides = _hidden_public(cands, len(pieces), public_dirs)
     area = np.array(solid_angles(cands.masks))
     choice = choose_masks(covers, hides, area, objective=settings.objective, max_masks=max_masks,
                           time_limit_s=settings.time_limit_s)
@@ -757,6 +757,24 @@ def _select(scene: Scene, pieces: list[Piece], cands: _Candidates, public_dirs: 
         m = cands.masks[c]
         masks.append(SphericalMask(f"mask-{k + 1:02d}", m.vertices, ids, m.aim))
     return masks, covers[choice.chosen], choice.method
+
+
+def _hidden_public(cands: _Candidates, n_pieces: int, public_dirs: F64) -> NDArray[np.bool_]:
+    """(candidates, public samples): whether each candidate mask hides each public sample
+    (``inside_each``). The first ``n_pieces`` candidates are the pieces' own masks, and a piece's mask
+    lies inside every candidate covering that piece: where one of those hides nothing, neither does
+    the piece's mask, and it is not tested."""
+    out = np.zeros((len(cands.masks), len(public_dirs)), bool)
+    if not len(public_dirs) or not cands.masks:
+        return out
+    big = np.arange(n_pieces, len(cands.masks))
+    if len(big):
+        out[big] = inside_each([cands.masks[c] for c in big], public_dirs)
+    clean = big[~out[big].any(axis=1)]
+    test = np.flatnonzero(~cands.covers[clean].any(axis=0)) if len(clean) else np.arange(n_pieces)
+    if len(test):
+        out[test] = inside_each([cands.masks[i] for i in test], public_dirs)
+    return out
 
 
 def _agglomerate(rule: MaskRule, nodes: list[tuple[list[int], SphericalMask]], public_dirs: F64,
