@@ -50,6 +50,7 @@ from ...vocabulary import F64
 from ..exposure import VisibleSamples, camera_axes, in_reach, visible_samples
 from .cover import choose_masks, clique_bound, view_diagonal_deg
 from .spherical import (
+    SMALL_BATCH,
     SphericalMask,
     fits_views,
     hull_mask,
@@ -178,7 +179,8 @@ def frameable(rule: MaskRule, masks: Sequence[SphericalMask | None]) -> list[Sph
     if rule.fixed:
         return out
     have = [i for i, m in enumerate(masks) if m is not None]
-    if not have:
+    if not have or (len(have) <= SMALL_BATCH
+                    and not any(_beyond(rule, masks[i].centre) for i in have)):  # type: ignore[union-attr]
         return out
     centres = np.array([masks[i].centre for i in have])  # type: ignore[union-attr]
     az_grid, el = azimuth_elevation(centres)
@@ -209,6 +211,20 @@ def frameable(rule: MaskRule, masks: Sequence[SphericalMask | None]) -> list[Sph
         fits = bool((np.abs(xy[:, 0]) <= tx + 1e-12).all() and (np.abs(xy[:, 1]) <= ty + 1e-12).all())
         out[i] = replace(m, aim=aim) if fits else None
     return out
+
+
+def _beyond(rule: MaskRule, centre: F64) -> bool:
+    """Whether a mask centred on ``centre`` (3,) may lie beyond the camera's tilt or pan limits (then
+    ``frameable`` aims it from within them): on plain floats, for a few masks at a time; never False
+    where it does lie beyond."""
+    x, y, z = centre.tolist()
+    el = math.degrees(math.atan2(z, math.hypot(x, y)))
+    if not rule.tilt_deg[0] - 1e-9 <= el <= rule.tilt_deg[1] + 1e-9:
+        return True
+    if rule.pan_deg is None:
+        return False
+    az = (math.degrees(math.atan2(x, y)) - rule.grid_north_offset_deg) % 360.0
+    return not bool(in_angular_range(np.array(az), *rule.pan_deg))
 
 
 def aims_allowed(rule: MaskRule, aims: F64) -> NDArray[np.bool_]:
