@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -88,12 +89,21 @@ class Outputs:
     def scene_layers_done(self, scene: Scene) -> None:
         self._scene = scene
 
+    def _write_layers(self, result: Result) -> None:
+        """results.gpkg in the staging folder: the scene's layers (unless written beside the cameras
+        already) and the results'."""
+        if self._scene is not result.scene:
+            (self.stage / "results.gpkg").unlink(missing_ok=True)
+            _write_targets(result.scene, path=self.stage / "results.gpkg")
+        _write_gpkg(result, self.stage / "results.gpkg")
+
     def write(self, result: Result, *, key_path: str | Path | None = None, pdf: bool = False) -> list[Path]:
         from .export.plans import file_sha256, write_mask_exports
         from .integrity import AuditLog, signing_key, write_public_key
 
         out, stage = self.out, self.stage
         exports = None
+        gpkg: Future[None] | None = None
         try:
             if result.mask_plans:
                 key, _ = signing_key(key_path)
@@ -101,6 +111,10 @@ class Outputs:
                 exports = write_mask_exports(stage, result, key,
                                              scenario_sha256=file_sha256(Path(result.scene.scenario.source)),
                                              audit=AuditLog(stage / "audit", key))
+            # the GeoPackage is written on a thread meanwhile (GDAL works without the interpreter lock)
+            pool = ThreadPoolExecutor(1)
+            gpkg = pool.submit(self._write_layers, result)
+            pool.shutdown(wait=False)
             summary = result.summary()
             (stage / "summary.json").write_text(json.dumps(jsonable(summary), indent=2) + "\n", encoding="utf-8")
             ex = result.exposures
@@ -113,13 +127,10 @@ class Outputs:
                 csv["incidence_deg"] = csv["incidence_deg"].astype(float).round(2)
                 csv["visible_fraction_error"] = csv["visible_fraction_error"].astype(float).round(4)
             csv.to_csv(stage / "exposures.csv", index=False)
-            if self._scene is not result.scene:
-                (stage / "results.gpkg").unlink(missing_ok=True)
-                _write_targets(result.scene, path=stage / "results.gpkg")
-            _write_gpkg(result, stage / "results.gpkg")
             from .report.html import report_html
 
             (stage / "report.html").write_text(report_html(result), encoding="utf-8")
+            gpkg.result()
             if pdf:
                 from .report.pdf import html_to_pdf
 
@@ -133,6 +144,8 @@ class Outputs:
             self.publication.publish()
             return [out / f.name for f in sorted(out.iterdir()) if f.name in OURS and f.name != MARKER]
         finally:
+            if gpkg is not None:  # the staging folder is not left to a thread still writing in it
+                wait([gpkg])
             if exports is not None:  # an error elsewhere: nothing is published or logged
                 exports.cancel()
 
