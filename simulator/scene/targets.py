@@ -290,8 +290,12 @@ def _grid(planes: PlanarSet, first: int, last: int, b: F64, w: F64, h: F64, nu: 
         if len(out):  # border cells: a point of their part inside, where that part is not negligible
             hu, hv = each(w)[out] / nu_t[out] / 2, each(h)[out] / nv_t[out] / 2
             boxes = shapely.box(u[out] - hu, v[out] - hv, u[out] + hu, v[out] + hv)
-            part = shapely.intersection(boxes, planes.poly2d[t[out]])
-            big = shapely.area(part) >= BORDER_CELL_SHARE * 4 * hu * hv
+            polys = planes.poly2d[t[out]]
+            touch = shapely.intersects(polys, boxes)  # prepared: cheap; the cells wholly outside go
+            part = np.full(len(out), None, object)
+            part[touch] = shapely.intersection(boxes[touch], polys[touch])
+            big = np.zeros(len(out), bool)
+            big[touch] = shapely.area(part[touch]) >= BORDER_CELL_SHARE * 4 * hu[touch] * hv[touch]
             rp = shapely.get_coordinates(shapely.point_on_surface(part[big]))
             u[out[big]], v[out[big]] = rp[:, 0], rp[:, 1]
             inside[out[big]] = True
