@@ -337,9 +337,41 @@ def _hull_small(mask_id: str, dirs: list[list[float]], targets: tuple[str, ...],
         return None
     xy = [((v[0] * r[0] + v[1] * r[1] + v[2] * r[2]) / z, (v[0] * u[0] + v[1] * u[1] + v[2] * u[2]) / z)
           for v, z in zip(dirs, zs, strict=True)]
+    return _small_mask(mask_id, _monotone_hull(xy), (f, r, u), theta, targets, margin_deg,
+                       max_vertices=max_vertices, rectangle_only=rectangle_only)
+
+
+def _hull_one(mask_id: str, d: F64, targets: tuple[str, ...], margin_deg: float, *,
+              max_vertices: int, rectangle_only: bool) -> SphericalMask | None:
+    """``_hull_small`` of one group of many unit directions ``d`` (n, 3): the projection and the hull
+    as arrays (GEOS), the rest on plain floats."""
+    c = d.sum(axis=0)
+    fa = c / math.sqrt(float(c @ c))
+    f = (float(fa[0]), float(fa[1]), float(fa[2]))
+    h = math.hypot(f[0], f[1])
+    r = (1.0, 0.0, 0.0) if h < 1e-9 else (f[1] / h, -f[0] / h, 0.0)
+    u = (r[1] * f[2], -r[0] * f[2], r[0] * f[1] - r[1] * f[0])
+    zs = d @ fa
+    zmin = float(zs.min())
+    theta = math.acos(max(-1.0, min(1.0, zmin)))
+    if zmin <= 1e-9 or math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
+        return None
+    xy = np.column_stack([d @ np.array(r) / zs, d @ np.array(u) / zs])
+    hull = [(x, y) for x, y in convex_ring(xy).tolist()]
+    return _small_mask(mask_id, hull, (f, r, u), theta, targets, margin_deg,
+                       max_vertices=max_vertices, rectangle_only=rectangle_only)
+
+
+def _small_mask(mask_id: str, hull: list[tuple[float, float]], frame: tuple[tuple[float, ...], ...], theta: float,
+                targets: tuple[str, ...], margin_deg: float, *, max_vertices: int,
+                rectangle_only: bool) -> SphericalMask | None:
+    """The rest of ``_hull_small`` from the convex hull (gnomonic, in ``frame``: forward, right, up;
+    ``theta`` [rad]: the largest angle of a direction from forward): grown by the margin, reduced,
+    back to directions."""
+    f, r, u = frame
     m_rad = math.radians(margin_deg)
     buf = max(math.tan(m_rad) / math.cos(theta + m_rad) ** 2, 1e-9)
-    ring = _offset_points(_monotone_hull(xy), buf)
+    ring = _offset_points(hull, buf)
     if rectangle_only:
         (x0, x1), (y0, y1) = ((min(c), max(c)) for c in zip(*ring, strict=True))
         ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]  # bounding_rectangle
@@ -371,6 +403,9 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     d = unit(dirs)
     if k <= SMALL_BATCH and len(d) <= SMALL_BATCH * 16 or k == 1 and len(d) <= SMALL_ONE:
         bounds = np.searchsorted(group, np.arange(k + 1))
+        if k == 1 and len(d) > SMALL_BATCH * 8:
+            return [_hull_one(ids[0], d, targets[0], float(margins_deg[0]), max_vertices=max_vertices,
+                              rectangle_only=rectangle_only)]
         return [_hull_small(ids[g], d[bounds[g]:bounds[g + 1]].tolist(), targets[g], float(margins_deg[g]),
                             max_vertices=max_vertices, rectangle_only=rectangle_only) for g in range(k)]
     starts = np.searchsorted(group, np.arange(k))
