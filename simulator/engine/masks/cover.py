@@ -108,8 +108,10 @@ def _forced_only(covers: NDArray[np.bool_], hides: NDArray[np.bool_], area_sr: N
     else) the fewest masks come from a set cover on the count alone. None when those candidates cannot
     cover every piece within ``cap`` masks, or the count is not proven."""
     # forced[q]: some piece all of whose candidates hide q (float32 products: exact counts below 2**24)
-    not_hiding = covers.T.astype(np.float32) @ (~hides).astype(np.float32)  # (pieces, samples)
-    forced = (not_hiding == 0).any(axis=0)
+    forced = np.zeros(hides.shape[1], bool)
+    some = np.flatnonzero(hides.any(axis=0))  # only a sample some candidate hides can be forced
+    not_hiding = covers.T.astype(np.float32) @ (~hides[:, some]).astype(np.float32)  # (pieces, samples)
+    forced[some] = (not_hiding == 0).any(axis=0)
     clean = np.flatnonzero(~(hides & ~forced).any(axis=1))
     if len(clean) == 0 or not covers[clean].any(axis=0).all():
         return None
