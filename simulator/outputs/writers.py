@@ -144,10 +144,10 @@ class Outputs:
             self.publication.publish()
             return [out / f.name for f in sorted(out.iterdir()) if f.name in OURS and f.name != MARKER]
         finally:
-            if gpkg is not None:  # the staging folder is not left to a thread still writing in it
-                wait([gpkg])
             if exports is not None:  # an error elsewhere: nothing is published or logged
                 exports.cancel()
+            if gpkg is not None:  # the staging folder is not left to a thread still writing in it
+                wait([gpkg])
 
 
 def camera_outputs(scene: Scene, part: CameraResult) -> CameraOutputs:

@@ -762,7 +762,7 @@ def _select(scene: Scene, pieces: list[Piece], cands: _Candidates, public_dirs: 
     t = scene.targets
     settings = scene.scenario.masks
     covers = cands.covers
-    hides = _hidden_public(cands, len(pieces), public_dirs)
+    hides = _hidden_public(cands, pieces, public_dirs)
     area = np.array(solid_angles(cands.masks))
     choice = choose_masks(covers, hides, area, objective=settings.objective, max_masks=max_masks,
                           time_limit_s=settings.time_limit_s)
@@ -775,21 +775,27 @@ def _select(scene: Scene, pieces: list[Piece], cands: _Candidates, public_dirs: 
     return masks, covers[choice.chosen], choice.method
 
 
-def _hidden_public(cands: _Candidates, n_pieces: int, public_dirs: F64) -> NDArray[np.bool_]:
+def _hidden_public(cands: _Candidates, pieces: list[Piece], public_dirs: F64) -> NDArray[np.bool_]:
     """(candidates, public samples): whether each candidate mask hides each public sample
-    (``inside_each``). The first ``n_pieces`` candidates are the pieces' own masks, and a piece's mask
-    lies inside every candidate covering that piece: where one of those hides nothing, neither does
-    the piece's mask, and it is not tested."""
+    (``inside_each``). A piece's own mask (the same object among the candidates) lies inside every
+    candidate covering that piece: where one of those hides nothing, neither does the piece's own
+    mask, and it is not tested."""
     out = np.zeros((len(cands.masks), len(public_dirs)), bool)
     if not len(public_dirs) or not cands.masks:
         return out
-    big = np.arange(n_pieces, len(cands.masks))
+    own = {id(p.mask): i for i, p in enumerate(pieces)}
+    piece_of = np.array([own.get(id(m), -1) for m in cands.masks])
+    big = np.flatnonzero(piece_of < 0)
     if len(big):
         out[big] = inside_each([cands.masks[c] for c in big], public_dirs)
     clean = big[~out[big].any(axis=1)]
-    test = np.flatnonzero(~cands.covers[clean].any(axis=0)) if len(clean) else np.arange(n_pieces)
+    free = np.zeros(len(pieces), bool)
+    if len(clean):
+        free |= cands.covers[clean].any(axis=0)
+    mine = np.flatnonzero(piece_of >= 0)
+    test = mine[~free[piece_of[mine]]]
     if len(test):
-        out[test] = inside_each([cands.masks[i] for i in test], public_dirs)
+        out[test] = inside_each([cands.masks[c] for c in test], public_dirs)
     return out
 
 

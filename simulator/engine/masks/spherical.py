@@ -192,8 +192,8 @@ def _fits_small(verts: list[list[float]], tx: float, ty: float) -> bool:
 
 def solid_angles(masks: Sequence[SphericalMask]) -> list[float]:
     """``SphericalMask.area_sr`` of each mask (computed once per mask): those not yet known in one
-    array operation per vertex count (the fan of ``_fan_solid_angle``, the same terms in the same
-    order), stored on the masks."""
+    array operation per vertex count (the fan of ``_fan_solid_angle``; equal to it within a few units
+    in the last place), stored on the masks."""
     todo: dict[int, list[SphericalMask]] = {}
     for m in masks:
         if "area_sr" not in m.__dict__:
@@ -343,8 +343,10 @@ def _hull_small(mask_id: str, dirs: list[list[float]], targets: tuple[str, ...],
 
 def _hull_one(mask_id: str, d: F64, targets: tuple[str, ...], margin_deg: float, *,
               max_vertices: int, rectangle_only: bool) -> SphericalMask | None:
-    """``_hull_small`` of one group of many unit directions ``d`` (n, 3): the projection and the hull
-    as arrays (GEOS), the rest on plain floats."""
+    """``hull_masks`` of one group of many unit directions ``d`` (n, 3) by the batch's steps: the
+    projection, the filter of points that are no hull vertex (``inside_extremes``: it drops the nearly
+    collinear points of a grid's border rows too) and the hull as arrays (GEOS); the rest, as
+    ``_hull_small``, on plain floats."""
     c = d.sum(axis=0)
     fa = c / math.sqrt(float(c @ c))
     f = (float(fa[0]), float(fa[1]), float(fa[2]))
@@ -357,7 +359,8 @@ def _hull_one(mask_id: str, d: F64, targets: tuple[str, ...], margin_deg: float,
     if zmin <= 1e-9 or math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
         return None
     xy = np.column_stack([d @ np.array(r) / zs, d @ np.array(u) / zs])
-    hull = [(x, y) for x, y in convex_ring(xy).tolist()]
+    rest = ~inside_extremes(xy, np.zeros(len(xy), np.intp), np.zeros(1, np.intp))
+    hull = [(x, y) for x, y in convex_ring(xy[rest]).tolist()]
     return _small_mask(mask_id, hull, (f, r, u), theta, targets, margin_deg,
                        max_vertices=max_vertices, rectangle_only=rectangle_only)
 
@@ -397,13 +400,14 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     """``hull_mask`` for many groups at once: directions (n, 3) with their group number ``group``
     (n,), sorted and covering 0 .. len(ids) - 1; one margin [deg] per group. The projection and
     the convex hulls are computed for all groups in a few array operations; a few small groups (the
-    merge candidates of a mask plan, or one run of them) go through the same steps on plain floats
-    instead, where numpy's per-call cost would dominate."""
+    merge candidates of a mask plan) go through the same steps on plain floats instead, where numpy's
+    per-call cost would dominate, and one group of up to ``SMALL_ONE`` directions (a run of pieces)
+    through ``_hull_one``."""
     k = len(ids)
     d = unit(dirs)
     if k <= SMALL_BATCH and len(d) <= SMALL_BATCH * 16 or k == 1 and len(d) <= SMALL_ONE:
         bounds = np.searchsorted(group, np.arange(k + 1))
-        if k == 1 and len(d) > SMALL_BATCH * 8:
+        if k == 1 and len(d) > SMALL_BATCH * 16:
             return [_hull_one(ids[0], d, targets[0], float(margins_deg[0]), max_vertices=max_vertices,
                               rectangle_only=rectangle_only)]
         return [_hull_small(ids[g], d[bounds[g]:bounds[g + 1]].tolist(), targets[g], float(margins_deg[g]),
@@ -466,7 +470,7 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     for n, g in enumerate(have):
         if half[n] <= MAX_HALF_ANGLE_DEG:
             out[g] = m = SphericalMask(ids[g], v[first[n]:first[n] + sizes[n]], targets[g])
-            m.__dict__["centre"] = c[n]  # ``SphericalMask.centre``: the normalised sum of its vertices
+            m.__dict__["centre"] = c[n]  # ``SphericalMask.centre``, the normalised sum of its vertices (to rounding)
     return out
 
 
