@@ -379,3 +379,40 @@ def test_a_ground_cell_too_big_for_one_mask_is_cut_in_its_plane(tmp_path):
     assert "yard" in plan.split_targets and plan.pieces > 9
     assert plan.exposed_after_masks == 0 and plan.verification_samples > 0
     assert plan.compliant, plan.reasons
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_public_samples_hidden_are_those_each_mask_holds_whatever_the_candidates_order(seed):
+    """``_hidden_public`` skips testing a piece's own mask where a candidate covering it hides nothing:
+    its answer must be each mask's own inside test, also when the candidates are filtered and
+    reordered (the re-plan with proposed limits drops some), so that the first ones are no pieces."""
+    from simulator.engine.masks.plan import Piece, _Candidates, _hidden_public
+    from simulator.engine.masks.spherical import hull_mask, inside_each
+
+    rng = np.random.default_rng(seed)
+    fwd = np.array([0.0, 1.0, 0.0])
+
+    def mask(centre, spread):
+        d = unit(centre + rng.normal(size=(6, 3)) * spread)
+        return hull_mask("m", d, (), margin_deg=0.2, max_vertices=4, rectangle_only=False)
+
+    centres = [unit(fwd + rng.normal(size=3) * 0.15)[0] for _ in range(12)]
+    pieces = [Piece(i, np.array([i]), mask(c, 0.005), (0.0, 0.0)) for i, c in enumerate(centres)]
+    groups = [list(rng.choice(12, size=rng.integers(2, 5), replace=False)) for _ in range(8)]
+    big = [hull_mask("b", np.vstack([pieces[i].mask.vertices for i in g]), (), margin_deg=0.0, max_vertices=8,
+                     rectangle_only=False) for g in groups]
+    big = [m for m in big if m is not None]
+    masks = [p.mask for p in pieces] + big
+    order = rng.permutation(len(masks))[: len(masks) - 3]  # some dropped, the rest shuffled
+    masks = [masks[i] for i in order]
+    pv = np.vstack([p.mask.vertices for p in pieces])
+    first = np.arange(0, len(pv), 4)
+    covers = np.logical_and.reduceat(inside_each(masks, pv), first, axis=1)
+    for c, m in enumerate(masks):  # a piece's own mask covers it
+        for i, p in enumerate(pieces):
+            covers[c, i] |= m is p.mask
+    public = unit(fwd + rng.normal(size=(400, 3)) * 0.2)
+    got = _hidden_public(_Candidates(masks, covers), pieces, public)
+    want = np.array([m.contains(public, unit_length=True) for m in masks])
+    assert (got == want).all()
+    assert want.any() and not want.all()  # the case is not trivial
