@@ -575,52 +575,61 @@ def _offset_batch(coords: F64, owner: NDArray[np.intp], bounds: NDArray[np.intp]
 
 
 def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
-    """``reduce_ring(ring, k)`` of every ring (None stays None), rings of the same size in one array:
-    each step removes, in every ring at once, the edge whose neighbours extended to their intersection
-    add the least area. Rings where no edge can go that way are left to ``reduce_ring``."""
+    """``reduce_ring(ring, k)`` of every ring (None stays None), in one array per size: each step
+    removes, in every ring at once, the edge whose neighbours extended to their intersection add the
+    least area, and the rings it leaves one vertex shorter join those of that size (so a batch of
+    many sizes takes as many steps as its largest ring has vertices beyond k). Rings where no edge can
+    go that way are left to ``reduce_ring``."""
     out: list[F64 | None] = list(rings)
     by_size: dict[int, list[int]] = {}
     for g, ring in enumerate(rings):
         if ring is not None and len(ring) > k:
             by_size.setdefault(len(ring), []).append(g)
-    for n in sorted(by_size, reverse=True):
-        idx = by_size[n]
-        pts = np.stack([rings[g] for g in idx])  # type: ignore[misc]
-        ids = np.asarray(idx)
-        while n > k:
-            a, b = np.roll(pts, 1, axis=1), pts
-            c, d = np.roll(pts, -1, axis=1), np.roll(pts, -2, axis=1)
-            rx, ry = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
-            sx, sy = c[..., 0] - d[..., 0], c[..., 1] - d[..., 1]
-            den = rx * sy - ry * sx
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t = ((d[..., 0] - a[..., 0]) * sy - (d[..., 1] - a[..., 1]) * sx) / den
-                uu = ((d[..., 0] - a[..., 0]) * ry - (d[..., 1] - a[..., 1]) * rx) / den
-                xx, yy = a[..., 0] + t * rx, a[..., 1] + t * ry  # not finite where the edges are parallel
-                added = np.abs((b[..., 0] - xx) * (c[..., 1] - yy) - (b[..., 1] - yy) * (c[..., 0] - xx)) / 2
-            valid = (np.abs(den) >= 1e-15) & (t >= 1 - 1e-12) & (uu >= 1 - 1e-12)
-            added = np.where(valid, added, np.inf)
-            best = np.argmin(added, axis=1)
-            stuck = ~valid.any(axis=1)
-            for j in np.flatnonzero(stuck):  # the minimum rotated rectangle (or a triangle) instead
-                out[int(ids[j])] = reduce_ring(rings[int(ids[j])], k)  # type: ignore[arg-type]
-            rows = np.flatnonzero(~stuck)
-            if len(rows) == 0:
-                break
-            pts, best, ids = pts[rows], best[rows], ids[rows]
-            r = np.arange(len(rows))
-            pts[r, best] = np.column_stack([xx[rows, best], yy[rows, best]])  # b becomes the corner
-            drop = (best + 1) % n  # and c goes
-            keep = np.ones(pts.shape[:2], bool)
-            keep[r, drop] = False
-            pts = pts[keep].reshape(len(rows), n - 1, 2)
-            n -= 1
-        else:  # the greedy k-gon or the rectangle (a triangle around it for k = 3), whichever is smaller
-            rects = _min_rects(np.stack([rings[int(g)] for g in ids]))  # type: ignore[misc]
-            alts = rects if k >= 4 else np.array([_triangle_around(r.tolist()) for r in rects])
-            greedy_smaller = _gnomonic_solid_angles(pts) <= _gnomonic_solid_angles(alts)
-            for row, gid in enumerate(ids):
-                out[int(gid)] = pts[row] if greedy_smaller[row] else alts[row]
+    if not by_size:
+        return out
+    # the minimum rotated rectangle of every ring (by its own size), the alternative to its greedy k-gon
+    rect_of: dict[int, F64] = {}
+    for idx in by_size.values():
+        for g, rect in zip(idx, _min_rects(np.stack([rings[g] for g in idx])), strict=True):  # type: ignore[misc]
+            rect_of[g] = rect
+    pts = np.zeros((0, max(by_size), 2))[:, :0]
+    ids = np.zeros(0, np.intp)
+    for n in range(max(by_size), k, -1):
+        if n in by_size:  # the rings of this size join those reduced to it
+            pts = np.concatenate([pts.reshape(-1, n, 2), np.stack([rings[g] for g in by_size[n]])])  # type: ignore[misc]
+            ids = np.concatenate([ids, np.asarray(by_size[n], np.intp)])
+        if len(ids) == 0:
+            continue
+        a, b = np.roll(pts, 1, axis=1), pts
+        c, d = np.roll(pts, -1, axis=1), np.roll(pts, -2, axis=1)
+        rx, ry = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
+        sx, sy = c[..., 0] - d[..., 0], c[..., 1] - d[..., 1]
+        den = rx * sy - ry * sx
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = ((d[..., 0] - a[..., 0]) * sy - (d[..., 1] - a[..., 1]) * sx) / den
+            uu = ((d[..., 0] - a[..., 0]) * ry - (d[..., 1] - a[..., 1]) * rx) / den
+            xx, yy = a[..., 0] + t * rx, a[..., 1] + t * ry  # not finite where the edges are parallel
+            added = np.abs((b[..., 0] - xx) * (c[..., 1] - yy) - (b[..., 1] - yy) * (c[..., 0] - xx)) / 2
+        valid = (np.abs(den) >= 1e-15) & (t >= 1 - 1e-12) & (uu >= 1 - 1e-12)
+        added = np.where(valid, added, np.inf)
+        best = np.argmin(added, axis=1)
+        stuck = ~valid.any(axis=1)
+        for j in np.flatnonzero(stuck):  # the minimum rotated rectangle (or a triangle) instead
+            out[int(ids[j])] = reduce_ring(rings[int(ids[j])], k)  # type: ignore[arg-type]
+        rows = np.flatnonzero(~stuck)
+        pts, best, ids = pts[rows], best[rows], ids[rows]
+        r = np.arange(len(rows))
+        pts[r, best] = np.column_stack([xx[rows, best], yy[rows, best]])  # b becomes the corner
+        drop = (best + 1) % n  # and c goes
+        keep = np.ones(pts.shape[:2], bool)
+        keep[r, drop] = False
+        pts = pts[keep].reshape(len(rows), n - 1, 2)
+    if len(ids):  # the greedy k-gon or the rectangle (a triangle around it for k = 3), whichever is smaller
+        rects = np.stack([rect_of[int(g)] for g in ids])
+        alts = rects if k >= 4 else np.array([_triangle_around(r.tolist()) for r in rects])
+        greedy_smaller = _gnomonic_solid_angles(pts) <= _gnomonic_solid_angles(alts)
+        for row, gid in enumerate(ids):
+            out[int(gid)] = pts[row] if greedy_smaller[row] else alts[row]
     return out
 
 
