@@ -701,7 +701,7 @@ def _candidates(rule: MaskRule, scene: Scene, pieces: list[Piece], public_dirs: 
     planes: dict[tuple[float, ...], list[int]] = {}
     ti = np.array([p.target for p in pieces])
     n = pl.N[ti]
-    keys = np.column_stack([np.round(n, 2), np.round(np.einsum("ij,ij->i", n, pl.origin[ti]), 1)]) + 0.0  # no -0.0
+    keys = np.column_stack([np.round(n, 2), np.round(np.einsum("ij,ij->i", n, pl.origin[ti]), 1)])
     for i, key in enumerate(map(tuple, keys.tolist())):
         planes.setdefault(key, []).append(i)
     nodes: list[tuple[list[int], SphericalMask]] = []

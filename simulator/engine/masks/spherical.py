@@ -31,14 +31,21 @@ def cross(a: F64, b: F64) -> F64:
 
 def tangent_frame(centre: F64) -> tuple[F64, F64, F64]:
     """(forward, right, up) unit vectors of a no-roll view towards ``centre`` (3,)."""
-    cx, cy, cz = (float(v) for v in centre)
+    f, r, u = _plain_frame(*(float(v) for v in centre))
+    return np.array(f), np.array(r), np.array(u)
+
+
+Vec = tuple[float, float, float]
+
+
+def _plain_frame(cx: float, cy: float, cz: float) -> tuple[Vec, Vec, Vec]:
+    """``tangent_frame`` towards (cx, cy, cz) on plain floats."""
     n = math.sqrt(cx * cx + cy * cy + cz * cz)
     fx, fy, fz = cx / n, cy / n, cz / n
     h = math.hypot(fx, fy)
     rx, ry = (1.0, 0.0) if h < 1e-9 else (fy / h, -fx / h)  # f x z; straight up or down: image right is east
     # up = right x forward
-    return (np.array([fx, fy, fz]), np.array([rx, ry, 0.0]),
-            np.array([ry * fz, -rx * fz, rx * fy - ry * fx]))
+    return (fx, fy, fz), (rx, ry, 0.0), (ry * fz, -rx * fz, rx * fy - ry * fx)
 
 
 def tangent_frames(forward: F64) -> tuple[F64, F64]:
@@ -194,38 +201,38 @@ def solid_angles(masks: Sequence[SphericalMask]) -> list[float]:
     """``SphericalMask.area_sr`` of each mask (computed once per mask): those not yet known in one
     array operation per vertex count (the fan of ``_fan_solid_angle``; equal to it within a few units
     in the last place), stored on the masks."""
-    todo: dict[int, list[SphericalMask]] = {}
-    for m in masks:
-        if "area_sr" not in m.__dict__:
-            todo.setdefault(len(m.vertices), []).append(m)
-    for group in todo.values():
-        if len(group) < 4:  # numpy's per-call cost would dominate
-            continue
-        v = np.stack([m.vertices for m in group])  # (G, k, 3)
+    def fans(v: F64) -> list[float]:
         c = v.sum(axis=1)
         c /= np.sqrt(np.einsum("gj,gj->g", c, c))[:, None]
         w = np.roll(v, -1, axis=1)
         num = np.abs(np.einsum("gkj,gj->gk", cross(v, w), c))
         den = 1 + np.einsum("gkj,gj->gk", v, c) + np.einsum("gkj,gj->gk", w, c) + np.einsum("gkj,gkj->gk", v, w)
-        for m, a in zip(group, (2 * np.arctan2(num, den)).sum(axis=1).tolist(), strict=True):
-            m.__dict__["area_sr"] = a
+        out: list[float] = (2 * np.arctan2(num, den)).sum(axis=1).tolist()
+        return out
+
+    _cache_in_batches(masks, "area_sr", fans)
     return [m.area_sr for m in masks]
+
+
+def _cache_in_batches(masks: Sequence[SphericalMask], name: str, compute: Any) -> None:
+    """Fill the cached property ``name`` of the masks that lack it, in one call of ``compute`` (the
+    stacked vertices (G, k, 3) -> G values) per vertex count; groups of fewer than 4 masks are left to
+    the property itself (numpy's per-call cost would dominate)."""
+    todo: dict[int, list[SphericalMask]] = {}
+    for m in masks:
+        if name not in m.__dict__:
+            todo.setdefault(len(m.vertices), []).append(m)
+    for group in todo.values():
+        if len(group) >= 4:
+            for m, value in zip(group, compute(np.stack([m.vertices for m in group])), strict=True):
+                m.__dict__[name] = value
 
 
 def padded_normals(masks: Sequence[SphericalMask]) -> F64:
     """(M, k, 3): every mask's inward normals, padded to the largest vertex count k with its own
     first normal (which changes no inside test)."""
-    todo: dict[int, list[SphericalMask]] = {}
-    for m in masks:
-        if "inward_normals" not in m.__dict__:
-            todo.setdefault(len(m.vertices), []).append(m)
-    for group in todo.values():  # those not yet known, in one array operation per vertex count
-        if len(group) < 4:
-            continue
-        v = np.stack([m.vertices for m in group])
-        normals = cross(np.roll(v, -1, axis=1), v)  # w x v, as ``SphericalMask.inward_normals``
-        for m, n in zip(group, normals, strict=True):
-            m.__dict__["inward_normals"] = n
+    # those not yet known, in one array operation per vertex count: w x v, as ``SphericalMask.inward_normals``
+    _cache_in_batches(masks, "inward_normals", lambda v: cross(np.roll(v, -1, axis=1), v))
     k = max(len(m.vertices) for m in masks)
     return np.stack([m.inward_normals if len(m.vertices) == k else
                      np.concatenate([m.inward_normals, np.repeat(m.inward_normals[:1], k - len(m.vertices), 0)])
@@ -296,7 +303,7 @@ def hull_mask(mask_id: str, dirs: F64, targets: tuple[str, ...], *, margin_deg: 
 
 
 SMALL_BATCH = 8  # hull_masks of at most this many groups (of up to 16 directions each) on plain floats
-SMALL_ONE = 1024  # and of one group of up to this many directions (a run of pieces along a wall)
+SMALL_ONE = 1024  # one group of up to this many directions (a run of pieces along a wall): ``_hull_one``
 
 
 def _monotone_hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -324,16 +331,10 @@ def _monotone_hull(pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
 def _hull_small(mask_id: str, dirs: list[list[float]], targets: tuple[str, ...], margin_deg: float, *,
                 max_vertices: int, rectangle_only: bool) -> SphericalMask | None:
     """One group of ``hull_masks`` (unit ``dirs``) with the same steps on plain floats."""
-    cx, cy, cz = (sum(v[i] for v in dirs) for i in range(3))
-    n = math.sqrt(cx * cx + cy * cy + cz * cz)
-    f = (cx / n, cy / n, cz / n)
-    h = math.hypot(f[0], f[1])
-    r = (1.0, 0.0, 0.0) if h < 1e-9 else (f[1] / h, -f[0] / h, 0.0)
-    u = (r[1] * f[2], -r[0] * f[2], r[0] * f[1] - r[1] * f[0])
+    f, r, u = _plain_frame(*(sum(v[i] for v in dirs) for i in range(3)))
     zs = [v[0] * f[0] + v[1] * f[1] + v[2] * f[2] for v in dirs]
-    zmin = min(zs)
-    theta = math.acos(max(-1.0, min(1.0, zmin)))
-    if zmin <= 1e-9 or math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
+    theta = _half_angle(min(zs), margin_deg)
+    if theta is None:
         return None
     xy = [((v[0] * r[0] + v[1] * r[1] + v[2] * r[2]) / z, (v[0] * u[0] + v[1] * u[1] + v[2] * u[2]) / z)
           for v, z in zip(dirs, zs, strict=True)]
@@ -347,16 +348,10 @@ def _hull_one(mask_id: str, d: F64, targets: tuple[str, ...], margin_deg: float,
     projection, the filter of points that are no hull vertex (``inside_extremes``: it drops the nearly
     collinear points of a grid's border rows too) and the hull as arrays (GEOS); the rest, as
     ``_hull_small``, on plain floats."""
-    c = d.sum(axis=0)
-    fa = c / math.sqrt(float(c @ c))
-    f = (float(fa[0]), float(fa[1]), float(fa[2]))
-    h = math.hypot(f[0], f[1])
-    r = (1.0, 0.0, 0.0) if h < 1e-9 else (f[1] / h, -f[0] / h, 0.0)
-    u = (r[1] * f[2], -r[0] * f[2], r[0] * f[1] - r[1] * f[0])
-    zs = d @ fa
-    zmin = float(zs.min())
-    theta = math.acos(max(-1.0, min(1.0, zmin)))
-    if zmin <= 1e-9 or math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
+    f, r, u = _plain_frame(*d.sum(axis=0).tolist())
+    zs = d @ np.array(f)
+    theta = _half_angle(float(zs.min()), margin_deg)
+    if theta is None:
         return None
     xy = np.column_stack([d @ np.array(r) / zs, d @ np.array(u) / zs])
     rest = ~inside_extremes(xy, np.zeros(len(xy), np.intp), np.zeros(1, np.intp))
@@ -365,7 +360,16 @@ def _hull_one(mask_id: str, d: F64, targets: tuple[str, ...], margin_deg: float,
                        max_vertices=max_vertices, rectangle_only=rectangle_only)
 
 
-def _small_mask(mask_id: str, hull: list[tuple[float, float]], frame: tuple[tuple[float, ...], ...], theta: float,
+def _half_angle(zmin: float, margin_deg: float) -> float | None:
+    """The largest angle [rad] of a group's directions from its mean direction (``zmin``: the least
+    cosine), or None when the group, grown by the margin, is more than a gnomonic frame can hold."""
+    theta = math.acos(max(-1.0, min(1.0, zmin)))
+    if zmin <= 1e-9 or math.degrees(theta) + margin_deg > MAX_HALF_ANGLE_DEG:
+        return None
+    return theta
+
+
+def _small_mask(mask_id: str, hull: list[tuple[float, float]], frame: tuple[Vec, Vec, Vec], theta: float,
                 targets: tuple[str, ...], margin_deg: float, *, max_vertices: int,
                 rectangle_only: bool) -> SphericalMask | None:
     """The rest of ``_hull_small`` from the convex hull (gnomonic, in ``frame``: forward, right, up;
@@ -405,11 +409,11 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     through ``_hull_one``."""
     k = len(ids)
     d = unit(dirs)
-    if k <= SMALL_BATCH and len(d) <= SMALL_BATCH * 16 or k == 1 and len(d) <= SMALL_ONE:
+    if k == 1 and SMALL_BATCH * 16 < len(d) <= SMALL_ONE:
+        return [_hull_one(ids[0], d, targets[0], float(margins_deg[0]), max_vertices=max_vertices,
+                          rectangle_only=rectangle_only)]
+    if k <= SMALL_BATCH and len(d) <= SMALL_BATCH * 16:
         bounds = np.searchsorted(group, np.arange(k + 1))
-        if k == 1 and len(d) > SMALL_BATCH * 16:
-            return [_hull_one(ids[0], d, targets[0], float(margins_deg[0]), max_vertices=max_vertices,
-                              rectangle_only=rectangle_only)]
         return [_hull_small(ids[g], d[bounds[g]:bounds[g + 1]].tolist(), targets[g], float(margins_deg[g]),
                             max_vertices=max_vertices, rectangle_only=rectangle_only) for g in range(k)]
     starts = np.searchsorted(group, np.arange(k))
@@ -592,11 +596,11 @@ def _reduce_batch(rings: list[F64 | None], k: int) -> list[F64 | None]:
     for idx in by_size.values():
         for g, rect in zip(idx, _min_rects(np.stack([rings[g] for g in idx])), strict=True):  # type: ignore[misc]
             rect_of[g] = rect
-    pts = np.zeros((0, max(by_size), 2))[:, :0]
+    pts = np.zeros((0, max(by_size), 2))  # the largest size comes first
     ids = np.zeros(0, np.intp)
     for n in range(max(by_size), k, -1):
         if n in by_size:  # the rings of this size join those reduced to it
-            pts = np.concatenate([pts.reshape(-1, n, 2), np.stack([rings[g] for g in by_size[n]])])  # type: ignore[misc]
+            pts = np.concatenate([pts, np.stack([rings[g] for g in by_size[n]])])  # type: ignore[misc]
             ids = np.concatenate([ids, np.asarray(by_size[n], np.intp)])
         if len(ids) == 0:
             continue
