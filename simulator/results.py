@@ -184,6 +184,8 @@ class CameraOutputs:
     footprints: list[shapely.Geometry] | None = None  # its masks' ground footprints (scene CRS)
     vendor: dict[str, bytes] | None = None  # its unsigned vendor exports, by format
     section: str | None = None  # its section of the report (HTML, with its map)
+    csv: str | None = None  # its rows of exposures.csv, no header (``outputs.writers.csv_rows``)
+    csv_rows: int = 0  # how many rows ``csv`` holds
 
 
 def assemble(scene: Scene, parts: Sequence[CameraResult], *, seconds: float,

@@ -117,16 +117,7 @@ class Outputs:
             pool.shutdown(wait=False)
             summary = result.summary()
             (stage / "summary.json").write_text(json.dumps(jsonable(summary), indent=2) + "\n", encoding="utf-8")
-            ex = result.exposures
-            csv = ex[EXPOSURE_COLUMNS].copy() if len(ex) else pd.DataFrame(columns=EXPOSURE_COLUMNS)
-            if len(csv):
-                csv["visible_fraction"] = csv["visible_fraction"].astype(float).round(4)
-                csv["max_px_per_m"] = csv["max_px_per_m"].astype(float).round(2)
-                csv["distance_m"] = csv["distance_m"].astype(float).round(2)
-                csv["max_px_per_m_foreshortened"] = csv["max_px_per_m_foreshortened"].astype(float).round(2)
-                csv["incidence_deg"] = csv["incidence_deg"].astype(float).round(2)
-                csv["visible_fraction_error"] = csv["visible_fraction_error"].astype(float).round(4)
-            csv.to_csv(stage / "exposures.csv", index=False)
+            (stage / "exposures.csv").write_text(exposures_csv(result), encoding="utf-8")
             from .report.html import report_html
 
             (stage / "report.html").write_text(report_html(result), encoding="utf-8")
@@ -150,6 +141,38 @@ class Outputs:
                 wait([gpkg])
 
 
+ROUNDED = {"visible_fraction": 4, "max_px_per_m": 2, "distance_m": 2, "max_px_per_m_foreshortened": 2,
+           "incidence_deg": 2, "visible_fraction_error": 4}  # exposures.csv's decimals, by column
+
+
+def csv_rows(ex: pd.DataFrame, *, header: bool) -> str:
+    """``exposures.csv``'s text for exposure rows ``ex``: ``EXPOSURE_COLUMNS``, the measures rounded
+    (``ROUNDED``), with or without the header line."""
+    csv = ex[EXPOSURE_COLUMNS].copy() if len(ex) else pd.DataFrame(columns=EXPOSURE_COLUMNS)
+    for col, decimals in ROUNDED.items():
+        if len(csv):
+            csv[col] = csv[col].astype(float).round(decimals)
+    text: str = csv.to_csv(index=False, header=header)
+    return text
+
+
+def exposures_csv(result: Result) -> str:
+    """The text of ``exposures.csv``: each camera's rows as its process formatted them
+    (``CameraOutputs.csv``) where the rows run camera by camera and each run is a camera's whole
+    formatted rows (one camera's rows format alone as among all: the measures are floats either
+    way), else formatted here."""
+    ex = result.exposures
+    ids = ex["camera_id"].to_numpy(object) if len(ex) else np.zeros(0, object)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]]) if len(ids) else np.zeros(0, np.intp)
+    counts = np.diff(np.r_[starts, len(ids)])
+    chunks = [result.outputs.get(str(ids[i])) for i in starts]
+    whole = [o is not None and o.csv is not None and o.csv_rows == n
+             for o, n in zip(chunks, counts.tolist(), strict=True)]
+    if len(set(ids[starts].tolist())) == len(starts) and all(whole):
+        return csv_rows(ex.iloc[:0], header=True) + "".join(o.csv for o in chunks if o is not None and o.csv)
+    return csv_rows(ex, header=True)
+
+
 def camera_outputs(scene: Scene, part: CameraResult) -> CameraOutputs:
     """The parts of the outputs that depend on one camera alone (mask footprints, unsigned vendor
     exports, the report's section with its map; its coverage polygons, cached on the coverage), for a
@@ -170,6 +193,7 @@ def camera_outputs(scene: Scene, part: CameraResult) -> CameraOutputs:
         vendor_documents(one, cid)
     (row,) = camera_table(one).itertuples(index=False)
     done = one.camera_outputs(cid)
+    done.csv, done.csv_rows = csv_rows(one.exposures, header=False), len(one.exposures)
     done.section = camera_section(one, row, camera_figure(one, cid))
     return done
 

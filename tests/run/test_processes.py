@@ -10,13 +10,14 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
 
 import simulator
 from simulator.outputs.report.html import report_html
-from simulator.outputs.writers import camera_outputs
+from simulator.outputs.writers import camera_outputs, csv_rows, exposures_csv
 from simulator.run.processes import analyse_on_processes, start_method
 from tests.scenes import same_results
 
@@ -55,6 +56,37 @@ def test_forked_workers_give_the_one_process_results(ingolstadt, tile_m, tmp_pat
     assert not any(o.section is not None for o in local.outputs.values())
     strip = [line for line in report_html(par).splitlines() if "Generated" not in line]
     assert strip == [line for line in report_html(local).splitlines() if "Generated" not in line]
+    # and each camera's rows of exposures.csv: joined, the text the one-process run formats whole
+    assert sum(o.csv is not None for o in par.outputs.values()) == len(scene.cameras)
+    assert exposures_csv(par) == exposures_csv(local) == csv_rows(local.exposures, header=True)
+
+
+def test_exposures_csv_uses_a_cameras_rows_only_where_they_are_its_whole_run(ingolstadt):
+    """The worker-formatted rows of a camera stand in for its rows only where they are exactly them:
+    rows reordered so that a camera's rows are split, or a camera whose rows were not formatted, or
+    formatted rows of another count (a camera analysed again), and the rows are formatted whole."""
+    import dataclasses
+
+    scene, local = ingolstadt
+    par = simulator.analyse(scene, processes=2, finish=camera_outputs)
+    whole = csv_rows(par.exposures, header=True)
+    assert exposures_csv(par) == whole
+    marked = {cid: dataclasses.replace(o, csv="BOGUS\n") for cid, o in par.outputs.items()}
+    assert exposures_csv(dataclasses.replace(par, outputs=marked)).count("BOGUS") == len(scene.cameras)
+    # split runs: the first camera's rows moved to the end but one
+    ex = par.exposures
+    first = ex["camera_id"].to_numpy(object) == ex["camera_id"].iloc[0]
+    head = ex[first]
+    split = pd.concat([head.iloc[:1], ex[~first], head.iloc[1:]], ignore_index=True)
+    assert first.sum() > 1
+    assert exposures_csv(dataclasses.replace(par, exposures=split, outputs=marked)) == csv_rows(split, header=True)
+    # a camera without formatted rows, or with another count of them
+    some = dict(marked)
+    some[ex["camera_id"].iloc[0]] = dataclasses.replace(marked[ex["camera_id"].iloc[0]], csv=None)
+    assert "BOGUS" not in exposures_csv(dataclasses.replace(par, outputs=some))
+    some[ex["camera_id"].iloc[0]] = dataclasses.replace(marked[ex["camera_id"].iloc[0]],
+                                                        csv_rows=int(first.sum()) + 1)
+    assert exposures_csv(dataclasses.replace(par, outputs=some)) == whole
 
 
 def test_a_failing_worker_job_fails_the_run(ingolstadt):

@@ -426,8 +426,11 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     xy = np.column_stack([np.einsum("ij,ij->i", d, r[group]) / zs, np.einsum("ij,ij->i", d, u[group]) / zs])
     theta = np.arccos(np.clip(np.minimum.reduceat(z, starts), -1, 1))
     keep = ~inside_extremes(xy, group, starts)  # not hull vertices: left out of the hulls
-    hulls = shapely.get_coordinates(shapely.convex_hull(shapely.multipoints(xy[keep], indices=group[keep])),
-                                    return_index=True)
+    # each group's kept points as one multipoint, straight from the coordinates (``multipoints`` with
+    # indices makes a point object of each first)
+    points = shapely.from_ragged_array(shapely.GeometryType.MULTIPOINT, np.ascontiguousarray(xy[keep]),
+                                       (np.searchsorted(group[keep], np.arange(k + 1)),))
+    hulls = shapely.get_coordinates(shapely.convex_hull(points), return_index=True)
     coords, owner = hulls
     bounds = np.searchsorted(owner, np.arange(k + 1))
     ok = ~behind & (np.degrees(theta) + margins_deg <= MAX_HALF_ANGLE_DEG)

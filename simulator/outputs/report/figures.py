@@ -100,10 +100,11 @@ def camera_figure(result: Result, camera_id: str, *, width: int = 520, simplify_
                         f'fill-opacity="0.45" stroke="none"/>')
     ex = result.exposures
     mine = result.camera_rows(camera_id) if len(ex) else ex
-    exposed_buildings = set(mine["building_id"]) if len(mine) else set()
+    exposed_buildings = set(mine["building_id"].to_numpy(object).tolist()) if len(mine) else set()
     b = scene.buildings
-    if len(b):
-        near = shapely.STRtree(b.geometry.values).query(shapely.Point(cam.x, cam.y).buffer(r * 1.05))
+    tree = scene.footprint_index
+    if tree is not None:
+        near = tree.query(shapely.Point(cam.x, cam.y).buffer(r * 1.05))
         ids, private = b["id"].to_numpy(object)[near], b["private"].to_numpy(bool)[near]
         for bid, own, geom in zip(ids, private, shapely.simplify(b.geometry.values[near], simplify_m), strict=True):
             fill = "#d2503c" if bid in exposed_buildings else ("#d2aa78" if own else "#9696aa")
@@ -118,7 +119,7 @@ def camera_figure(result: Result, camera_id: str, *, width: int = 520, simplify_
     if len(mine):
         idx = mine["target"].to_numpy(int)
         px, py = canvas.xy(scene.targets.centroid[idx, 0], scene.targets.centroid[idx, 1])
-        for x, y, d in zip(px, py, mine["dori"], strict=True):
+        for x, y, d in zip(px.tolist(), py.tolist(), mine["dori"].to_numpy(object).tolist(), strict=True):
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2" fill="{DORI_FILL[d]}" stroke="#000" '
                         f'stroke-width="0.3"/>')
     cx, cy = canvas.xy(cam.x, cam.y)

@@ -20,9 +20,12 @@ def after_masks_rows(ex: pd.DataFrame, result: Result) -> pd.DataFrame:
     plans = result.mask_plans
     cams = ex["camera_id"].astype(str).to_numpy(object)
     keep = ~pd.Series(cams).isin(list(plans)).to_numpy()
-    residual = [(cid, t) for cid, plan in plans.items() for t in plan.residual_targets]
+    residual = {cid: set(plan.residual_targets) for cid, plan in plans.items() if plan.residual_targets}
     if residual:
-        keep |= pd.MultiIndex.from_arrays([cams, ex["target_id"].astype(str).to_numpy(object)]).isin(residual)
+        none: set[str] = set()
+        ids = ex["target_id"].astype(str).to_numpy(object).tolist()
+        keep |= np.fromiter((t in residual.get(c, none) for c, t in zip(cams.tolist(), ids, strict=True)), bool,
+                            len(ids))
     return ex[keep]
 
 
