@@ -647,12 +647,13 @@ def _pieces(rule: MaskRule, scene: Scene, camera: Camera, st: NDArray[np.intp], 
     dirs = cells.reshape(-1, 3)
     labels = [str(i) for i in t.id[tis]]
     margins = _margins(dirs, group, margin_deg, rule.enlarge)
-    built = hull_masks([f"t{k}" for k in range(len(tis))], dirs, group, [(x,) for x in labels], margins,
-                       max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only)
-    framed = frameable(rule, built)
     pl = t.planes
     rel = np.asarray(camera.position, float) + sv - pl.origin[st]
     uv_all = np.column_stack([np.einsum("ij,ij->i", rel, pl.U[st]), np.einsum("ij,ij->i", rel, pl.V[st])])
+    maybe = np.repeat(_lattice_ends(st, uv_all) | pl.draped[st], 4)
+    built = hull_masks([f"t{k}" for k in range(len(tis))], dirs, group, [(x,) for x in labels], margins,
+                       max_vertices=rule.max_vertices, rectangle_only=rule.rectangle_only, maybe_vertex=maybe)
+    framed = frameable(rule, built)
     mean_uv = (np.add.reduceat(uv_all, starts, axis=0) / (ends - starts)[:, None]).tolist() if len(st) else []
     pieces: list[Piece] = []
     bad: list[NDArray[np.intp]] = []
@@ -670,6 +671,25 @@ def _pieces(rule: MaskRule, scene: Scene, camera: Camera, st: NDArray[np.intp], 
         if len(unframed):
             bad.append(unframed)
     return pieces, (np.concatenate(bad) if bad else np.zeros(0, np.intp))
+
+
+def _lattice_ends(st: NDArray[np.intp], uv: F64) -> NDArray[np.bool_]:
+    """Of visible samples on their targets' lattices (target ``st`` (n,), sorted, in-plane position
+    ``uv`` (n, 2) [m]), those first or last in both their row (equal v) and their column (equal u)
+    of the target. The cells of a row share their v range, and those of a column their u range
+    (``_cells``), so the corners of any other cell lie on a segment between two corners of the
+    row's or the column's end cells: they are no vertex of the hull of the target's cells (on a
+    plane target; draped cells lie on the terrain instead). Rounded to the micrometre."""
+    out = np.ones(len(st), bool)
+    for along, across in ((0, 1), (1, 0)):
+        line = np.round(uv[:, across], 6)
+        order = np.lexsort((uv[:, along], line, st))
+        a, b = st[order], line[order]
+        first = np.flatnonzero(np.r_[True, (a[1:] != a[:-1]) | (b[1:] != b[:-1])])
+        end = np.zeros(len(st), bool)
+        end[order[first]] = end[order[np.r_[first[1:] - 1, len(order) - 1]]] = True
+        out &= end
+    return out
 
 
 def _merge(rule: MaskRule, groups: list[list[SphericalMask]]) -> list[SphericalMask | None]:

@@ -400,13 +400,16 @@ def _small_mask(mask_id: str, hull: list[tuple[float, float]], frame: tuple[Vec,
 
 
 def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list[tuple[str, ...]],
-               margins_deg: F64, *, max_vertices: int, rectangle_only: bool) -> list[SphericalMask | None]:
+               margins_deg: F64, *, max_vertices: int, rectangle_only: bool,
+               maybe_vertex: NDArray[np.bool_] | None = None) -> list[SphericalMask | None]:
     """``hull_mask`` for many groups at once: directions (n, 3) with their group number ``group``
     (n,), sorted and covering 0 .. len(ids) - 1; one margin [deg] per group. The projection and
     the convex hulls are computed for all groups in a few array operations; a few small groups (the
     merge candidates of a mask plan) go through the same steps on plain floats instead, where numpy's
     per-call cost would dominate, and one group of up to ``SMALL_ONE`` directions (a run of pieces)
-    through ``_hull_one``."""
+    through ``_hull_one``. ``maybe_vertex`` (n,): False for directions known to be no vertex of their
+    group's hull (at least one per group True); the batch leaves them out of the hulls (each group's
+    frame and extent still come from all its directions)."""
     k = len(ids)
     d = unit(dirs)
     if k == 1 and SMALL_BATCH * 16 < len(d) <= SMALL_ONE:
@@ -425,9 +428,10 @@ def hull_masks(ids: list[str], dirs: F64, group: NDArray[np.intp], targets: list
     zs = np.where(z > 1e-9, z, 1.0)
     xy = np.column_stack([np.einsum("ij,ij->i", d, r[group]) / zs, np.einsum("ij,ij->i", d, u[group]) / zs])
     theta = np.arccos(np.clip(np.minimum.reduceat(z, starts), -1, 1))
-    keep = ~inside_extremes(xy, group, starts)  # not hull vertices: left out of the hulls
-    # each group's kept points as one multipoint, straight from the coordinates (``multipoints`` with
-    # indices makes a point object of each first)
+    rest = np.arange(len(xy)) if maybe_vertex is None else np.flatnonzero(maybe_vertex)
+    keep = rest[~inside_extremes(xy[rest], group[rest], np.searchsorted(group[rest], np.arange(k)))]
+    # (the others are no hull vertices: left out of the hulls) each group's kept points as one
+    # multipoint, straight from the coordinates
     points = shapely.from_ragged_array(shapely.GeometryType.MULTIPOINT, np.ascontiguousarray(xy[keep]),
                                        (np.searchsorted(group[keep], np.arange(k + 1)),))
     hulls = shapely.get_coordinates(shapely.convex_hull(points), return_index=True)

@@ -416,3 +416,33 @@ def test_public_samples_hidden_are_those_each_mask_holds_whatever_the_candidates
     want = np.array([m.contains(public, unit_length=True) for m in masks])
     assert (got == want).all()
     assert want.any() and not want.all()  # the case is not trivial
+
+
+def test_only_a_lattices_row_and_column_ends_can_be_hull_vertices():
+    """``_lattice_ends``: on a 4 x 3 lattice (pitch 0.5 m) with the middle row's second sample missing,
+    by hand: the row ends are u = 0 and u = 1.5 of every row, the column ends v = 0 and v = 1 of every
+    column (the gap leaves column u = 0.5 with those two alone), so only the four corners are ends of
+    both; a second target beside it is judged on its own (two samples: both kept)."""
+    from simulator.engine.masks.plan import _lattice_ends
+
+    pts = [(u, v) for v in (0.0, 0.5, 1.0) for u in (0.0, 0.5, 1.0, 1.5) if (u, v) != (0.5, 0.5)]
+    uv = np.array(pts + [(0.0, 0.0), (3.0, 0.0)], float)
+    st = np.array([0] * len(pts) + [1, 1])
+    kept = {tuple(p) for p, k in zip(uv[st == 0].tolist(), _lattice_ends(st, uv)[st == 0], strict=True) if k}
+    assert kept == {(0.0, 0.0), (1.5, 0.0), (0.0, 1.0), (1.5, 1.0)}
+    assert _lattice_ends(st, uv)[st == 1].all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 5)), min_size=1, max_size=40, unique=True))
+def test_the_cells_of_a_lattices_ends_have_the_hull_of_all_its_cells(cells):
+    """Whatever samples of a lattice are visible, the convex hull of the cells (one pitch either side)
+    of the kept samples is the hull of all of them."""
+    from simulator.engine.masks.plan import _lattice_ends
+
+    uv = np.array(cells, float) * 0.4
+    keep = _lattice_ends(np.zeros(len(uv), np.intp), uv)
+    boxes = [shapely.box(u - 0.4, v - 0.4, u + 0.4, v + 0.4) for u, v in uv.tolist()]
+    whole = shapely.union_all(boxes).convex_hull
+    part = shapely.union_all([b for b, k in zip(boxes, keep, strict=True) if k]).convex_hull
+    assert part.equals(whole)
