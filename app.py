@@ -761,32 +761,40 @@ def regulator_page() -> None:
     with st.expander("Every camera: exposure before and after masks", expanded=len(table) <= 20):
         st.dataframe(human_table(table.drop(columns=["reasons"])), width="stretch", hide_index=True,
                      key="all_cameras")
-    cid = camera_choice("regulator_camera")
-    if cid is not None:
-        row = table.set_index("camera").loc[cid]
-        m1, m2, m3, m4 = st.columns(4)
-        m1.metric("Exposed targets", int(row["exposed"]))
-        m2.metric("After masks", int(row["after_masks"]))
-        m3.metric("Masks used / limit", f"{int(row['masks'])} / {int(row['mask_limit'])}")
-        share = row["public_hidden_share"]
-        m4.metric("Public view hidden", "–" if pd.isna(share) else f"{100 * share:.1f} %")
-        (st.success if row["compliant"] else st.error)(
-            "Compliant" if row["compliant"] else f"Not compliant: {row['reasons']}")
-        if not row["compliant"]:
-            (st.info if "compliant with" in row["proposed_limits"] else st.warning)(
-                f"Remedy: {row['proposed_limits']}" if row["proposed_limits"] else
-                "No remedy found: no pan/tilt limits were found with which a plan fits.")
-        st.caption(f"At least {int(row['masks_lower_bound'])} masks are needed (a proven lower bound: visible "
-                   "private samples pairwise farther apart than the wide view's diagonal each need their own mask).")
-        before_col, after_col = st.columns(2)
-        before_col.caption("Before masks: exposed targets by kind and DORI class")
-        before_col.dataframe(kind_dori_table(result, cid), width="stretch")
-        after_col.caption("After masks: still visible outside every mask")
-        after_col.dataframe(kind_dori_table(result, cid, after_masks=True), width="stretch")
-        st.caption(f"DORI classes from best to least detail: {', '.join(DORI_CLASSES)}.")
+    regulator_camera(result)
     where_question(result)
     if len(table):
         report_download(result)
+
+
+@st.fragment
+def regulator_camera(result: simulator.Result) -> None:
+    """One camera's figures in the Regulator tab: its own fragment, so that choosing another camera
+    redraws only this (not the tables of every camera, the question and the downloads above and below)."""
+    cid = camera_choice("regulator_camera")
+    if cid is None:
+        return
+    row = table.set_index("camera").loc[cid]
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Exposed targets", int(row["exposed"]))
+    m2.metric("After masks", int(row["after_masks"]))
+    m3.metric("Masks used / limit", f"{int(row['masks'])} / {int(row['mask_limit'])}")
+    share = row["public_hidden_share"]
+    m4.metric("Public view hidden", "–" if pd.isna(share) else f"{100 * share:.1f} %")
+    (st.success if row["compliant"] else st.error)(
+        "Compliant" if row["compliant"] else f"Not compliant: {row['reasons']}")
+    if not row["compliant"]:
+        (st.info if "compliant with" in row["proposed_limits"] else st.warning)(
+            f"Remedy: {row['proposed_limits']}" if row["proposed_limits"] else
+            "No remedy found: no pan/tilt limits were found with which a plan fits.")
+    st.caption(f"At least {int(row['masks_lower_bound'])} masks are needed (a proven lower bound: visible "
+               "private samples pairwise farther apart than the wide view's diagonal each need their own mask).")
+    before_col, after_col = st.columns(2)
+    before_col.caption("Before masks: exposed targets by kind and DORI class")
+    before_col.dataframe(kind_dori_table(result, cid), width="stretch")
+    after_col.caption("After masks: still visible outside every mask")
+    after_col.dataframe(kind_dori_table(result, cid, after_masks=True), width="stretch")
+    st.caption(f"DORI classes from best to least detail: {', '.join(DORI_CLASSES)}.")
 
 
 def where_question(result: simulator.Result) -> None:
