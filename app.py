@@ -797,13 +797,28 @@ def regulator_camera(result: simulator.Result) -> None:
     st.caption(f"DORI classes from best to least detail: {', '.join(DORI_CLASSES)}.")
 
 
+def exposed_by_building(result: simulator.Result) -> dict[str, list[str]]:
+    """The exposed targets' ids by the building they belong to (both sorted; targets on no building,
+    such as a garden, under "no building")."""
+    ex = result.exposures
+    if not len(ex):
+        return {}
+    pairs = ex[["building_id", "target_id"]].drop_duplicates()
+    building = pairs["building_id"].astype("string").fillna("no building").astype(str)
+    groups = pairs["target_id"].astype(str).groupby(building.to_numpy())
+    return {b: sorted(t) for b, t in sorted(groups)}
+
+
 def where_question(result: simulator.Result) -> None:
     st.subheader("Which cameras can see it?")
     ask_target, ask_point = st.columns(2)
-    exposed_ids = memo(wb, "exposed_ids", lambda: np.sort(pd.unique(result.exposures["target_id"]).astype(str)).tolist()
-                       if len(result.exposures) else [])
-    target_id = ask_target.selectbox("A window, door, balcony, garden … (exposed targets)", exposed_ids, index=None,
-                                     key="where_target")
+    by_building = memo(wb, "exposed_by_building", lambda: exposed_by_building(result))
+    # two short lists, not one of every exposed target (Amadora: tens of thousands, a page freeze each run)
+    building = ask_target.selectbox("Building (with exposed targets)", list(by_building), index=None,
+                                    key="where_building")
+    target_id = ask_target.selectbox("A window, door, balcony, garden … (exposed targets on it)",
+                                     by_building.get(building, []), index=None, key="where_target",
+                                     disabled=building is None)
     with ask_point.form("where_point"):
         lon = st.number_input("Longitude [deg]", value=None, format="%.6f", key="where_lon")
         lat = st.number_input("Latitude [deg]", value=None, format="%.6f", key="where_lat")

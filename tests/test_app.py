@@ -288,9 +288,14 @@ def test_own_data_bad_file_shows_one_line_error():
 
 def test_regulator_where_question(expected):
     at = app()
+    ex = expected.exposures
+    (building,) = set(ex[ex["target_id"] == "S1-window-10"]["building_id"].astype(str))
+    assert at.selectbox(key="where_target").disabled  # until a building is chosen
+    at.selectbox(key="where_building").set_value(building).run()
+    on_it = at.selectbox(key="where_target").options
+    assert on_it == sorted(set(ex[ex["building_id"].astype(str) == building]["target_id"]))  # that building's only
     at.selectbox(key="where_target").set_value("S1-window-10").run()
     assert not at.exception
-    ex = expected.exposures
     cameras = sorted(ex[ex["target_id"] == "S1-window-10"]["camera_id"])
     shown = [d.value for d in at.dataframe if "reason" in getattr(d.value, "columns", [])]
     assert len(shown) == 1 and sorted(shown[0]["camera_id"]) == cameras and len(cameras) == 3
